@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "cmdline.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+enum {
+	OPT_FILE_PREFIX = 256,
+	OPT_SOCKET_DIR,
+	OPT_SOCKET_OWNER,
+	OPT_SOCKET_GROUP,
+	OPT_SOCKET_MODE,
+	OPT_RETRY_US,
+	OPT_CHECK,
+};
+
+static const struct option long_opts[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"workers", required_argument, NULL, 'w'},
+	{"relay", required_argument, NULL, 'r'},
+	{"pin", required_argument, NULL, 'p'},
+	{"main-cpu", required_argument, NULL, 'm'},
+	{"log-level", required_argument, NULL, 'l'},
+	{"file-prefix", required_argument, NULL, OPT_FILE_PREFIX},
+	{"socket-dir", required_argument, NULL, OPT_SOCKET_DIR},
+	{"socket-owner", required_argument, NULL, OPT_SOCKET_OWNER},
+	{"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
+	{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
+	{"retry-us", required_argument, NULL, OPT_RETRY_US},
+	{"check", no_argument, NULL, OPT_CHECK},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/* daemon key for each long option that maps 1:1 onto a config key */
+static const char *
+daemon_key(int opt)
+{
+	switch (opt) {
+	case 'w': return "workers";
+	case 'm': return "main-cpu";
+	case 'l': return "log-level";
+	case OPT_FILE_PREFIX: return "file-prefix";
+	case OPT_SOCKET_DIR: return "socket-dir";
+	case OPT_SOCKET_OWNER: return "socket-owner";
+	case OPT_SOCKET_GROUP: return "socket-group";
+	case OPT_SOCKET_MODE: return "socket-mode";
+	case OPT_RETRY_US: return "retry-us";
+	default: return NULL;
+	}
+}
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+vr_cmdline_usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"Usage: %s [options] [-- EAL options]\n"
+		"Relay packets between DPDK devices and QEMU virtio-net over vhost-user.\n\n"
+		"  -c, --config FILE        config file (docs/configuration.md)\n"
+		"  -w, --workers LIST       worker CPUs, e.g. 1,2 or 2-5 or 0x6\n"
+		"  -r, --relay SPEC         add a relay: 'id=N device=DEVARGS [socket=PATH]\n"
+		"                           [mode=server|client] [queues=N] [mtu=N]\n"
+		"                           [mrgbuf=yes|no] [cpu=C[,C]]' (repeatable)\n"
+		"  -p, --pin ID:CPU[,CPU]   pin relay ID (both directions, or\n"
+		"                           guest-to-device,device-to-guest) (repeatable)\n"
+		"  -m, --main-cpu N         CPU of the control thread\n"
+		"  -l, --log-level LEVEL    emerg..debug or 1..8 (default info)\n"
+		"      --file-prefix NAME   DPDK runtime prefix (default vrelay)\n"
+		"      --socket-dir DIR     default socket directory (default /run/vrelay)\n"
+		"      --socket-owner USER  owner of server-mode sockets\n"
+		"      --socket-group GROUP group of server-mode sockets\n"
+		"      --socket-mode MODE   octal mode of server-mode sockets (default 0660)\n"
+		"      --retry-us N         how long a full peer ring is retried before the\n"
+		"                           waiting packets are dropped (default 1000)\n"
+		"      --check              validate the configuration and exit\n"
+		"  -h, --help               this text\n"
+		"  -V, --version            print the version\n\n"
+		"Signals: SIGHUP reloads the configuration (relays added, removed, re-pinned);\n"
+		"SIGTERM/SIGINT stop cleanly. Counters: dpdk-telemetry.py -f PREFIX, /vrelay/...\n",
+		prog);
+}
+
+/* Options that add relays or pins apply after the config file. */
+struct deferred {
+	int n;
+	struct {
+		int opt;
+		const char *arg;
+	} item[2 * VR_MAX_RELAYS + 32];
+};
+
+static int
+apply_pin(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
+{
+	char sub[VR_ERR_MAX];
+	const char *colon = strchr(arg, ':');
+	char idbuf[16];
+	int id = -1, cpu[2];
+
+	if (colon == NULL || colon == arg || (size_t)(colon - arg) >= sizeof(idbuf))
+		return fail(err, errlen, "--pin '%s': expected RELAY:CPU[,CPU]", arg);
+	memcpy(idbuf, arg, (size_t)(colon - arg));
+	idbuf[colon - arg] = '\0';
+	if (sscanf(idbuf, "%d", &id) != 1)
+		return fail(err, errlen, "--pin '%s': '%s' is not a relay id", arg, idbuf);
+	if (vr_pin_parse(cpu, colon + 1, sub, sizeof(sub)) < 0)
+		return fail(err, errlen, "--pin: %s", sub);
+	for (uint16_t i = 0; i < conf->n_relays; i++) {
+		if (conf->relays[i].id == id) {
+			conf->relays[i].cpu[0] = cpu[0];
+			conf->relays[i].cpu[1] = cpu[1];
+			return 0;
+		}
+	}
+	return fail(err, errlen, "--pin '%s': no relay %d is configured", arg, id);
+}
+
+static int
+apply_relay(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
+{
+	struct vr_relay_conf r;
+	char sub[VR_ERR_MAX];
+
+	if (vr_relay_conf_parse_spec(&r, &conf->defaults, arg, sub, sizeof(sub)) < 0)
+		return fail(err, errlen, "--relay: %s", sub);
+	for (uint16_t i = 0; i < conf->n_relays; i++)
+		if (conf->relays[i].id == r.id)
+			return fail(err, errlen, "--relay: relay %d is already defined", r.id);
+	if (conf->n_relays >= VR_MAX_RELAYS)
+		return fail(err, errlen, "--relay: more than %d relays", VR_MAX_RELAYS);
+	conf->relays[conf->n_relays++] = r;
+	return 0;
+}
+
+static int
+apply_deferred(struct vr_conf *conf, const struct deferred *df, char *err, size_t errlen)
+{
+	char sub[VR_ERR_MAX];
+
+	/* daemon settings first: relay specs inherit their defaults */
+	for (int i = 0; i < df->n; i++) {
+		const char *key = daemon_key(df->item[i].opt);
+
+		if (key != NULL &&
+		    vr_conf_set_daemon(conf, key, df->item[i].arg, sub, sizeof(sub)) < 0)
+			return fail(err, errlen, "--%s: %s", key, sub);
+	}
+	for (int i = 0; i < df->n; i++)
+		if (df->item[i].opt == 'r' && apply_relay(conf, df->item[i].arg, err, errlen) < 0)
+			return -1;
+	for (int i = 0; i < df->n; i++)
+		if (df->item[i].opt == 'p' && apply_pin(conf, df->item[i].arg, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+collect(struct vr_cmdline *cl, struct deferred *df, int argc, char *const argv[], char *err,
+	size_t errlen)
+{
+	int opt;
+
+	optind = 0; /* full getopt reset: this runs again on reload */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:c:w:r:p:m:l:hV", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cl->config_path = optarg; break;
+		case 'h': cl->help = true; break;
+		case 'V': cl->version = true; break;
+		case OPT_CHECK: cl->check = true; break;
+		case ':': return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		case '?': return fail(err, errlen, "unknown option '%s' (see --help)",
+				      argv[optind - 1]);
+		default:
+			if ((size_t)df->n >= sizeof(df->item) / sizeof(df->item[0]))
+				return fail(err, errlen, "too many options");
+			df->item[df->n].opt = opt;
+			df->item[df->n++].arg = optarg;
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		if (cl->eal_argc >= VR_EAL_ARGS_MAX)
+			return fail(err, errlen, "more than %d EAL arguments", VR_EAL_ARGS_MAX);
+		cl->eal_argv[cl->eal_argc++] = argv[i];
+	}
+	return 0;
+}
+
+int
+vr_cmdline_parse(struct vr_cmdline *cl, struct vr_conf *conf, int argc, char *const argv[],
+		 char *err, size_t errlen)
+{
+	static struct deferred df;
+
+	memset(cl, 0, sizeof(*cl));
+	df.n = 0;
+	vr_conf_init(conf);
+	if (collect(cl, &df, argc, argv, err, errlen) < 0)
+		return -1;
+	if (cl->help || cl->version)
+		return 0;
+	if (cl->config_path != NULL && vr_conf_load_file(conf, cl->config_path, err, errlen) < 0)
+		return -1;
+	if (apply_deferred(conf, &df, err, errlen) < 0)
+		return -1;
+	for (uint16_t i = 0; i < conf->n_relays; i++)
+		vr_relay_conf_default_socket(&conf->relays[i], conf->socket_dir);
+	return vr_conf_validate(conf, err, errlen);
+}

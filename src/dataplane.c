@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The two relay directions. Run on worker lcores only: no locks, no
+ * allocation, no syscalls of our own (lib/vhost may kick the guest's call
+ * eventfd inside rte_vhost_enqueue_burst; that is the virtio contract).
+ *
+ * Backpressure: when the peer takes only part of a burst, the rest waits in
+ * the direction's pending buffer for its queue and is retried on the next
+ * passes; while a queue has pending packets no new ones are taken from that
+ * source (the source ring fills and pushes back). Only when the peer makes no
+ * progress for retry_tsc are the pending packets dropped and counted.
+ */
+#include "dataplane.h"
+
+#include <rte_ethdev.h>
+#include <rte_vhost.h>
+
+#include "flowhash.h"
+
+#define VIRTIO_RXQ(qp) ((uint16_t)((qp) * 2))
+#define VIRTIO_TXQ(qp) ((uint16_t)((qp) * 2 + 1))
+
+static inline uint64_t
+sum_bytes(struct rte_mbuf **m, uint16_t n)
+{
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		bytes += rte_pktmbuf_pkt_len(m[i]);
+	return bytes;
+}
+
+static void
+pending_keep(struct vr_pending *p, struct rte_mbuf **m, uint16_t n, uint64_t now)
+{
+	if (p->n == 0)
+		p->since = now;
+	rte_memcpy(&p->m[p->n], m, n * sizeof(m[0]));
+	p->n += n;
+}
+
+static void
+pending_consume(struct vr_pending *p, uint16_t sent, uint64_t now)
+{
+	p->n -= sent;
+	if (p->n > 0)
+		memmove(&p->m[0], &p->m[sent], p->n * sizeof(p->m[0]));
+	p->since = now;
+}
+
+/* The peer made no progress for the whole retry window: give up on these. */
+static void
+pending_expire(struct vr_dir *d, struct vr_pending *p, uint64_t now)
+{
+	if (p->n == 0 || now - p->since <= d->retry_tsc)
+		return;
+	ctr_add(d->c.drop_full, p->n);
+	rte_pktmbuf_free_bulk(p->m, p->n);
+	p->n = 0;
+}
+
+/* Guest RX vring: lib/vhost copies into guest buffers, so we free what it took. */
+static uint16_t
+guest_enqueue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, struct rte_mbuf **m,
+	      uint16_t n)
+{
+	uint16_t sent = rte_vhost_enqueue_burst(g->vid, VIRTIO_RXQ(qp), m, n);
+
+	if (sent > 0) {
+		ctr_add(d->c.tx_pkts, sent);
+		ctr_add(d->c.tx_bytes, sum_bytes(m, sent));
+		ctr_add(d->c.q_pkts[qp], sent);
+		rte_pktmbuf_free_bulk(m, sent);
+	}
+	if (sent < n)
+		ctr_add(d->c.retries, 1);
+	return sent;
+}
+
+/* Device TX queue: the driver owns what it took, so count bytes beforehand. */
+static uint16_t
+device_transmit(struct vr_dir *d, uint16_t txq, struct rte_mbuf **m, uint16_t n)
+{
+	uint64_t bytes = sum_bytes(m, n);
+	uint16_t sent = rte_eth_tx_burst(d->port, txq, m, n);
+
+	if (sent > 0) {
+		if (sent < n)
+			bytes -= sum_bytes(m + sent, n - sent);
+		ctr_add(d->c.tx_pkts, sent);
+		ctr_add(d->c.tx_bytes, bytes);
+	}
+	if (sent < n)
+		ctr_add(d->c.retries, 1);
+	return sent;
+}
+
+/* ---- device to guest ---- */
+
+static void
+to_guest_flush(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, uint64_t now)
+{
+	struct vr_pending *p = &d->pend[qp];
+	uint16_t sent;
+
+	if (p->n == 0)
+		return;
+	sent = guest_enqueue(d, g, qp, p->m, p->n);
+	if (sent > 0)
+		pending_consume(p, sent, now);
+	pending_expire(d, p, now);
+}
+
+/* Keeps order: new packets queue behind pending ones of the same vring. */
+static void
+to_guest_send(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, struct rte_mbuf **m,
+	      uint16_t n, uint64_t now)
+{
+	struct vr_pending *p = &d->pend[qp];
+	uint16_t sent;
+
+	if (p->n > 0) {
+		pending_keep(p, m, n, now);
+		to_guest_flush(d, g, qp, now);
+		return;
+	}
+	sent = guest_enqueue(d, g, qp, m, n);
+	if (sent < n)
+		pending_keep(p, m + sent, n - sent, now);
+}
+
+static inline uint32_t
+packet_hash(struct rte_mbuf *m)
+{
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;
+	return vr_flow_hash(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m));
+}
+
+static void
+to_guest_spread(struct vr_dir *d, const struct vr_guest *g, struct rte_mbuf **m, uint16_t n,
+		uint64_t now)
+{
+	struct rte_mbuf *bucket[VR_MAX_QP][VR_BURST];
+	uint16_t count[VR_MAX_QP];
+
+	if (g->n_rx == 1) {
+		to_guest_send(d, g, g->rx_qp[0], m, n, now);
+		return;
+	}
+	memset(count, 0, g->n_rx * sizeof(count[0]));
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t k = (uint16_t)(packet_hash(m[i]) % g->n_rx);
+
+		bucket[k][count[k]++] = m[i];
+	}
+	for (uint16_t k = 0; k < g->n_rx; k++)
+		if (count[k] > 0)
+			to_guest_send(d, g, g->rx_qp[k], bucket[k], count[k], now);
+}
+
+/* Room every enabled vring's pending buffer has for one more burst. */
+static uint16_t
+to_guest_room(const struct vr_dir *d, const struct vr_guest *g)
+{
+	uint16_t room = VR_BURST;
+
+	for (uint16_t k = 0; k < g->n_rx; k++) {
+		uint16_t free = VR_PEND_MAX - d->pend[g->rx_qp[k]].n;
+
+		if (free < room)
+			room = free;
+	}
+	return room;
+}
+
+static unsigned
+dev2vm_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_budget *b)
+{
+	struct rte_mbuf *m[VR_BURST];
+	unsigned moved = 0;
+
+	if (g != NULL)
+		for (uint16_t k = 0; k < g->n_rx; k++)
+			to_guest_flush(d, g, g->rx_qp[k], now);
+
+	for (uint16_t i = 0; i < d->n_devq && budget_left(b); i++) {
+		uint16_t q = (uint16_t)((d->next_q + i) % d->n_devq);
+		uint16_t want, n;
+
+		do {
+			want = budget_burst(b, g != NULL ? to_guest_room(d, g) : VR_BURST);
+			if (want == 0)
+				break;
+			n = rte_eth_rx_burst(d->port, q, m, want);
+			if (n == 0)
+				break;
+			uint64_t bytes = sum_bytes(m, n);
+
+			ctr_add(d->c.rx_pkts, n);
+			ctr_add(d->c.rx_bytes, bytes);
+			budget_charge(b, n, bytes);
+			moved += n;
+			if (g == NULL || g->n_rx == 0) {
+				ctr_add(d->c.drop_unready, n);
+				rte_pktmbuf_free_bulk(m, n);
+			} else {
+				to_guest_spread(d, g, m, n, now);
+			}
+		} while (n == want && budget_left(b));
+	}
+	d->next_q++;
+	return moved;
+}
+
+/* ---- guest to device ---- */
+
+/* Guest queue pair qp goes out on device queue qp mod n_devq. */
+static bool
+to_device_flush(struct vr_dir *d, uint16_t qp, uint64_t now)
+{
+	struct vr_pending *p = &d->pend[qp];
+	uint16_t sent;
+
+	if (p->n == 0)
+		return true;
+	sent = device_transmit(d, qp % d->n_devq, p->m, p->n);
+	if (sent > 0)
+		pending_consume(p, sent, now);
+	pending_expire(d, p, now);
+	return p->n == 0;
+}
+
+static void
+count_nombuf(struct vr_dir *d, const struct vr_guest *g, uint16_t qp)
+{
+	/* Only looked at when a dequeue came back empty: keeps the busy path lean. */
+	if (rte_mempool_avail_count(d->pool) < VR_BURST &&
+	    rte_vhost_rx_queue_count(g->vid, VIRTIO_TXQ(qp)) > 0)
+		ctr_add(d->c.nombuf, 1);
+}
+
+static unsigned
+vm2dev_queue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, uint64_t now,
+	     struct vr_budget *b)
+{
+	struct rte_mbuf *m[VR_BURST];
+	unsigned moved = 0;
+	uint16_t want, n, sent;
+
+	do {
+		want = budget_burst(b, VR_BURST);
+		if (want == 0)
+			break;
+		n = rte_vhost_dequeue_burst(g->vid, VIRTIO_TXQ(qp), d->pool, m, want);
+		if (n == 0) {
+			count_nombuf(d, g, qp);
+			break;
+		}
+		uint64_t bytes = sum_bytes(m, n);
+
+		ctr_add(d->c.rx_pkts, n);
+		ctr_add(d->c.rx_bytes, bytes);
+		ctr_add(d->c.q_pkts[qp], n);
+		budget_charge(b, n, bytes);
+		moved += n;
+		sent = device_transmit(d, qp % d->n_devq, m, n);
+		if (sent < n) {
+			pending_keep(&d->pend[qp], m + sent, n - sent, now);
+			break;
+		}
+	} while (n == want && budget_left(b));
+	return moved;
+}
+
+static unsigned
+vm2dev_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_budget *b)
+{
+	unsigned moved = 0;
+
+	if (g == NULL) {
+		/* guest gone: what it sent before leaving still goes out */
+		for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)
+			to_device_flush(d, qp, now);
+		return 0;
+	}
+	for (uint16_t i = 0; i < g->n_tx && budget_left(b); i++) {
+		uint16_t qp = g->tx_qp[(d->next_q + i) % g->n_tx];
+
+		if (to_device_flush(d, qp, now))
+			moved += vm2dev_queue(d, g, qp, now, b);
+	}
+	d->next_q++;
+	return moved;
+}
+
+static bool
+guest_has_rx(const struct vr_guest *g, uint16_t qp)
+{
+	for (uint16_t k = 0; g != NULL && k < g->n_rx; k++)
+		if (g->rx_qp[k] == qp)
+			return true;
+	return false;
+}
+
+/* Packets waiting for a guest RX vring that is gone will never be taken. */
+static void
+dev2vm_guest_changed(struct vr_dir *d, const struct vr_guest *g)
+{
+	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
+		struct vr_pending *p = &d->pend[qp];
+
+		if (p->n == 0 || guest_has_rx(g, qp))
+			continue;
+		ctr_add(d->c.drop_unready, p->n);
+		rte_pktmbuf_free_bulk(p->m, p->n);
+		p->n = 0;
+	}
+}
+
+unsigned
+dir_poll(struct vr_dir *d, uint64_t now, struct vr_budget *b)
+{
+	const struct vr_guest *g = __atomic_load_n(&d->guest, __ATOMIC_ACQUIRE);
+
+	uint32_t gen = g != NULL ? g->gen : 0;
+
+	if (unlikely(gen != d->seen_gen)) {
+		if (d->kind == VR_DIR_DEV2VM)
+			dev2vm_guest_changed(d, g);
+		d->seen_gen = gen;
+	}
+
+	if (d->kind == VR_DIR_DEV2VM)
+		return dev2vm_poll(d, g, now, b);
+	return vm2dev_poll(d, g, now, b);
+}
+
+void
+dir_drain(struct vr_dir *d)
+{
+	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
+		struct vr_pending *p = &d->pend[qp];
+
+		if (p->n == 0)
+			continue;
+		ctr_add(d->c.drop_unready, p->n);
+		rte_pktmbuf_free_bulk(p->m, p->n);
+		p->n = 0;
+	}
+}

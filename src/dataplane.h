@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What a worker sees of a relay: one struct vr_dir per direction.
+ *
+ * Ownership rules (docs/architecture.md, "The handoff"):
+ *  - A direction is polled by at most one worker at a time. While attached,
+ *    only that worker writes its pending buffers and counters; the control
+ *    thread only reads counters (relaxed atomic loads).
+ *  - Fields marked [ctl] are written by the control thread only while the
+ *    direction is detached from every worker.
+ *  - guest is the one field the control thread changes while the direction is
+ *    attached: it publishes a new immutable struct vr_guest with a release
+ *    store and frees the old one only after an RCU grace period (handoff.c).
+ */
+#ifndef VR_DATAPLANE_H
+#define VR_DATAPLANE_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "budget.h"
+#include "config.h"
+#include "dataplane_limits.h"
+
+#define VR_BURST    VR_BURST_LIMIT
+#define VR_PEND_MAX VR_PEND_LIMIT
+
+enum vr_dir_kind { VR_DIR_VM2DEV = 0, VR_DIR_DEV2VM = 1 };
+
+/* The guest as the data plane sees it; immutable once published. */
+struct vr_guest {
+	uint32_t gen;		 /* unique per publication, never 0 */
+	int vid;
+	uint16_t n_rx;		 /* enabled guest RX vrings (device-to-guest) */
+	uint16_t n_tx;		 /* enabled guest TX vrings (guest-to-device) */
+	uint16_t rx_qp[VR_MAX_QP]; /* queue-pair numbers of those vrings */
+	uint16_t tx_qp[VR_MAX_QP];
+};
+
+/* Packets taken from the source that the peer did not accept yet. */
+struct vr_pending {
+	uint16_t n;
+	uint64_t since; /* TSC of the last progress while non-empty */
+	struct rte_mbuf *m[VR_PEND_MAX];
+};
+
+/* Single-writer counters: written by the owning worker, read by control. */
+struct vr_dir_counters {
+	uint64_t rx_pkts;	/* taken from the source */
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;	/* accepted by the peer */
+	uint64_t tx_bytes;
+	uint64_t drop_full;	/* peer ring stayed full past the retry window */
+	uint64_t drop_unready;	/* no guest (not connected / vring disabled) */
+	uint64_t nombuf;	/* guest had packets but the mempool was empty */
+	uint64_t retries;	/* bursts the peer accepted only in part */
+	uint64_t q_pkts[VR_MAX_QP]; /* per guest queue pair */
+};
+
+struct vr_dir {
+	enum vr_dir_kind kind;		/* [ctl] */
+	int relay_id;			/* [ctl] */
+	uint16_t port;			/* [ctl] device port */
+	uint16_t n_devq;		/* [ctl] device queues in use */
+	struct rte_mempool *pool;	/* [ctl] for guest dequeues */
+	uint64_t retry_tsc;		/* [ctl] retry window in TSC cycles */
+	struct vr_guest *guest;		/* RCU-published, may be NULL */
+	uint32_t seen_gen;		/* worker: guest generation of the previous pass */
+	int worker;			/* control-side bookkeeping: owner index or -1 */
+	uint16_t next_q;		/* worker: round-robin start for fairness */
+	struct vr_dir_counters c;	/* worker-written */
+	struct vr_pending pend[VR_MAX_QP]; /* worker-written, per guest queue pair */
+} __rte_cache_aligned;
+
+/* Poll one direction once within budget b; returns packets moved. */
+unsigned dir_poll(struct vr_dir *d, uint64_t now, struct vr_budget *b);
+
+/* Free every pending mbuf (direction detached); counts them as drop_unready. */
+void dir_drain(struct vr_dir *d);
+
+/* Single-writer counter update, readable from another thread without tearing. */
+#define ctr_add(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+#define ctr_read(field)	  __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+#endif

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "device.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_pci.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include "log.h"
+#include "poolsize.h"
+
+#define DEFAULT_RXD 1024
+#define DEFAULT_TXD 1024
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The ethdev name devargs will produce: the canonical PCI address, or the
+ * vdev name before the first comma. */
+static void
+devargs_port_name(const char *devargs, char *name, size_t len)
+{
+	struct rte_pci_addr addr;
+	size_t n = strcspn(devargs, ",");
+	char head[128];
+
+	snprintf(head, sizeof(head), "%.*s", (int)(n < sizeof(head) ? n : sizeof(head) - 1),
+		 devargs);
+	if (rte_pci_addr_parse(head, &addr) == 0)
+		rte_pci_device_name(&addr, name, len);
+	else
+		snprintf(name, len, "%s", head);
+}
+
+bool
+device_in_use(const char *devargs)
+{
+	char name[128];
+	uint16_t port;
+
+	devargs_port_name(devargs, name, sizeof(name));
+	return rte_eth_dev_get_port_by_name(name, &port) == 0;
+}
+
+int
+device_open(struct vr_device *dev, const char *devargs, char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	char name[128];
+	int rc;
+
+	memset(dev, 0, sizeof(*dev));
+	devargs_port_name(devargs, name, sizeof(name));
+	if (device_in_use(devargs))
+		return fail(err, errlen, "device '%s' is already in use", name);
+	if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS)
+		return fail(err, errlen,
+			    "device '%s': this DPDK build holds at most %d ports "
+			    "(RTE_MAX_ETHPORTS) and all are in use",
+			    name, RTE_MAX_ETHPORTS);
+	rc = rte_dev_probe(devargs);
+	if (rc < 0)
+		return fail(err, errlen, "device '%s': probe failed: %s (check the devargs or "
+			    "PCI address, and that the device is bound to vfio-pci)",
+			    devargs, rte_strerror(-rc));
+	if (rte_eth_dev_get_port_by_name(name, &dev->port) != 0) {
+		rte_eal_hotplug_remove(strncmp(name, "net_", 4) == 0 ? "vdev" : "pci", name);
+		return fail(err, errlen, "device '%s' probed but no network port named '%s' "
+			    "appeared", devargs, name);
+	}
+	rc = rte_eth_dev_info_get(dev->port, &info);
+	if (rc != 0) {
+		device_close(dev);
+		return fail(err, errlen, "device '%s': no device info: %s", name,
+			    rte_strerror(-rc));
+	}
+	dev->max_queues = RTE_MIN(info.max_rx_queues, info.max_tx_queues);
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	return 0;
+}
+
+int
+device_socket(const struct vr_device *dev)
+{
+	int s = rte_eth_dev_socket_id(dev->port);
+
+	return s >= 0 ? s : (int)rte_socket_id();
+}
+
+uint16_t
+device_queues_for(const struct vr_device *dev, uint16_t want)
+{
+	uint16_t n = RTE_MIN(want, dev->max_queues);
+
+	return n > 0 ? n : 1;
+}
+
+static void
+fill_port_conf(struct rte_eth_conf *conf, const struct rte_eth_dev_info *info, uint16_t nq,
+	       uint16_t mtu)
+{
+	uint64_t rss = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+		       info->flow_type_rss_offloads;
+
+	memset(conf, 0, sizeof(*conf));
+	conf->rxmode.mtu = mtu;
+	if (nq > 1 && rss != 0) {
+		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf->rx_adv_conf.rss_conf.rss_hf = rss;
+		conf->rxmode.offloads |= info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH;
+	}
+	/* jumbo frames arrive and leave as chains of 2 KiB segments */
+	if ((uint32_t)mtu + 22 > VR_MBUF_DATA_ROOM) {
+		conf->rxmode.offloads |= info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER;
+		conf->txmode.offloads |= info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	}
+}
+
+static int
+setup_rx_queues(struct vr_device *dev, struct rte_mempool *pool, char *err, size_t errlen)
+{
+	for (uint16_t q = 0; q < dev->n_queues; q++) {
+		int rc = rte_eth_rx_queue_setup(dev->port, q, dev->rxd, device_socket(dev), NULL,
+						pool);
+
+		if (rc != 0)
+			return fail(err, errlen, "device '%s': RX queue %u setup failed: %s",
+				    dev->name, q, rte_strerror(-rc));
+	}
+	return 0;
+}
+
+static int
+start_port(struct vr_device *dev, char *err, size_t errlen)
+{
+	int rc = rte_eth_dev_start(dev->port);
+
+	if (rc != 0)
+		return fail(err, errlen, "device '%s': start failed: %s", dev->name,
+			    rte_strerror(-rc));
+	/* The guest's MAC is not the device's: the relay must see every frame. */
+	rc = rte_eth_promiscuous_enable(dev->port);
+	if (rc != 0 && rc != -ENOTSUP)
+		VR_LOG(WARNING, "device '%s': promiscuous mode refused: %s", dev->name,
+		       rte_strerror(-rc));
+	dev->started = true;
+	return 0;
+}
+
+int
+device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct rte_mempool *pool,
+	     char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	int rc;
+
+	rc = rte_eth_dev_info_get(dev->port, &info);
+	if (rc != 0)
+		return fail(err, errlen, "device '%s': no device info", dev->name);
+	if (mtu > info.max_mtu || mtu < info.min_mtu)
+		return fail(err, errlen, "device '%s' supports MTU %u..%u, relay asks for %u",
+			    dev->name, info.min_mtu, info.max_mtu, mtu);
+	dev->n_queues = device_queues_for(dev, want_queues);
+	fill_port_conf(&conf, &info, dev->n_queues, mtu);
+	dev->rss = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS;
+	rc = rte_eth_dev_configure(dev->port, dev->n_queues, dev->n_queues, &conf);
+	if (rc != 0)
+		return fail(err, errlen, "device '%s': configure with %u queues, MTU %u failed: %s",
+			    dev->name, dev->n_queues, mtu, rte_strerror(-rc));
+	dev->rxd = DEFAULT_RXD;
+	dev->txd = DEFAULT_TXD;
+	rte_eth_dev_adjust_nb_rx_tx_desc(dev->port, &dev->rxd, &dev->txd);
+	if (setup_rx_queues(dev, pool, err, errlen) < 0)
+		return -1;
+	for (uint16_t q = 0; q < dev->n_queues; q++) {
+		rc = rte_eth_tx_queue_setup(dev->port, q, dev->txd, device_socket(dev), NULL);
+		if (rc != 0)
+			return fail(err, errlen, "device '%s': TX queue %u setup failed: %s",
+				    dev->name, q, rte_strerror(-rc));
+	}
+	return start_port(dev, err, errlen);
+}
+
+int
+device_restart_on_pool(struct vr_device *dev, uint16_t mtu, struct rte_mempool *pool, char *err,
+		       size_t errlen)
+{
+	(void)mtu;
+	device_stop(dev);
+	if (setup_rx_queues(dev, pool, err, errlen) < 0)
+		return -1;
+	return start_port(dev, err, errlen);
+}
+
+void
+device_stop(struct vr_device *dev)
+{
+	if (!dev->started)
+		return;
+	rte_eth_dev_stop(dev->port);
+	dev->started = false;
+}
+
+void
+device_close(struct vr_device *dev)
+{
+	struct rte_eth_dev_info info;
+	struct rte_device *rdev = NULL;
+
+	device_stop(dev);
+	if (rte_eth_dev_info_get(dev->port, &info) == 0)
+		rdev = info.device;
+	rte_eth_dev_close(dev->port);
+	if (rdev != NULL && rte_dev_remove(rdev) != 0)
+		VR_LOG(WARNING, "device '%s': hot-unplug failed", dev->name);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The device side of a relay: any DPDK ethdev, given as a PCI address or as
+ * devargs, hot-plugged into the running process when the relay is added and
+ * removed with it.
+ */
+#ifndef VR_DEVICE_H
+#define VR_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rte_mempool;
+
+struct vr_device {
+	uint16_t port;
+	uint16_t n_queues;	/* queue pairs configured */
+	uint16_t rxd, txd;
+	uint16_t max_queues;	/* what the device offers */
+	bool rss;		/* RSS spreads RX queues */
+	bool started;
+	char name[128];		/* ethdev name */
+};
+
+/* Probe devargs (or a PCI address) and find its port. */
+int device_open(struct vr_device *dev, const char *devargs, char *err, size_t errlen);
+
+/* Configure up to want queue pairs at mtu with RX buffers from pool, start. */
+int device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu,
+		 struct rte_mempool *pool, char *err, size_t errlen);
+
+/* Re-create the RX queues on another pool (guest moved to another NUMA node). */
+int device_restart_on_pool(struct vr_device *dev, uint16_t mtu, struct rte_mempool *pool,
+			   char *err, size_t errlen);
+
+void device_stop(struct vr_device *dev);
+void device_close(struct vr_device *dev);
+
+int device_socket(const struct vr_device *dev);
+
+/* Queue count the device can run, for sizing the pool before starting it. */
+uint16_t device_queues_for(const struct vr_device *dev, uint16_t want);
+
+/* True when devargs names a port that is already open in this process. */
+bool device_in_use(const char *devargs);
+
+#endif

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Relay lifecycle. A relay is assembled in this order and taken apart in the
+ * reverse one: device (probed, configured, started on a pool on its NUMA
+ * node), two directions attached to workers, vhost-user socket. The guest is
+ * published to the directions by the vhost callbacks once it connects.
+ */
+#include "relay.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "handoff.h"
+#include "log.h"
+#include "placement.h"
+#include "poolsize.h"
+#include "vhost.h"
+#include "worker.h"
+
+static pthread_mutex_t relay_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct vr_relay *relays[VR_MAX_RELAYS];
+static struct vr_cpuset worker_cpus;
+static uint64_t retry_tsc;
+static uint32_t guest_gen;
+static uint64_t leaked_mbufs;
+static uint64_t pools_created;
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+relay_module_init(uint32_t retry_us, const struct vr_conf *conf)
+{
+	retry_tsc = rte_get_tsc_hz() / 1000000 * retry_us;
+	worker_cpus = conf->workers;
+	return 0;
+}
+
+void
+relay_lock(void)
+{
+	pthread_mutex_lock(&relay_mutex);
+}
+
+void
+relay_unlock(void)
+{
+	pthread_mutex_unlock(&relay_mutex);
+}
+
+struct vr_relay *
+relay_get(int id)
+{
+	return id >= 0 && id < VR_MAX_RELAYS ? relays[id] : NULL;
+}
+
+struct vr_relay *
+relay_by_socket(const char *path)
+{
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		if (relays[i] != NULL && strcmp(relays[i]->conf.socket, path) == 0)
+			return relays[i];
+	return NULL;
+}
+
+unsigned
+relay_count(void)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		n += relays[i] != NULL;
+	return n;
+}
+
+uint64_t
+relay_leaked_mbufs(void)
+{
+	return leaked_mbufs;
+}
+
+uint64_t
+relay_pools_created(void)
+{
+	return pools_created;
+}
+
+static struct rte_mempool *
+pool_create(const struct vr_relay *r, int socket)
+{
+	struct vr_pool_need need = {
+		.queues = device_queues_for(&r->dev, r->conf.queues),
+		.rxd = 1024,
+		.txd = 1024,
+		.mtu = r->conf.mtu,
+		.lcores = (uint16_t)(vr_n_workers + 1),
+	};
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	snprintf(name, sizeof(name), "vr%d_%" PRIu64, r->conf.id, pools_created++);
+	return rte_pktmbuf_pool_create(name, vr_pool_mbufs(&need), VR_POOL_CACHE, 0,
+				       VR_MBUF_DATA_ROOM + VR_MBUF_HEADROOM, socket);
+}
+
+/* Every mbuf must be home when a relay goes: count any that are not. */
+static void
+pool_free(struct rte_mempool *mp)
+{
+	unsigned missing;
+
+	if (mp == NULL)
+		return;
+	missing = mp->size - rte_mempool_avail_count(mp);
+	if (missing > 0) {
+		leaked_mbufs += missing;
+		VR_LOG(ERR, "pool %s: %u mbufs not returned", mp->name, missing);
+	}
+	rte_mempool_free(mp);
+}
+
+static struct vr_dir *
+dir_create(const struct vr_relay *r, enum vr_dir_kind kind)
+{
+	struct vr_dir *d = rte_zmalloc_socket("vr_dir", sizeof(*d), RTE_CACHE_LINE_SIZE,
+					      r->pool_socket);
+
+	if (d == NULL)
+		return NULL;
+	d->kind = kind;
+	d->relay_id = r->conf.id;
+	d->port = r->dev.port;
+	d->n_devq = r->dev.n_queues;
+	d->pool = r->pool;
+	d->retry_tsc = retry_tsc;
+	d->worker = -1;
+	return d;
+}
+
+static int
+least_busy_worker(void)
+{
+	struct vr_worker_load load[VR_MAX_CPUS];
+
+	for (unsigned i = 0; i < vr_n_workers; i++) {
+		load[i].cpu = (int)vr_workers[i].cpu;
+		load[i].busy_permille = vr_workers[i].busy_permille;
+		load[i].n_dirs = handoff_worker_dirs(i);
+	}
+	return vr_place_least_busy(load, vr_n_workers);
+}
+
+static int
+place_dirs(struct vr_relay *r, char *err, size_t errlen)
+{
+	for (int k = 0; k < 2; k++) {
+		int w = r->conf.cpu[k] == VR_CPU_UNPINNED ? least_busy_worker()
+							  : worker_by_cpu(r->conf.cpu[k]);
+
+		if (w < 0)
+			return fail(err, errlen, "relay %d: CPU %d has no worker", r->conf.id,
+				    r->conf.cpu[k]);
+		if (handoff_attach(r->dir[k], (unsigned)w) < 0)
+			return fail(err, errlen, "relay %d: out of memory", r->conf.id);
+	}
+	return 0;
+}
+
+/* Undo whatever part of relay_add got done; relay lock held, not registered. */
+static void
+relay_destroy(struct vr_relay *r)
+{
+	for (int k = 0; k < 2; k++) {
+		if (r->dir[k] == NULL)
+			continue;
+		handoff_detach(r->dir[k]);
+	}
+	if (r->dir[0] != NULL && r->dir[1] != NULL && r->dir[0]->guest != NULL)
+		handoff_set_guest(r->dir, NULL);
+	for (int k = 0; k < 2; k++) {
+		if (r->dir[k] == NULL)
+			continue;
+		dir_drain(r->dir[k]);
+		rte_free(r->dir[k]);
+	}
+	if (r->dev.name[0] != '\0')
+		device_close(&r->dev);
+	pool_free(r->pool);
+	pool_free(r->retired_pool);
+	free(r);
+}
+
+static int
+check_new_relay(const struct vr_relay_conf *c, char *err, size_t errlen)
+{
+	struct vr_relay *other;
+
+	if (vr_relay_conf_validate(c, &worker_cpus, err, errlen) < 0)
+		return -1;
+	if (relays[c->id] != NULL)
+		return fail(err, errlen, "relay %d already exists", c->id);
+	other = relay_by_socket(c->socket);
+	if (other != NULL)
+		return fail(err, errlen, "relay %d: socket %s is used by relay %d", c->id,
+			    c->socket, other->conf.id);
+	return 0;
+}
+
+static int
+relay_build(struct vr_relay *r, char *err, size_t errlen)
+{
+	char sub[VR_ERR_MAX];
+
+	if (device_open(&r->dev, r->conf.device, sub, sizeof(sub)) < 0)
+		return fail(err, errlen, "relay %d: %s", r->conf.id, sub);
+	r->pool_socket = device_socket(&r->dev);
+	r->pool = pool_create(r, r->pool_socket);
+	if (r->pool == NULL)
+		return fail(err, errlen, "relay %d: no hugepage memory for its mbuf pool "
+			    "(see docs/memory.md)", r->conf.id);
+	if (device_start(&r->dev, r->conf.queues, r->conf.mtu, r->pool, sub, sizeof(sub)) < 0)
+		return fail(err, errlen, "relay %d: %s", r->conf.id, sub);
+	r->dir[VR_DIR_VM2DEV] = dir_create(r, VR_DIR_VM2DEV);
+	r->dir[VR_DIR_DEV2VM] = dir_create(r, VR_DIR_DEV2VM);
+	if (r->dir[0] == NULL || r->dir[1] == NULL)
+		return fail(err, errlen, "relay %d: out of hugepage memory", r->conf.id);
+	return place_dirs(r, err, errlen);
+}
+
+int
+relay_add(const struct vr_relay_conf *c, char *err, size_t errlen)
+{
+	struct vr_relay *r;
+	char sub[VR_ERR_MAX];
+
+	relay_lock();
+	if (check_new_relay(c, err, errlen) < 0)
+		goto out_err;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		fail(err, errlen, "relay %d: out of memory", c->id);
+		goto out_err;
+	}
+	r->conf = *c;
+	r->vid = -1;
+	if (relay_build(r, err, errlen) < 0) {
+		relay_destroy(r);
+		goto out_err;
+	}
+	/* in the table before the socket opens: callbacks look relays up by path */
+	relays[c->id] = r;
+	if (vhost_register(c, sub, sizeof(sub)) < 0) {
+		relays[c->id] = NULL;
+		relay_destroy(r);
+		fail(err, errlen, "relay %d: %s", c->id, sub);
+		goto out_err;
+	}
+	r->registered = true;
+	VR_LOG(INFO, "relay %d: added: device %s (%u queues, MTU %u), %s socket %s, CPUs %u/%u",
+	       c->id, r->dev.name, r->dev.n_queues, c->mtu,
+	       c->mode == VR_VHOST_CLIENT ? "client" : "server", c->socket,
+	       vr_workers[r->dir[0]->worker].cpu, vr_workers[r->dir[1]->worker].cpu);
+	relay_unlock();
+	return 0;
+out_err:
+	relay_unlock();
+	return -1;
+}
+
+int
+relay_remove(int id, char *err, size_t errlen)
+{
+	struct vr_relay *r;
+
+	relay_lock();
+	r = relay_get(id);
+	if (r == NULL || r->removing) {
+		relay_unlock();
+		return fail(err, errlen, "relay %d does not exist", id);
+	}
+	r->removing = true;
+	relay_unlock();
+
+	if (r->registered)
+		vhost_unregister(&r->conf); /* may run destroy_device */
+
+	relay_lock();
+	relays[id] = NULL;
+	relay_destroy(r);
+	relay_unlock();
+	VR_LOG(INFO, "relay %d: removed", id);
+	return 0;
+}
+
+void
+relay_remove_all(void)
+{
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		if (relays[i] != NULL)
+			relay_remove(i, NULL, 0);
+}
+
+int
+relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen)
+{
+	int cpu[2] = {cpu_vm2dev, cpu_dev2vm};
+	int w[2] = {-1, -1};
+	struct vr_relay *r;
+	int rc = 0;
+
+	relay_lock();
+	r = relay_get(id);
+	if (r == NULL || r->removing) {
+		relay_unlock();
+		return fail(err, errlen, "relay %d does not exist", id);
+	}
+	for (int k = 0; k < 2; k++) {
+		if (cpu[k] == VR_CPU_UNPINNED)
+			continue;
+		w[k] = worker_by_cpu(cpu[k]);
+		if (w[k] < 0) {
+			relay_unlock();
+			return fail(err, errlen, "relay %d: CPU %d has no worker", id, cpu[k]);
+		}
+	}
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		if (w[k] < 0)
+			continue;
+		rc = handoff_move(r->dir[k], (unsigned)w[k]);
+		if (rc == 0)
+			r->conf.cpu[k] = cpu[k];
+	}
+	relay_unlock();
+	if (rc != 0)
+		return fail(err, errlen, "relay %d: out of memory while moving", id);
+	return 0;
+}
+
+void
+relay_publish_guest(struct vr_relay *r)
+{
+	struct vr_guest *g = NULL;
+
+	if (r->running) {
+		g = calloc(1, sizeof(*g));
+		if (g == NULL) {
+			VR_LOG(ERR, "relay %d: out of memory for guest state", r->conf.id);
+			return;
+		}
+		g->gen = ++guest_gen == 0 ? ++guest_gen : guest_gen;
+		g->vid = r->vid;
+		for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
+			if (r->vring_enabled & (1ULL << (2 * qp)))
+				g->rx_qp[g->n_rx++] = qp;
+			if (r->vring_enabled & (1ULL << (2 * qp + 1)))
+				g->tx_qp[g->n_tx++] = qp;
+		}
+	} else {
+		r->vring_enabled = 0;
+	}
+	handoff_set_guest(r->dir, g);
+}
+
+/*
+ * Mempool on the guest's NUMA node: the relay copies every packet into or out
+ * of guest memory, so its buffers belong next to it. The device is paused
+ * while its RX queues move to the new pool; the old pool is kept until the
+ * relay goes, since the device may still hold some of its mbufs.
+ */
+void
+relay_follow_guest_numa(struct vr_relay *r, int node)
+{
+	struct rte_mempool *np;
+	char sub[VR_ERR_MAX];
+
+	if (node < 0 || node == r->pool_socket)
+		return;
+	np = pool_create(r, node);
+	if (np == NULL) {
+		VR_LOG(WARNING, "relay %d: no memory on NUMA node %d; pool stays on node %d",
+		       r->conf.id, node, r->pool_socket);
+		return;
+	}
+	int w[2] = {r->dir[0]->worker, r->dir[1]->worker};
+
+	handoff_detach(r->dir[0]);
+	handoff_detach(r->dir[1]);
+	if (device_restart_on_pool(&r->dev, r->conf.mtu, np, sub, sizeof(sub)) < 0) {
+		VR_LOG(ERR, "relay %d: %s", r->conf.id, sub);
+		rte_mempool_free(np);
+	} else {
+		r->dir[0]->pool = np;
+		pool_free(r->retired_pool);
+		r->retired_pool = r->pool;
+		r->pool = np;
+		r->pool_socket = node;
+	}
+	handoff_attach(r->dir[0], (unsigned)w[0]);
+	handoff_attach(r->dir[1], (unsigned)w[1]);
+}
+
+void
+relay_sample_rates(uint64_t now_ns)
+{
+	relay_lock();
+	for (int i = 0; i < VR_MAX_RELAYS; i++) {
+		struct vr_relay *r = relays[i];
+
+		if (r == NULL)
+			continue;
+		for (int k = 0; k < 2; k++)
+			vr_rate_sample(&r->rate[k], ctr_read(r->dir[k]->c.tx_pkts),
+				       ctr_read(r->dir[k]->c.tx_bytes), now_ns);
+	}
+	workers_update_load(rte_rdtsc());
+	relay_unlock();
+}

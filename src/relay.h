@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Relays and the internal API every control source calls (config file and
+ * SIGHUP reload today; ZeroMQ, OVSDB and file monitors later): relay_add,
+ * relay_remove, relay_pin. All of it runs on control threads under one
+ * mutex, the relay lock; the data plane sees relays only through handoff.h.
+ */
+#ifndef VR_RELAY_H
+#define VR_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "dataplane.h"
+#include "device.h"
+#include "rate.h"
+
+struct rte_mempool;
+
+struct vr_relay {
+	struct vr_relay_conf conf;
+	bool removing;
+	struct vr_device dev;
+	struct rte_mempool *pool;
+	struct rte_mempool *retired_pool; /* previous pool after a NUMA move */
+	int pool_socket;
+	struct vr_dir *dir[2];		/* [VR_DIR_VM2DEV], [VR_DIR_DEV2VM] */
+	/* vhost side, written by vhost callbacks under the relay lock */
+	bool registered;
+	int vid;			/* -1 when no guest is connected */
+	bool running;			/* new_device seen, destroy_device not yet */
+	uint64_t vring_enabled;		/* bit per virtqueue index */
+	uint64_t features;
+	bool migrating;			/* VHOST_F_LOG_ALL set */
+	uint64_t connects, disconnects, migrations;
+	/* rates, sampled by the control thread */
+	struct vr_rate rate[2];
+	uint64_t added_ns;
+};
+
+int relay_module_init(uint32_t retry_us, const struct vr_conf *conf);
+
+int relay_add(const struct vr_relay_conf *c, char *err, size_t errlen);
+int relay_remove(int id, char *err, size_t errlen);
+/* cpu = VR_CPU_UNPINNED leaves that direction where it is. */
+int relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen);
+void relay_remove_all(void);
+
+/* Lookups and iteration: caller holds the relay lock. */
+void relay_lock(void);
+void relay_unlock(void);
+struct vr_relay *relay_get(int id);
+struct vr_relay *relay_by_socket(const char *path);
+unsigned relay_count(void);
+
+/* Control timer: rates and worker load. */
+void relay_sample_rates(uint64_t now_ns);
+
+/* Mbufs found missing from pools when relays were removed (should stay 0). */
+uint64_t relay_leaked_mbufs(void);
+uint64_t relay_pools_created(void);
+
+/* Publish the guest's current vring state to the data plane (relay lock held). */
+void relay_publish_guest(struct vr_relay *r);
+
+/* Move the relay's mempool to the guest's NUMA node (relay lock held). */
+void relay_follow_guest_numa(struct vr_relay *r, int node);
+
+#endif

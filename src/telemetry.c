@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Counters over DPDK telemetry, readable with the stock dpdk-telemetry.py:
+ *   /vrelay/relays           ids of the relays
+ *   /vrelay/relay,ID         one relay: config, state, per-direction counters
+ *                            and rates, per-queue counts, device stats
+ *   /vrelay/workers          per worker CPU: directions, load, packets
+ *   /vrelay/mem              mempools and mbuf accounting
+ * Callbacks run on the telemetry thread and read under the relay lock.
+ */
+#include "telemetry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "handoff.h"
+#include "relay.h"
+#include "worker.h"
+
+static const char *const dir_names[2] = {"vm2dev", "dev2vm"};
+
+static int
+parse_id(const char *params)
+{
+	char *end;
+	long id;
+
+	if (params == NULL || *params == '\0')
+		return -1;
+	id = strtol(params, &end, 10);
+	if (*end != '\0' || id < 0 || id >= VR_MAX_RELAYS)
+		return -1;
+	return (int)id;
+}
+
+static int
+cmd_relays(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
+	relay_lock();
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		if (relay_get(i) != NULL)
+			rte_tel_data_add_array_int(d, i);
+	relay_unlock();
+	return 0;
+}
+
+static struct rte_tel_data *
+u64_array(const uint64_t *v, unsigned n)
+{
+	struct rte_tel_data *a = rte_tel_data_alloc();
+
+	if (a == NULL)
+		return NULL;
+	rte_tel_data_start_array(a, RTE_TEL_U64_VAL);
+	for (unsigned i = 0; i < n; i++)
+		rte_tel_data_add_array_u64(a, v[i]);
+	return a;
+}
+
+static struct rte_tel_data *
+dir_dict(const struct vr_relay *r, int k)
+{
+	const struct vr_dir *dir = r->dir[k];
+	struct vr_dir_counters *c = (struct vr_dir_counters *)&dir->c;
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	uint64_t q[VR_MAX_QP];
+	unsigned nq = r->conf.queues > r->dev.n_queues ? r->conf.queues : r->dev.n_queues;
+
+	if (d == NULL)
+		return NULL;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "cpu", dir->worker >= 0 ? (int)vr_workers[dir->worker].cpu
+							     : -1);
+	rte_tel_data_add_dict_u64(d, "rx_pkts", ctr_read(c->rx_pkts));
+	rte_tel_data_add_dict_u64(d, "rx_bytes", ctr_read(c->rx_bytes));
+	rte_tel_data_add_dict_u64(d, "tx_pkts", ctr_read(c->tx_pkts));
+	rte_tel_data_add_dict_u64(d, "tx_bytes", ctr_read(c->tx_bytes));
+	rte_tel_data_add_dict_u64(d, "drop_full", ctr_read(c->drop_full));
+	rte_tel_data_add_dict_u64(d, "drop_unready", ctr_read(c->drop_unready));
+	rte_tel_data_add_dict_u64(d, "nombuf", ctr_read(c->nombuf));
+	rte_tel_data_add_dict_u64(d, "retries", ctr_read(c->retries));
+	rte_tel_data_add_dict_u64(d, "pps", r->rate[k].pps);
+	rte_tel_data_add_dict_u64(d, "bps", r->rate[k].bps);
+	if (nq > VR_MAX_QP)
+		nq = VR_MAX_QP;
+	for (unsigned i = 0; i < nq; i++)
+		q[i] = ctr_read(c->q_pkts[i]);
+	rte_tel_data_add_dict_container(d, "queue_pkts", u64_array(q, nq), 0);
+	return d;
+}
+
+static struct rte_tel_data *
+device_dict(const struct vr_relay *r)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	struct rte_eth_stats st;
+	uint64_t q[RTE_ETHDEV_QUEUE_STAT_CNTRS];
+	unsigned nq = RTE_MIN(r->dev.n_queues, RTE_ETHDEV_QUEUE_STAT_CNTRS);
+
+	if (d == NULL)
+		return NULL;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "name", r->dev.name);
+	rte_tel_data_add_dict_int(d, "port", r->dev.port);
+	rte_tel_data_add_dict_int(d, "queues", r->dev.n_queues);
+	rte_tel_data_add_dict_int(d, "rss", r->dev.rss);
+	if (rte_eth_stats_get(r->dev.port, &st) != 0)
+		return d;
+	rte_tel_data_add_dict_u64(d, "ipackets", st.ipackets);
+	rte_tel_data_add_dict_u64(d, "opackets", st.opackets);
+	rte_tel_data_add_dict_u64(d, "ibytes", st.ibytes);
+	rte_tel_data_add_dict_u64(d, "obytes", st.obytes);
+	rte_tel_data_add_dict_u64(d, "imissed", st.imissed);
+	rte_tel_data_add_dict_u64(d, "ierrors", st.ierrors);
+	rte_tel_data_add_dict_u64(d, "oerrors", st.oerrors);
+	rte_tel_data_add_dict_u64(d, "rx_nombuf", st.rx_nombuf);
+	for (unsigned i = 0; i < nq; i++)
+		q[i] = st.q_ipackets[i];
+	rte_tel_data_add_dict_container(d, "q_ipackets", u64_array(q, nq), 0);
+	for (unsigned i = 0; i < nq; i++)
+		q[i] = st.q_opackets[i];
+	rte_tel_data_add_dict_container(d, "q_opackets", u64_array(q, nq), 0);
+	return d;
+}
+
+static const char *
+relay_state(const struct vr_relay *r)
+{
+	if (r->removing)
+		return "removing";
+	if (!r->running)
+		return "waiting";
+	return r->migrating ? "migrating" : "connected";
+}
+
+static int
+cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	int id = parse_id(params);
+	struct vr_relay *r;
+	char buf[32];
+
+	(void)cmd;
+	if (id < 0)
+		return -EINVAL;
+	relay_lock();
+	r = relay_get(id);
+	if (r == NULL) {
+		relay_unlock();
+		return -ENOENT;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "id", id);
+	rte_tel_data_add_dict_string(d, "device", r->conf.device);
+	rte_tel_data_add_dict_string(d, "socket", r->conf.socket);
+	rte_tel_data_add_dict_string(d, "mode",
+				     r->conf.mode == VR_VHOST_CLIENT ? "client" : "server");
+	rte_tel_data_add_dict_string(d, "state", relay_state(r));
+	rte_tel_data_add_dict_int(d, "vid", r->vid);
+	rte_tel_data_add_dict_int(d, "mtu", r->conf.mtu);
+	rte_tel_data_add_dict_int(d, "numa", r->pool_socket);
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, r->features);
+	rte_tel_data_add_dict_string(d, "features", buf);
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, r->vring_enabled);
+	rte_tel_data_add_dict_string(d, "vrings_enabled", buf);
+	rte_tel_data_add_dict_u64(d, "connects", r->connects);
+	rte_tel_data_add_dict_u64(d, "disconnects", r->disconnects);
+	rte_tel_data_add_dict_u64(d, "migrations", r->migrations);
+	for (int k = 0; k < 2; k++)
+		rte_tel_data_add_dict_container(d, dir_names[k], dir_dict(r, k), 0);
+	rte_tel_data_add_dict_container(d, "device_stats", device_dict(r), 0);
+	relay_unlock();
+	return 0;
+}
+
+static int
+cmd_workers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	relay_lock();
+	for (unsigned i = 0; i < vr_n_workers; i++) {
+		struct vr_worker *w = &vr_workers[i];
+		struct rte_tel_data *wd = rte_tel_data_alloc();
+		char name[16];
+
+		if (wd == NULL)
+			break;
+		rte_tel_data_start_dict(wd);
+		rte_tel_data_add_dict_int(wd, "lcore", (int)w->lcore);
+		rte_tel_data_add_dict_int(wd, "dirs", handoff_worker_dirs(i));
+		rte_tel_data_add_dict_int(wd, "busy_permille", (int)w->busy_permille);
+		rte_tel_data_add_dict_u64(wd, "pkts", ctr_read(w->pkts));
+		rte_tel_data_add_dict_u64(wd, "passes", ctr_read(w->passes));
+		snprintf(name, sizeof(name), "%u", w->cpu);
+		rte_tel_data_add_dict_container(d, name, wd, 0);
+	}
+	relay_unlock();
+	return 0;
+}
+
+static int
+cmd_mem(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint64_t in_use = 0, size = 0;
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	relay_lock();
+	for (int i = 0; i < VR_MAX_RELAYS; i++) {
+		struct vr_relay *r = relay_get(i);
+
+		if (r == NULL)
+			continue;
+		size += r->pool->size;
+		in_use += r->pool->size - rte_mempool_avail_count(r->pool);
+	}
+	rte_tel_data_add_dict_int(d, "relays", (int)relay_count());
+	rte_tel_data_add_dict_u64(d, "pools_created", relay_pools_created());
+	rte_tel_data_add_dict_u64(d, "mbufs", size);
+	rte_tel_data_add_dict_u64(d, "mbufs_in_use", in_use);
+	rte_tel_data_add_dict_u64(d, "mbufs_leaked", relay_leaked_mbufs());
+	relay_unlock();
+	return 0;
+}
+
+int
+telemetry_register(void)
+{
+	int rc = 0;
+
+	rc |= rte_telemetry_register_cmd("/vrelay/relays", cmd_relays,
+					 "Relay ids. No parameters");
+	rc |= rte_telemetry_register_cmd("/vrelay/relay", cmd_relay,
+					 "One relay's state and counters. Parameter: relay id");
+	rc |= rte_telemetry_register_cmd("/vrelay/workers", cmd_workers,
+					 "Worker CPUs with load and directions. No parameters");
+	rc |= rte_telemetry_register_cmd("/vrelay/mem", cmd_mem,
+					 "Mempool and mbuf accounting. No parameters");
+	return rc;
+}

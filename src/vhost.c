@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The vhost-user side of a relay, on the rte_vhost API directly (not the
+ * net_vhost PMD) so the relay sees every lifecycle event: new_device,
+ * destroy_device, vring_state_changed and features_changed (VHOST_F_LOG_ALL
+ * marks the start and end of live migration).
+ *
+ * lib/vhost calls these from its own event thread. Each takes the relay
+ * lock, updates the relay, and republishes the guest to the data plane
+ * through the handoff. destroy_device returns only after an RCU grace period,
+ * which is lib/vhost's contract: no worker touches the vid afterwards.
+ */
+#include "vhost.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <rte_vhost.h>
+
+#include "log.h"
+#include "relay.h"
+
+/* The relay forwards frames as they are: it cannot finish a checksum or
+ * segment a TSO frame for a device that does not, so these stay off. */
+#define VR_FEATURES_OFF                                                                      \
+	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                   \
+	 (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |               \
+	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |                 \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |             \
+	 (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+
+static struct vr_socket_perm perm = {.uid = (uid_t)-1, .gid = (gid_t)-1, .mode = 0660};
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+vhost_set_socket_perm(const struct vr_socket_perm *p)
+{
+	perm = *p;
+}
+
+/* Relay whose socket lib/vhost calls about; relay lock held by the caller. */
+static struct vr_relay *
+relay_of_vid(int vid)
+{
+	char path[PATH_MAX];
+
+	if (rte_vhost_get_ifname(vid, path, sizeof(path)) != 0)
+		return NULL;
+	return relay_by_socket(path);
+}
+
+static int
+on_new_device(int vid)
+{
+	struct vr_relay *r;
+	int node;
+
+	relay_lock();
+	r = relay_of_vid(vid);
+	if (r == NULL || r->removing) {
+		relay_unlock();
+		return -1;
+	}
+	r->vid = vid;
+	r->running = true;
+	r->connects++;
+	rte_vhost_get_negotiated_features(vid, &r->features);
+	node = rte_vhost_get_numa_node(vid);
+	relay_follow_guest_numa(r, node);
+	relay_publish_guest(r);
+	VR_LOG(INFO, "relay %d: guest connected (vid %d, NUMA node %d, features 0x%" PRIx64 ")",
+	       r->conf.id, vid, node, r->features);
+	relay_unlock();
+	return 0;
+}
+
+static void
+on_destroy_device(int vid)
+{
+	struct vr_relay *r;
+
+	relay_lock();
+	r = relay_of_vid(vid);
+	if (r != NULL && r->vid == vid) {
+		r->running = false;
+		r->vid = -1;
+		r->disconnects++;
+		relay_publish_guest(r); /* returns after the grace period */
+		VR_LOG(INFO, "relay %d: guest disconnected", r->conf.id);
+	}
+	relay_unlock();
+}
+
+static int
+on_vring_state_changed(int vid, uint16_t queue_id, int enable)
+{
+	struct vr_relay *r;
+
+	relay_lock();
+	r = relay_of_vid(vid);
+	if (r == NULL) {
+		relay_unlock();
+		return 0;
+	}
+	if (queue_id >= 2 * VR_MAX_QP) {
+		VR_LOG(WARNING, "relay %d: guest %s vring %u, beyond the %d queue pairs served",
+		       r->conf.id, enable ? "enabled" : "disabled", queue_id, VR_MAX_QP);
+	} else {
+		if (enable)
+			r->vring_enabled |= 1ULL << queue_id;
+		else
+			r->vring_enabled &= ~(1ULL << queue_id);
+		VR_LOG(DEBUG, "relay %d: vring %u %s", r->conf.id, queue_id,
+		       enable ? "enabled" : "disabled");
+		if (r->running && r->vid == vid)
+			relay_publish_guest(r);
+	}
+	relay_unlock();
+	return 0;
+}
+
+static int
+on_features_changed(int vid, uint64_t features)
+{
+	struct vr_relay *r;
+	bool logging = (features & (1ULL << VHOST_F_LOG_ALL)) != 0;
+
+	relay_lock();
+	r = relay_of_vid(vid);
+	if (r != NULL) {
+		if (logging && !r->migrating) {
+			r->migrations++;
+			VR_LOG(INFO, "relay %d: dirty logging on: live migration started",
+			       r->conf.id);
+		} else if (!logging && r->migrating) {
+			VR_LOG(INFO, "relay %d: dirty logging off", r->conf.id);
+		}
+		r->migrating = logging;
+		r->features = features;
+	}
+	relay_unlock();
+	return 0;
+}
+
+static int
+on_new_connection(int vid)
+{
+	(void)vid;
+	return 0;
+}
+
+static const struct rte_vhost_device_ops vhost_ops = {
+	.new_device = on_new_device,
+	.destroy_device = on_destroy_device,
+	.vring_state_changed = on_vring_state_changed,
+	.features_changed = on_features_changed,
+	.new_connection = on_new_connection,
+};
+
+/*
+ * A server socket path may hold a stale socket from a crashed daemon (remove
+ * it) or a live one of another process (refuse: stealing it would cut that
+ * process's guest off).
+ */
+static int
+check_server_path(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	char dir[VR_PATH_MAX];
+	char *slash;
+	int fd, rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir)
+		*slash = '\0';
+	if (access(dir, W_OK | X_OK) != 0)
+		return fail(err, errlen, "socket %s: directory %s is not writable: %s", path, dir,
+			    strerror(errno));
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode))
+		return fail(err, errlen, "socket %s: path exists and is not a socket", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(err, errlen, "socket %s: %s", path, strerror(errno));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (rc == 0)
+		return fail(err, errlen, "socket %s is in use by another process", path);
+	if (unlink(path) != 0)
+		return fail(err, errlen, "socket %s: cannot remove stale socket: %s", path,
+			    strerror(errno));
+	VR_LOG(NOTICE, "removed stale socket %s", path);
+	return 0;
+}
+
+static void
+apply_socket_perm(const char *path)
+{
+	if ((perm.uid != (uid_t)-1 || perm.gid != (gid_t)-1) && chown(path, perm.uid, perm.gid) != 0)
+		VR_LOG(WARNING, "socket %s: chown failed: %s", path, strerror(errno));
+	if (chmod(path, perm.mode) != 0)
+		VR_LOG(WARNING, "socket %s: chmod failed: %s", path, strerror(errno));
+}
+
+int
+vhost_register(const struct vr_relay_conf *c, char *err, size_t errlen)
+{
+	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
+	uint64_t off = VR_FEATURES_OFF;
+
+	if (c->mode == VR_VHOST_CLIENT)
+		flags |= RTE_VHOST_USER_CLIENT;
+	else if (check_server_path(c->socket, err, errlen) < 0)
+		return -1;
+	if (!c->mrgbuf)
+		off |= 1ULL << VIRTIO_NET_F_MRG_RXBUF;
+	if (rte_vhost_driver_register(c->socket, flags) != 0)
+		return fail(err, errlen, "socket %s: vhost-user registration failed", c->socket);
+	if (rte_vhost_driver_disable_features(c->socket, off) != 0 ||
+	    rte_vhost_driver_callback_register(c->socket, &vhost_ops) != 0) {
+		rte_vhost_driver_unregister(c->socket);
+		return fail(err, errlen, "socket %s: vhost-user setup failed", c->socket);
+	}
+	if (rte_vhost_driver_start(c->socket) != 0) {
+		rte_vhost_driver_unregister(c->socket);
+		return fail(err, errlen, "socket %s: cannot %s (see the log above)", c->socket,
+			    c->mode == VR_VHOST_CLIENT ? "start connecting" : "listen");
+	}
+	if (c->mode == VR_VHOST_SERVER)
+		apply_socket_perm(c->socket);
+	return 0;
+}
+
+/* Not under the relay lock: this may call destroy_device, which takes it. */
+void
+vhost_unregister(const struct vr_relay_conf *c)
+{
+	if (rte_vhost_driver_unregister(c->socket) != 0)
+		VR_LOG(ERR, "socket %s: vhost-user unregister failed", c->socket);
+	if (c->mode == VR_VHOST_SERVER)
+		unlink(c->socket); /* gone already unless lib/vhost left it */
+}

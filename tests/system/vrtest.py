@@ -1,0 +1,296 @@
+"""Helpers for vrelay's system tests: processes, DPDK telemetry, testpmd.
+
+Every DPDK process gets its own --file-prefix and the runtime directory under
+a per-test scratch dir; everything started is stopped by PID at teardown,
+even when the test fails. Readiness is always polled with a deadline.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("VRELAY_BUILD", os.path.join(ROOT, "build"))
+VRELAYD = os.path.join(BUILD, "src", "vrelayd")
+TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
+RUNTIME = "/var/run/dpdk"
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def wait_for(pred, timeout, what, interval=0.02):
+    """Poll pred() until it returns a truthy value; fail naming what."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            v = pred()
+            if v:
+                return v
+        except (OSError, ValueError, KeyError) as e:
+            last_exc = e
+        if time.monotonic() > deadline:
+            raise TestFailure("timed out after %.1fs waiting for %s%s" % (
+                timeout, what, " (last error: %s)" % last_exc if last_exc else ""))
+        time.sleep(interval)
+
+
+class Telemetry:
+    """Client of a DPDK process's telemetry socket (the v2 JSON protocol)."""
+
+    def __init__(self, prefix):
+        self.path = os.path.join(RUNTIME, prefix, "dpdk_telemetry.v2")
+        self.sock = None
+
+    def _connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(self.path)
+        s.recv(1024)  # greeting: version, pid, max_output_len
+        self.sock = s
+
+    def query(self, cmd):
+        if self.sock is None:
+            self._connect()
+        try:
+            self.sock.send(cmd.encode())
+            data = self.sock.recv(1 << 20)
+        except OSError:
+            self.close()
+            raise
+        if not data:
+            self.close()
+            raise OSError("telemetry socket closed")
+        reply = json.loads(data.decode())
+        return reply[cmd.split(",")[0]]
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+class Proc:
+    """A child process with its output in a log file, stopped by PID."""
+
+    def __init__(self, argv, log_path, stdin=None):
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.p = subprocess.Popen(argv, stdin=stdin, stdout=self.log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def output(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def send_signal(self, sig):
+        if self.alive():
+            os.kill(self.p.pid, sig)
+
+    def stop(self, timeout=10.0, sig=signal.SIGTERM):
+        if self.alive():
+            self.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+        return self.p.returncode
+
+
+class Scratch:
+    """Per-test directory, process list and cleanup."""
+
+    _seq = 0
+
+    def __init__(self, name):
+        Scratch._seq += 1
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="vrt-%s-" % name)
+        self.tag = "vrt%d_%d" % (os.getpid(), Scratch._seq)
+        self.procs = []
+
+    def path(self, leaf):
+        return os.path.join(self.dir, leaf)
+
+    def prefix(self, role):
+        return "%s_%s" % (self.tag, role)
+
+    def spawn(self, argv, log_leaf, stdin=None):
+        p = Proc(argv, self.path(log_leaf), stdin=stdin)
+        self.procs.append(p)
+        return p
+
+    def cleanup(self):
+        for p in reversed(self.procs):
+            if p.alive():
+                p.stop(timeout=5, sig=signal.SIGKILL if p.argv[0] == TESTPMD else signal.SIGTERM)
+            else:
+                p.stop()
+        for entry in os.listdir(RUNTIME) if os.path.isdir(RUNTIME) else []:
+            if entry.startswith(self.tag):
+                shutil.rmtree(os.path.join(RUNTIME, entry), ignore_errors=True)
+        for entry in os.listdir("/dev/hugepages") if os.path.isdir("/dev/hugepages") else []:
+            if entry.startswith(self.tag):
+                try:
+                    os.unlink(os.path.join("/dev/hugepages", entry))
+                except OSError:
+                    pass
+        if os.environ.get("VRELAY_KEEP_LOGS"):
+            return
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def logs(self):
+        out = []
+        for p in self.procs:
+            out.append("---- %s (%s)\n%s" % (os.path.basename(p.log_path), " ".join(p.argv)[:200],
+                                            p.output()[-3000:]))
+        return "\n".join(out)
+
+
+def memif_args(path, role, id_=0, name="net_memif0"):
+    return "%s,role=%s,id=%d,socket=%s,socket-abstract=no" % (name, role, id_, path)
+
+
+class Vrelayd:
+    def __init__(self, scratch, args, workers="1", name="vrelayd", log_level="info"):
+        self.s = scratch
+        self.prefix = scratch.prefix(name)
+        self.name = name
+        self.argv = [VRELAYD, "-w", workers, "--file-prefix", self.prefix,
+                     "--socket-dir", scratch.dir, "-l", log_level] + list(args)
+        self.proc = None
+        self.tel = Telemetry(self.prefix)
+
+    def start(self, wait=True):
+        self.tel.close()
+        self.proc = self.s.spawn(self.argv, self.name + ".log")
+        if wait:
+            wait_for(lambda: self.ready(), 30, "vrelayd to answer telemetry")
+        return self
+
+    def ready(self):
+        check(self.proc.alive(), "vrelayd exited:\n" + self.proc.output()[-2000:])
+        try:
+            self.tel.query("/vrelay/relays")
+            return True
+        except OSError:
+            self.tel.close()
+            return False
+
+    def relays(self):
+        return self.tel.query("/vrelay/relays")
+
+    def relay(self, rid):
+        return self.tel.query("/vrelay/relay,%d" % rid)
+
+    def mem(self):
+        return self.tel.query("/vrelay/mem")
+
+    def workers(self):
+        return self.tel.query("/vrelay/workers")
+
+    def stop(self):
+        self.tel.close()
+        return self.proc.stop()
+
+    def kill(self):
+        self.tel.close()
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.p.wait()
+
+    def reload(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+
+class Testpmd:
+    """dpdk-testpmd in interactive mode, commands written to its stdin.
+
+    Counters come from its telemetry (/ethdev/stats), never from parsing
+    the console, so they are exact."""
+
+    def __init__(self, scratch, name, vdevs, lcores="0,1", extra=(), eal_extra=()):
+        self.s = scratch
+        self.name = name
+        self.prefix = scratch.prefix(name)
+        self.argv = [TESTPMD, "-l", lcores, "--file-prefix", self.prefix, "--no-pci",
+                     "--in-memory", "--single-file-segments"]
+        for v in vdevs:
+            self.argv += ["--vdev", v]
+        self.argv += list(eal_extra) + ["--", "-i", "--no-lsc-interrupt",
+                                        "--port-topology=loop",
+                                        "--total-num-mbufs=16384"] + list(extra)
+        self.tel = Telemetry(self.prefix)
+        self.proc = None
+
+    def start(self):
+        self.proc = self.s.spawn(self.argv, self.name + ".log", stdin=subprocess.PIPE)
+        wait_for(self._up, 30, "%s telemetry" % self.name)
+        return self
+
+    def _up(self):
+        check(self.proc.alive(), "%s exited:\n%s" % (self.name, self.proc.output()[-2000:]))
+        try:
+            self.tel.query("/ethdev/list")
+            return True
+        except OSError:
+            self.tel.close()
+            return False
+
+    def cmd(self, line):
+        check(self.proc.alive(), "%s exited:\n%s" % (self.name, self.proc.output()[-2000:]))
+        self.proc.p.stdin.write((line + "\n").encode())
+        self.proc.p.stdin.flush()
+
+    def cmd_sync(self, line, timeout=10):
+        """Run a command and wait until testpmd has executed it (an echo marker)."""
+        marker = "vrt-mark-%d" % time.monotonic_ns()
+        before = len(self.proc.output())
+        self.cmd(line)
+        self.cmd("set fwd %s" % marker)  # unknown mode: testpmd prints an error naming it
+        wait_for(lambda: marker in self.proc.output()[before:], timeout,
+                 "%s to run '%s'" % (self.name, line))
+
+    def stats(self, port=0):
+        return self.tel.query("/ethdev/stats,%d" % port)
+
+    def link_up(self, port=0):
+        try:
+            return self.tel.query("/ethdev/link_status,%d" % port).get("status") == "UP"
+        except OSError:
+            self.tel.close()
+            return False
+
+    def stop(self):
+        self.tel.close()
+        if self.proc.alive():
+            try:
+                self.cmd("quit")
+            except (OSError, TestFailure):
+                pass
+            try:
+                self.proc.p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        return self.proc.stop(timeout=5, sig=signal.SIGKILL)
