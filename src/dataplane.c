@@ -31,10 +31,13 @@ sum_bytes(struct rte_mbuf **m, uint16_t n)
 }
 
 static void
-pending_keep(struct vr_pending *p, struct rte_mbuf **m, uint16_t n, uint64_t now)
+pending_keep(struct vr_dir *d, struct vr_pending *p, struct rte_mbuf **m, uint16_t n,
+	     uint64_t now)
 {
-	if (p->n == 0)
+	if (p->n == 0) {
 		p->since = now;
+		ctr_add(d->c.retries, 1); /* a new backpressure episode */
+	}
 	rte_memcpy(&p->m[p->n], m, n * sizeof(m[0]));
 	p->n += n;
 }
@@ -72,8 +75,6 @@ guest_enqueue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, struct rt
 		ctr_add(d->c.q_pkts[qp], sent);
 		rte_pktmbuf_free_bulk(m, sent);
 	}
-	if (sent < n)
-		ctr_add(d->c.retries, 1);
 	return sent;
 }
 
@@ -90,8 +91,6 @@ device_transmit(struct vr_dir *d, uint16_t txq, struct rte_mbuf **m, uint16_t n)
 		ctr_add(d->c.tx_pkts, sent);
 		ctr_add(d->c.tx_bytes, bytes);
 	}
-	if (sent < n)
-		ctr_add(d->c.retries, 1);
 	return sent;
 }
 
@@ -120,13 +119,13 @@ to_guest_send(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, struct rt
 	uint16_t sent;
 
 	if (p->n > 0) {
-		pending_keep(p, m, n, now);
+		pending_keep(d, p, m, n, now);
 		to_guest_flush(d, g, qp, now);
 		return;
 	}
 	sent = guest_enqueue(d, g, qp, m, n);
 	if (sent < n)
-		pending_keep(p, m + sent, n - sent, now);
+		pending_keep(d, p, m + sent, n - sent, now);
 }
 
 static inline uint32_t
@@ -266,7 +265,7 @@ vm2dev_queue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, uint64_t n
 		moved += n;
 		sent = device_transmit(d, qp % d->n_devq, m, n);
 		if (sent < n) {
-			pending_keep(&d->pend[qp], m + sent, n - sent, now);
+			pending_keep(d, &d->pend[qp], m + sent, n - sent, now);
 			break;
 		}
 	} while (n == want && budget_left(b));

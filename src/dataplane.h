@@ -54,7 +54,7 @@ struct vr_dir_counters {
 	uint64_t drop_full;	/* peer ring stayed full past the retry window */
 	uint64_t drop_unready;	/* no guest (not connected / vring disabled) */
 	uint64_t nombuf;	/* guest had packets but the mempool was empty */
-	uint64_t retries;	/* bursts the peer accepted only in part */
+	uint64_t retries;	/* backpressure episodes: peer took a burst only in part */
 	uint64_t q_pkts[VR_MAX_QP]; /* per guest queue pair */
 };
 

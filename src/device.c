@@ -171,9 +171,12 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 	rc = rte_eth_dev_info_get(dev->port, &info);
 	if (rc != 0)
 		return fail(err, errlen, "device '%s': no device info", dev->name);
-	if (mtu > info.max_mtu || mtu < info.min_mtu)
-		return fail(err, errlen, "device '%s' supports MTU %u..%u, relay asks for %u",
-			    dev->name, info.min_mtu, info.max_mtu, mtu);
+	if (mtu > info.max_mtu || mtu < info.min_mtu ||
+	    (uint32_t)mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > info.max_rx_pktlen)
+		return fail(err, errlen,
+			    "device '%s' takes MTU %u..%u and frames up to %u bytes; the relay's "
+			    "MTU %u does not fit",
+			    dev->name, info.min_mtu, info.max_mtu, info.max_rx_pktlen, mtu);
 	dev->n_queues = device_queues_for(dev, want_queues);
 	fill_port_conf(&conf, &info, dev->n_queues, mtu);
 	dev->rss = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS;

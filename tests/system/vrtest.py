@@ -294,3 +294,83 @@ class Testpmd:
             except subprocess.TimeoutExpired:
                 pass
         return self.proc.stop(timeout=5, sig=signal.SIGKILL)
+
+
+# ---- traffic ----
+
+DOC_IPS = "--tx-ip=198.51.100.1,198.51.100.2"
+JUMBO = ["--max-pkt-len=9600", "--enable-scatter"]
+
+
+def segments(size, seg=2048):
+    """testpmd 'set txpkts' list for a frame of size bytes."""
+    out = []
+    while size > 0:
+        out.append(min(seg, size))
+        size -= out[-1]
+    return ",".join(map(str, out))
+
+
+def dir_counters(d, rid, name):
+    return d.relay(rid)[name]
+
+
+def stable(read, timeout=20.0, what="counters to settle"):
+    """Wait until read() returns the same value twice 200 ms apart."""
+    last = [None]
+
+    def same():
+        v = read()
+        ok = v == last[0]
+        last[0] = v
+        return ok
+    wait_for(same, timeout, what, interval=0.2)
+    return last[0]
+
+
+def send_oneway(d, rid, tx, rx, size, count, direction, timeout=120):
+    """tx sends >= count frames of size bytes through relay rid to rx.
+
+    Returns (sent, received, relay direction counters) once everything has
+    settled, after asserting exact conservation at every hop."""
+    rx.cmd("set fwd rxonly")
+    rx.cmd("start")
+    tx.cmd("set fwd txonly")
+    tx.cmd("set txpkts " + segments(size))
+    base_tx = tx.stats()["opackets"]
+    base_rx = rx.stats()["ipackets"]
+    base = dir_counters(d, rid, direction)
+    tx.cmd("start")
+    wait_for(lambda: tx.stats()["opackets"] - base_tx >= count, timeout,
+             "%d frames of %d bytes sent" % (count, size))
+    tx.cmd("stop")
+    sent = stable(lambda: tx.stats()["opackets"]) - base_tx
+    c = stable(lambda: (dir_counters(d, rid, direction), rx.stats()["ipackets"]))[0]
+    received = rx.stats()["ipackets"] - base_rx
+    rx.cmd("stop")
+    delta = {k: c[k] - base[k] for k in ("rx_pkts", "tx_pkts", "tx_bytes", "drop_full",
+                                          "drop_unready", "nombuf")}
+    check(delta["rx_pkts"] == sent,
+          "%s %dB: relay took %d frames, sender sent %d" % (direction, size, delta["rx_pkts"],
+                                                           sent))
+    check(delta["tx_pkts"] + delta["drop_full"] + delta["drop_unready"] == delta["rx_pkts"],
+          "%s %dB: relay counters do not add up: %s" % (direction, size, delta))
+    check(received == delta["tx_pkts"],
+          "%s %dB: receiver got %d frames, relay delivered %d" % (direction, size, received,
+                                                                delta["tx_pkts"]))
+    check(delta["tx_bytes"] == delta["tx_pkts"] * size,
+          "%s %dB: relay delivered %d bytes for %d frames" % (direction, size, delta["tx_bytes"],
+                                                            delta["tx_pkts"]))
+    return sent, received, delta
+
+
+def guest_pmd(s, name, sock, queues=1, server=False, extra=(), lcores="0,1"):
+    v = "net_virtio_user0,path=%s,queues=%d%s" % (sock, queues, ",server=1" if server else "")
+    args = [DOC_IPS] + list(extra)
+    if queues > 1:
+        args += ["--rxq=%d" % queues, "--txq=%d" % queues]
+    return Testpmd(s, name, [v], lcores=lcores, extra=args)
+
+
+def memif_peer(s, name, sock, extra=()):
+    return Testpmd(s, name, [memif_args(sock, "client")], extra=[DOC_IPS] + list(extra))
