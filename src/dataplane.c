@@ -143,29 +143,29 @@ to_guest_spread(struct vr_dir *d, const struct vr_guest *g, struct rte_mbuf **m,
 	struct rte_mbuf *bucket[VR_MAX_QP][VR_BURST];
 	uint16_t count[VR_MAX_QP];
 
-	if (g->n_rx == 1) {
-		to_guest_send(d, g, g->rx_qp[0], m, n, now);
+	if (d->n_rx == 1) {
+		to_guest_send(d, g, d->rx_qp[0], m, n, now);
 		return;
 	}
-	memset(count, 0, g->n_rx * sizeof(count[0]));
+	memset(count, 0, d->n_rx * sizeof(count[0]));
 	for (uint16_t i = 0; i < n; i++) {
-		uint16_t k = (uint16_t)(packet_hash(m[i]) % g->n_rx);
+		uint16_t k = (uint16_t)(packet_hash(m[i]) % d->n_rx);
 
 		bucket[k][count[k]++] = m[i];
 	}
-	for (uint16_t k = 0; k < g->n_rx; k++)
+	for (uint16_t k = 0; k < d->n_rx; k++)
 		if (count[k] > 0)
-			to_guest_send(d, g, g->rx_qp[k], bucket[k], count[k], now);
+			to_guest_send(d, g, d->rx_qp[k], bucket[k], count[k], now);
 }
 
 /* Room every enabled vring's pending buffer has for one more burst. */
 static uint16_t
-to_guest_room(const struct vr_dir *d, const struct vr_guest *g)
+to_guest_room(const struct vr_dir *d)
 {
 	uint16_t room = VR_BURST;
 
-	for (uint16_t k = 0; k < g->n_rx; k++) {
-		uint16_t free = VR_PEND_MAX - d->pend[g->rx_qp[k]].n;
+	for (uint16_t k = 0; k < d->n_rx; k++) {
+		uint16_t free = VR_PEND_MAX - d->pend[d->rx_qp[k]].n;
 
 		if (free < room)
 			room = free;
@@ -180,15 +180,15 @@ dev2vm_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 	unsigned moved = 0;
 
 	if (g != NULL)
-		for (uint16_t k = 0; k < g->n_rx; k++)
-			to_guest_flush(d, g, g->rx_qp[k], now);
+		for (uint16_t k = 0; k < d->n_rx; k++)
+			to_guest_flush(d, g, d->rx_qp[k], now);
 
 	for (uint16_t i = 0; i < d->n_devq && budget_left(b); i++) {
 		uint16_t q = (uint16_t)((d->next_q + i) % d->n_devq);
 		uint16_t want, n;
 
 		do {
-			want = budget_burst(b, g != NULL ? to_guest_room(d, g) : VR_BURST);
+			want = budget_burst(b, g != NULL ? to_guest_room(d) : VR_BURST);
 			if (want == 0)
 				break;
 			n = rte_eth_rx_burst(d->port, q, m, want);
@@ -200,7 +200,7 @@ dev2vm_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 			ctr_add(d->c.rx_bytes, bytes);
 			budget_charge(b, n, bytes);
 			moved += n;
-			if (g == NULL || g->n_rx == 0) {
+			if (g == NULL || d->n_rx == 0) {
 				ctr_add(d->c.drop_unready, n);
 				rte_pktmbuf_free_bulk(m, n);
 			} else {
@@ -283,8 +283,8 @@ vm2dev_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 			to_device_flush(d, qp, now);
 		return 0;
 	}
-	for (uint16_t i = 0; i < g->n_tx && budget_left(b); i++) {
-		uint16_t qp = g->tx_qp[(d->next_q + i) % g->n_tx];
+	for (uint16_t i = 0; i < d->n_tx && budget_left(b); i++) {
+		uint16_t qp = d->tx_qp[(d->next_q + i) % d->n_tx];
 
 		if (to_device_flush(d, qp, now))
 			moved += vm2dev_queue(d, g, qp, now, b);
@@ -293,23 +293,14 @@ vm2dev_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 	return moved;
 }
 
-static bool
-guest_has_rx(const struct vr_guest *g, uint16_t qp)
-{
-	for (uint16_t k = 0; g != NULL && k < g->n_rx; k++)
-		if (g->rx_qp[k] == qp)
-			return true;
-	return false;
-}
-
 /* Packets waiting for a guest RX vring that is gone will never be taken. */
 static void
-dev2vm_guest_changed(struct vr_dir *d, const struct vr_guest *g)
+dev2vm_drop_orphans(struct vr_dir *d, uint64_t live_rx_mask)
 {
 	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
 		struct vr_pending *p = &d->pend[qp];
 
-		if (p->n == 0 || guest_has_rx(g, qp))
+		if (p->n == 0 || (live_rx_mask & (1ULL << (2 * qp))))
 			continue;
 		ctr_add(d->c.drop_unready, p->n);
 		rte_pktmbuf_free_bulk(p->m, p->n);
@@ -317,18 +308,36 @@ dev2vm_guest_changed(struct vr_dir *d, const struct vr_guest *g)
 	}
 }
 
+/* The guest or its enabled vrings changed: re-derive the vring lists. */
+static void
+dir_refresh(struct vr_dir *d, const struct vr_guest *g, uint32_t gen, uint64_t mask)
+{
+	uint64_t live = g != NULL ? mask : 0;
+
+	d->n_rx = 0;
+	d->n_tx = 0;
+	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
+		if (live & (1ULL << (2 * qp)))
+			d->rx_qp[d->n_rx++] = qp;
+		if (live & (1ULL << (2 * qp + 1)))
+			d->tx_qp[d->n_tx++] = qp;
+	}
+	if (d->kind == VR_DIR_DEV2VM)
+		dev2vm_drop_orphans(d, live);
+	d->seen_gen = gen;
+	d->seen_mask = mask;
+}
+
 unsigned
 dir_poll(struct vr_dir *d, uint64_t now, struct vr_budget *b)
 {
 	const struct vr_guest *g = __atomic_load_n(&d->guest, __ATOMIC_ACQUIRE);
 
+	uint64_t mask = __atomic_load_n(&d->vring_mask, __ATOMIC_ACQUIRE);
 	uint32_t gen = g != NULL ? g->gen : 0;
 
-	if (unlikely(gen != d->seen_gen)) {
-		if (d->kind == VR_DIR_DEV2VM)
-			dev2vm_guest_changed(d, g);
-		d->seen_gen = gen;
-	}
+	if (unlikely(gen != d->seen_gen || mask != d->seen_mask))
+		dir_refresh(d, g, gen, mask);
 
 	if (d->kind == VR_DIR_DEV2VM)
 		return dev2vm_poll(d, g, now, b);

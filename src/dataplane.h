@@ -8,9 +8,14 @@
  *    thread only reads counters (relaxed atomic loads).
  *  - Fields marked [ctl] are written by the control thread only while the
  *    direction is detached from every worker.
- *  - guest is the one field the control thread changes while the direction is
- *    attached: it publishes a new immutable struct vr_guest with a release
- *    store and frees the old one only after an RCU grace period (handoff.c).
+ *  - guest is changed while the direction is attached only when the guest
+ *    connects or goes (new_device/destroy_device): a new immutable struct
+ *    vr_guest is published with a release store and the old one freed after
+ *    an RCU grace period (handoff.c).
+ *  - vring_mask is stored by the vhost callback vring_state_changed, which
+ *    lib/vhost calls while holding the virtqueue lock a worker may be spinning
+ *    on: so it must not wait for workers. It is a plain atomic word; the
+ *    worker re-derives its vring lists whenever it sees it change.
  */
 #ifndef VR_DATAPLANE_H
 #define VR_DATAPLANE_H
@@ -28,14 +33,10 @@
 
 enum vr_dir_kind { VR_DIR_VM2DEV = 0, VR_DIR_DEV2VM = 1 };
 
-/* The guest as the data plane sees it; immutable once published. */
+/* The connected guest as the data plane sees it; immutable once published. */
 struct vr_guest {
 	uint32_t gen;		 /* unique per publication, never 0 */
 	int vid;
-	uint16_t n_rx;		 /* enabled guest RX vrings (device-to-guest) */
-	uint16_t n_tx;		 /* enabled guest TX vrings (guest-to-device) */
-	uint16_t rx_qp[VR_MAX_QP]; /* queue-pair numbers of those vrings */
-	uint16_t tx_qp[VR_MAX_QP];
 };
 
 /* Packets taken from the source that the peer did not accept yet. */
@@ -66,7 +67,14 @@ struct vr_dir {
 	struct rte_mempool *pool;	/* [ctl] for guest dequeues */
 	uint64_t retry_tsc;		/* [ctl] retry window in TSC cycles */
 	struct vr_guest *guest;		/* RCU-published, may be NULL */
-	uint32_t seen_gen;		/* worker: guest generation of the previous pass */
+	uint64_t vring_mask;		/* atomic: bit per enabled virtqueue index */
+	/* worker-derived from guest and vring_mask */
+	uint32_t seen_gen;
+	uint64_t seen_mask;
+	uint16_t n_rx;			/* enabled guest RX vrings (device-to-guest) */
+	uint16_t n_tx;			/* enabled guest TX vrings (guest-to-device) */
+	uint16_t rx_qp[VR_MAX_QP];	/* queue-pair numbers of those vrings */
+	uint16_t tx_qp[VR_MAX_QP];
 	int worker;			/* control-side bookkeeping: owner index or -1 */
 	uint16_t next_q;		/* worker: round-robin start for fairness */
 	struct vr_dir_counters c;	/* worker-written */

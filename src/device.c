@@ -11,8 +11,10 @@
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
+#include "config.h"
 #include "log.h"
 #include "poolsize.h"
+#include "sockpath.h"
 
 #define DEFAULT_RXD 1024
 #define DEFAULT_TXD 1024
@@ -45,6 +47,32 @@ devargs_port_name(const char *devargs, char *name, size_t len)
 		snprintf(name, len, "%s", head);
 }
 
+static bool
+is_pci(const char *devargs)
+{
+	struct rte_pci_addr addr;
+	char head[64];
+	size_t n = strcspn(devargs, ",");
+
+	if (n >= sizeof(head))
+		return false;
+	memcpy(head, devargs, n);
+	head[n] = '\0';
+	return rte_pci_addr_parse(head, &addr) == 0;
+}
+
+/* A memif server's socket left by a crashed vrelayd would fail the probe. */
+static int
+claim_device_socket(const char *devargs, char *err, size_t errlen)
+{
+	char path[VR_PATH_MAX], sub[VR_ERR_MAX];
+
+	sockpath_memif_server(devargs, path, sizeof(path));
+	if (path[0] != '\0' && sockpath_claim(path, sub, sizeof(sub)) < 0)
+		return fail(err, errlen, "device '%.64s': %s", devargs, sub);
+	return 0;
+}
+
 bool
 device_in_use(const char *devargs)
 {
@@ -71,11 +99,14 @@ device_open(struct vr_device *dev, const char *devargs, char *err, size_t errlen
 			    "device '%s': this DPDK build holds at most %d ports "
 			    "(RTE_MAX_ETHPORTS) and all are in use",
 			    name, RTE_MAX_ETHPORTS);
+	if (claim_device_socket(devargs, err, errlen) < 0)
+		return -1;
 	rc = rte_dev_probe(devargs);
 	if (rc < 0)
-		return fail(err, errlen, "device '%s': probe failed: %s (check the devargs or "
-			    "PCI address, and that the device is bound to vfio-pci)",
-			    devargs, rte_strerror(-rc));
+		return fail(err, errlen, "device '%s': probe failed: %s (%s)", devargs,
+			    rte_strerror(-rc),
+			    is_pci(devargs) ? "is the address right and the device bound to vfio-pci?"
+					    : "the driver's reason is logged above");
 	if (rte_eth_dev_get_port_by_name(name, &dev->port) != 0) {
 		rte_eal_hotplug_remove(strncmp(name, "net_", 4) == 0 ? "vdev" : "pci", name);
 		return fail(err, errlen, "device '%s' probed but no network port named '%s' "

@@ -153,6 +153,9 @@ block_signals(void)
 {
 	sigset_t set;
 
+	/* A guest that vanishes mid-write must not kill every relay: EPIPE is
+	 * handled where it happens. */
+	signal(SIGPIPE, SIG_IGN);
 	/* before EAL starts its threads, so every signal reaches the signalfd */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -26,8 +26,19 @@
 #include "vhost.h"
 #include "worker.h"
 
+/*
+ * Two locks. relay_mutex serialises control operations (add, remove, pin,
+ * telemetry, new_device/destroy_device) and may be held while waiting for an
+ * RCU grace period. map_mutex only guards the table pointers and the vid map,
+ * is held for a few loads and stores, and is the only lock callbacks running
+ * under a lib/vhost vq lock may take: they can never wait on a worker.
+ */
 static pthread_mutex_t relay_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t map_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct vr_relay *relays[VR_MAX_RELAYS];
+/* lib/vhost hands out vids below its internal MAX_VHOST_DEVICE (1024) */
+#define VR_MAX_VIDS 1024
+static struct vr_relay *vid_relay[VR_MAX_VIDS];
 static struct vr_cpuset worker_cpus;
 static uint64_t retry_tsc;
 static uint32_t guest_gen;
@@ -74,10 +85,60 @@ relay_get(int id)
 struct vr_relay *
 relay_by_socket(const char *path)
 {
-	for (int i = 0; i < VR_MAX_RELAYS; i++)
+	struct vr_relay *found = NULL;
+
+	pthread_mutex_lock(&map_mutex);
+	for (int i = 0; i < VR_MAX_RELAYS && found == NULL; i++)
 		if (relays[i] != NULL && strcmp(relays[i]->conf.socket, path) == 0)
-			return relays[i];
-	return NULL;
+			found = relays[i];
+	pthread_mutex_unlock(&map_mutex);
+	return found;
+}
+
+static void
+table_set(int id, struct vr_relay *r)
+{
+	pthread_mutex_lock(&map_mutex);
+	relays[id] = r;
+	for (int vid = 0; r == NULL && vid < VR_MAX_VIDS; vid++)
+		if (vid_relay[vid] != NULL && vid_relay[vid]->conf.id == id)
+			vid_relay[vid] = NULL;
+	pthread_mutex_unlock(&map_mutex);
+}
+
+struct vr_relay *
+relay_of_vid(int vid)
+{
+	struct vr_relay *r = NULL;
+
+	if (vid < 0 || vid >= VR_MAX_VIDS)
+		return NULL;
+	pthread_mutex_lock(&map_mutex);
+	r = vid_relay[vid];
+	pthread_mutex_unlock(&map_mutex);
+	return r;
+}
+
+void
+relay_map_vid(int vid, const char *socket_path)
+{
+	struct vr_relay *r = relay_by_socket(socket_path);
+
+	if (vid < 0 || vid >= VR_MAX_VIDS)
+		return;
+	pthread_mutex_lock(&map_mutex);
+	vid_relay[vid] = r;
+	pthread_mutex_unlock(&map_mutex);
+}
+
+void
+relay_unmap_vid(int vid)
+{
+	if (vid < 0 || vid >= VR_MAX_VIDS)
+		return;
+	pthread_mutex_lock(&map_mutex);
+	vid_relay[vid] = NULL;
+	pthread_mutex_unlock(&map_mutex);
 }
 
 unsigned
@@ -264,9 +325,9 @@ relay_add(const struct vr_relay_conf *c, char *err, size_t errlen)
 		goto out_err;
 	}
 	/* in the table before the socket opens: callbacks look relays up by path */
-	relays[c->id] = r;
+	table_set(c->id, r);
 	if (vhost_register(c, sub, sizeof(sub)) < 0) {
-		relays[c->id] = NULL;
+		table_set(c->id, NULL);
 		relay_destroy(r);
 		fail(err, errlen, "relay %d: %s", c->id, sub);
 		goto out_err;
@@ -301,7 +362,7 @@ relay_remove(int id, char *err, size_t errlen)
 		vhost_unregister(&r->conf); /* may run destroy_device */
 
 	relay_lock();
-	relays[id] = NULL;
+	table_set(id, NULL);
 	relay_destroy(r);
 	relay_unlock();
 	VR_LOG(INFO, "relay %d: removed", id);
@@ -365,16 +426,27 @@ relay_publish_guest(struct vr_relay *r)
 		}
 		g->gen = ++guest_gen == 0 ? ++guest_gen : guest_gen;
 		g->vid = r->vid;
-		for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
-			if (r->vring_enabled & (1ULL << (2 * qp)))
-				g->rx_qp[g->n_rx++] = qp;
-			if (r->vring_enabled & (1ULL << (2 * qp + 1)))
-				g->tx_qp[g->n_tx++] = qp;
-		}
-	} else {
-		r->vring_enabled = 0;
 	}
 	handoff_set_guest(r->dir, g);
+	if (!r->running) {
+		/* the next connection enables its vrings afresh */
+		__atomic_store_n(&r->vring_enabled, 0, __ATOMIC_RELAXED);
+		for (int k = 0; k < 2; k++)
+			__atomic_store_n(&r->dir[k]->vring_mask, 0, __ATOMIC_RELEASE);
+	}
+}
+
+void
+relay_set_vring(struct vr_relay *r, uint16_t vring, bool enable)
+{
+	uint64_t bit = 1ULL << vring, mask;
+
+	if (enable)
+		mask = __atomic_or_fetch(&r->vring_enabled, bit, __ATOMIC_RELAXED);
+	else
+		mask = __atomic_and_fetch(&r->vring_enabled, ~bit, __ATOMIC_RELAXED);
+	for (int k = 0; k < 2; k++)
+		__atomic_store_n(&r->dir[k]->vring_mask, mask, __ATOMIC_RELEASE);
 }
 
 /*

@@ -27,14 +27,16 @@ struct vr_relay {
 	struct rte_mempool *retired_pool; /* previous pool after a NUMA move */
 	int pool_socket;
 	struct vr_dir *dir[2];		/* [VR_DIR_VM2DEV], [VR_DIR_DEV2VM] */
-	/* vhost side, written by vhost callbacks under the relay lock */
+	/* vhost side: new_device/destroy_device write these under the relay lock */
 	bool registered;
 	int vid;			/* -1 when no guest is connected */
 	bool running;			/* new_device seen, destroy_device not yet */
+	uint64_t connects, disconnects;
+	/* written lock-free by callbacks that may run under a vq lock (atomics) */
 	uint64_t vring_enabled;		/* bit per virtqueue index */
 	uint64_t features;
 	bool migrating;			/* VHOST_F_LOG_ALL set */
-	uint64_t connects, disconnects, migrations;
+	uint64_t migrations;
 	/* rates, sampled by the control thread */
 	struct vr_rate rate[2];
 	uint64_t added_ns;
@@ -62,8 +64,18 @@ void relay_sample_rates(uint64_t now_ns);
 uint64_t relay_leaked_mbufs(void);
 uint64_t relay_pools_created(void);
 
-/* Publish the guest's current vring state to the data plane (relay lock held). */
+/* Publish the connected guest (or none) to the data plane: relay lock held,
+ * never from a callback that may hold a vq lock (it waits for workers). */
 void relay_publish_guest(struct vr_relay *r);
+
+/* Enable or disable one vring: lock-free, safe under lib/vhost's vq lock. */
+void relay_set_vring(struct vr_relay *r, uint16_t vring, bool enable);
+
+/* vid -> relay for callbacks. Valid until the relay's socket is unregistered,
+ * which waits for every callback on it to return. */
+struct vr_relay *relay_of_vid(int vid);
+void relay_map_vid(int vid, const char *socket_path);
+void relay_unmap_vid(int vid);
 
 /* Move the relay's mempool to the guest's NUMA node (relay lock held). */
 void relay_follow_guest_numa(struct vr_relay *r, int node);

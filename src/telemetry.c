@@ -136,7 +136,7 @@ relay_state(const struct vr_relay *r)
 		return "removing";
 	if (!r->running)
 		return "waiting";
-	return r->migrating ? "migrating" : "connected";
+	return __atomic_load_n(&r->migrating, __ATOMIC_RELAXED) ? "migrating" : "connected";
 }
 
 static int
@@ -165,13 +165,14 @@ cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "vid", r->vid);
 	rte_tel_data_add_dict_int(d, "mtu", r->conf.mtu);
 	rte_tel_data_add_dict_int(d, "numa", r->pool_socket);
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, r->features);
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, __atomic_load_n(&r->features, __ATOMIC_RELAXED));
 	rte_tel_data_add_dict_string(d, "features", buf);
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, r->vring_enabled);
+	snprintf(buf, sizeof(buf), "0x%" PRIx64,
+		 __atomic_load_n(&r->vring_enabled, __ATOMIC_RELAXED));
 	rte_tel_data_add_dict_string(d, "vrings_enabled", buf);
 	rte_tel_data_add_dict_u64(d, "connects", r->connects);
 	rte_tel_data_add_dict_u64(d, "disconnects", r->disconnects);
-	rte_tel_data_add_dict_u64(d, "migrations", r->migrations);
+	rte_tel_data_add_dict_u64(d, "migrations", __atomic_load_n(&r->migrations, __ATOMIC_RELAXED));
 	for (int k = 0; k < 2; k++)
 		rte_tel_data_add_dict_container(d, dir_names[k], dir_dict(r, k), 0);
 	rte_tel_data_add_dict_container(d, "device_stats", device_dict(r), 0);

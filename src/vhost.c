@@ -16,15 +16,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_vhost.h>
 
 #include "log.h"
 #include "relay.h"
+#include "sockpath.h"
 
 /* The relay forwards frames as they are: it cannot finish a checksum or
  * segment a TSO frame for a device that does not, so these stay off. */
@@ -54,50 +53,61 @@ vhost_set_socket_perm(const struct vr_socket_perm *p)
 	perm = *p;
 }
 
-/* Relay whose socket lib/vhost calls about; relay lock held by the caller. */
-static struct vr_relay *
-relay_of_vid(int vid)
+static int
+on_new_connection(int vid)
 {
 	char path[PATH_MAX];
 
-	if (rte_vhost_get_ifname(vid, path, sizeof(path)) != 0)
-		return NULL;
-	return relay_by_socket(path);
+	if (rte_vhost_get_ifname(vid, path, sizeof(path)) == 0)
+		relay_map_vid(vid, path);
+	return 0;
+}
+
+static void
+on_destroy_connection(int vid)
+{
+	relay_unmap_vid(vid);
 }
 
 static int
 on_new_device(int vid)
 {
-	struct vr_relay *r;
+	struct vr_relay *r = relay_of_vid(vid);
 	int node;
 
+	if (r == NULL)
+		return -1;
 	relay_lock();
-	r = relay_of_vid(vid);
-	if (r == NULL || r->removing) {
+	if (r->removing) {
 		relay_unlock();
 		return -1;
 	}
 	r->vid = vid;
 	r->running = true;
 	r->connects++;
-	rte_vhost_get_negotiated_features(vid, &r->features);
+	uint64_t features = 0;
+
+	rte_vhost_get_negotiated_features(vid, &features);
+	__atomic_store_n(&r->features, features, __ATOMIC_RELAXED);
 	node = rte_vhost_get_numa_node(vid);
 	relay_follow_guest_numa(r, node);
 	relay_publish_guest(r);
 	VR_LOG(INFO, "relay %d: guest connected (vid %d, NUMA node %d, features 0x%" PRIx64 ")",
-	       r->conf.id, vid, node, r->features);
+	       r->conf.id, vid, node, __atomic_load_n(&r->features, __ATOMIC_RELAXED));
 	relay_unlock();
 	return 0;
 }
 
+/* lib/vhost's contract: once this returns, nothing may touch the vid. */
 static void
 on_destroy_device(int vid)
 {
-	struct vr_relay *r;
+	struct vr_relay *r = relay_of_vid(vid);
 
+	if (r == NULL)
+		return;
 	relay_lock();
-	r = relay_of_vid(vid);
-	if (r != NULL && r->vid == vid) {
+	if (r->vid == vid) {
 		r->running = false;
 		r->vid = -1;
 		r->disconnects++;
@@ -107,61 +117,43 @@ on_destroy_device(int vid)
 	relay_unlock();
 }
 
+/* May run under the vq lock a worker spins on: lock-free, never waits. */
 static int
 on_vring_state_changed(int vid, uint16_t queue_id, int enable)
 {
-	struct vr_relay *r;
+	struct vr_relay *r = relay_of_vid(vid);
 
-	relay_lock();
-	r = relay_of_vid(vid);
-	if (r == NULL) {
-		relay_unlock();
+	if (r == NULL)
 		return 0;
-	}
 	if (queue_id >= 2 * VR_MAX_QP) {
 		VR_LOG(WARNING, "relay %d: guest %s vring %u, beyond the %d queue pairs served",
 		       r->conf.id, enable ? "enabled" : "disabled", queue_id, VR_MAX_QP);
-	} else {
-		if (enable)
-			r->vring_enabled |= 1ULL << queue_id;
-		else
-			r->vring_enabled &= ~(1ULL << queue_id);
-		VR_LOG(DEBUG, "relay %d: vring %u %s", r->conf.id, queue_id,
-		       enable ? "enabled" : "disabled");
-		if (r->running && r->vid == vid)
-			relay_publish_guest(r);
+		return 0;
 	}
-	relay_unlock();
+	relay_set_vring(r, queue_id, enable != 0);
+	VR_LOG(DEBUG, "relay %d: vring %u %s", r->conf.id, queue_id,
+	       enable ? "enabled" : "disabled");
 	return 0;
 }
 
+/* Same constraint as vring_state_changed: atomics only. */
 static int
 on_features_changed(int vid, uint64_t features)
 {
-	struct vr_relay *r;
+	struct vr_relay *r = relay_of_vid(vid);
 	bool logging = (features & (1ULL << VHOST_F_LOG_ALL)) != 0;
+	bool was;
 
-	relay_lock();
-	r = relay_of_vid(vid);
-	if (r != NULL) {
-		if (logging && !r->migrating) {
-			r->migrations++;
-			VR_LOG(INFO, "relay %d: dirty logging on: live migration started",
-			       r->conf.id);
-		} else if (!logging && r->migrating) {
-			VR_LOG(INFO, "relay %d: dirty logging off", r->conf.id);
-		}
-		r->migrating = logging;
-		r->features = features;
+	if (r == NULL)
+		return 0;
+	__atomic_store_n(&r->features, features, __ATOMIC_RELAXED);
+	was = __atomic_exchange_n(&r->migrating, logging, __ATOMIC_RELAXED);
+	if (logging && !was) {
+		__atomic_add_fetch(&r->migrations, 1, __ATOMIC_RELAXED);
+		VR_LOG(INFO, "relay %d: dirty logging on: live migration started", r->conf.id);
+	} else if (!logging && was) {
+		VR_LOG(INFO, "relay %d: dirty logging off", r->conf.id);
 	}
-	relay_unlock();
-	return 0;
-}
-
-static int
-on_new_connection(int vid)
-{
-	(void)vid;
 	return 0;
 }
 
@@ -171,47 +163,8 @@ static const struct rte_vhost_device_ops vhost_ops = {
 	.vring_state_changed = on_vring_state_changed,
 	.features_changed = on_features_changed,
 	.new_connection = on_new_connection,
+	.destroy_connection = on_destroy_connection,
 };
-
-/*
- * A server socket path may hold a stale socket from a crashed daemon (remove
- * it) or a live one of another process (refuse: stealing it would cut that
- * process's guest off).
- */
-static int
-check_server_path(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
-	char dir[VR_PATH_MAX];
-	char *slash;
-	int fd, rc;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir)
-		*slash = '\0';
-	if (access(dir, W_OK | X_OK) != 0)
-		return fail(err, errlen, "socket %s: directory %s is not writable: %s", path, dir,
-			    strerror(errno));
-	if (lstat(path, &st) != 0)
-		return 0;
-	if (!S_ISSOCK(st.st_mode))
-		return fail(err, errlen, "socket %s: path exists and is not a socket", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail(err, errlen, "socket %s: %s", path, strerror(errno));
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (rc == 0)
-		return fail(err, errlen, "socket %s is in use by another process", path);
-	if (unlink(path) != 0)
-		return fail(err, errlen, "socket %s: cannot remove stale socket: %s", path,
-			    strerror(errno));
-	VR_LOG(NOTICE, "removed stale socket %s", path);
-	return 0;
-}
 
 static void
 apply_socket_perm(const char *path)
@@ -230,7 +183,7 @@ vhost_register(const struct vr_relay_conf *c, char *err, size_t errlen)
 
 	if (c->mode == VR_VHOST_CLIENT)
 		flags |= RTE_VHOST_USER_CLIENT;
-	else if (check_server_path(c->socket, err, errlen) < 0)
+	else if (sockpath_claim(c->socket, err, errlen) < 0)
 		return -1;
 	if (!c->mrgbuf)
 		off |= 1ULL << VIRTIO_NET_F_MRG_RXBUF;

@@ -89,8 +89,10 @@ class Proc:
         self.argv = argv
         self.log_path = log_path
         self.log = open(log_path, "ab")
+        # restore_signals=False: children inherit SIGPIPE ignored, as QEMU runs
         self.p = subprocess.Popen(argv, stdin=stdin, stdout=self.log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+                                  stderr=subprocess.STDOUT, start_new_session=True,
+                                  restore_signals=False)
 
     @property
     def pid(self):
@@ -230,7 +232,7 @@ class Testpmd:
     Counters come from its telemetry (/ethdev/stats), never from parsing
     the console, so they are exact."""
 
-    def __init__(self, scratch, name, vdevs, lcores="0,1", extra=(), eal_extra=()):
+    def __init__(self, scratch, name, vdevs, lcores="0,1", extra=(), eal_extra=(), lsc=False):
         self.s = scratch
         self.name = name
         self.prefix = scratch.prefix(name)
@@ -238,7 +240,9 @@ class Testpmd:
                      "--in-memory", "--single-file-segments"]
         for v in vdevs:
             self.argv += ["--vdev", v]
-        self.argv += list(eal_extra) + ["--", "-i", "--no-lsc-interrupt",
+        # virtio_user in server mode notices a lost backend (and accepts the
+        # next one) through its link-state interrupt, as QEMU watches its chardev
+        self.argv += list(eal_extra) + ["--", "-i"] + ([] if lsc else ["--no-lsc-interrupt"]) + [
                                         "--port-topology=loop",
                                         "--total-num-mbufs=16384"] + list(extra)
         self.tel = Telemetry(self.prefix)
@@ -369,7 +373,7 @@ def guest_pmd(s, name, sock, queues=1, server=False, extra=(), lcores="0,1"):
     args = [DOC_IPS] + list(extra)
     if queues > 1:
         args += ["--rxq=%d" % queues, "--txq=%d" % queues]
-    return Testpmd(s, name, [v], lcores=lcores, extra=args)
+    return Testpmd(s, name, [v], lcores=lcores, extra=args, lsc=server)
 
 
 def memif_peer(s, name, sock, extra=()):
