@@ -188,11 +188,14 @@ start(struct vr_cmdline *cl, int argc, char **argv)
 	rte_log_set_level(vr_logtype, (uint32_t)conf.log_level);
 	vhost_set_socket_perm(&perm);
 	relay_module_init(conf.retry_us, &conf);
-	if (launch_workers(&conf) < 0 || telemetry_register() != 0) {
+	if (launch_workers(&conf) < 0) {
 		VR_LOG(ERR, "start-up failed");
 		return 1;
 	}
 	add_configured_relays(&conf);
+	/* last: a client that gets an answer knows start-up is complete */
+	if (telemetry_register() != 0)
+		VR_LOG(ERR, "telemetry commands could not be registered");
 	control_run(&conf, argc, argv);
 	relay_remove_all();
 	workers_stop();
