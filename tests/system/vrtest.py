@@ -195,8 +195,8 @@ class Vrelayd:
     def ready(self):
         check(self.proc.alive(), "vrelayd exited:\n" + self.proc.output()[-2000:])
         try:
-            self.tel.query("/vrelay/relays")
-            return True
+            # null until vrelayd registers its commands at the end of start-up
+            return self.tel.query("/vrelay/relays") is not None
         except OSError:
             self.tel.close()
             return False
