@@ -2,6 +2,7 @@
 #include "cmdline.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,8 +116,13 @@ apply_pin(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
 		return fail(err, errlen, "--pin '%s': expected RELAY:CPU[,CPU]", arg);
 	memcpy(idbuf, arg, (size_t)(colon - arg));
 	idbuf[colon - arg] = '\0';
-	if (sscanf(idbuf, "%d", &id) != 1)
-		return fail(err, errlen, "--pin '%s': '%s' is not a relay id", arg, idbuf);
+	char *end;
+	long v = strtol(idbuf, &end, 10);
+
+	if (*end != '\0' || idbuf[0] == '-' || v < 0 || v >= VR_MAX_RELAYS)
+		return fail(err, errlen, "--pin '%s': '%s' is not a relay id (0..%d)", arg, idbuf,
+			    VR_MAX_RELAYS - 1);
+	id = (int)v;
 	if (vr_pin_parse(cpu, colon + 1, sub, sizeof(sub)) < 0)
 		return fail(err, errlen, "--pin: %s", sub);
 	for (uint16_t i = 0; i < conf->n_relays; i++) {
@@ -168,6 +174,21 @@ apply_deferred(struct vr_conf *conf, const struct deferred *df, char *err, size_
 	return 0;
 }
 
+/* "--check=yes": a known flag given a value. */
+static bool
+is_flag_with_value(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (strncmp(arg, "--", 2) != 0 || eq == NULL)
+		return false;
+	for (const struct option *o = long_opts; o->name != NULL; o++)
+		if (o->has_arg == no_argument && strlen(o->name) == (size_t)(eq - arg - 2) &&
+		    strncmp(o->name, arg + 2, (size_t)(eq - arg - 2)) == 0)
+			return true;
+	return false;
+}
+
 static int
 collect(struct vr_cmdline *cl, struct deferred *df, int argc, char *const argv[], char *err,
 	size_t errlen)
@@ -183,8 +204,12 @@ collect(struct vr_cmdline *cl, struct deferred *df, int argc, char *const argv[]
 		case 'V': cl->version = true; break;
 		case OPT_CHECK: cl->check = true; break;
 		case ':': return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-		case '?': return fail(err, errlen, "unknown option '%s' (see --help)",
-				      argv[optind - 1]);
+		case '?':
+			if (is_flag_with_value(argv[optind - 1]))
+				return fail(err, errlen, "option '%s' takes no value",
+					    argv[optind - 1]);
+			return fail(err, errlen, "unknown option '%s' (see --help)",
+				    argv[optind - 1]);
 		default:
 			if ((size_t)df->n >= sizeof(df->item) / sizeof(df->item[0]))
 				return fail(err, errlen, "too many options");

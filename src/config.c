@@ -163,8 +163,13 @@ vr_cpuset_parse(struct vr_cpuset *set, const char *s, char *err, size_t errlen)
 	char buf[512], *save = NULL, *tok;
 
 	memset(set, 0, sizeof(*set));
-	if (strncasecmp(s, "0x", 2) == 0)
-		return cpuset_parse_mask(set, s + 2, err, errlen);
+	if (strncasecmp(s, "0x", 2) == 0) {
+		if (cpuset_parse_mask(set, s + 2, err, errlen) < 0)
+			return -1;
+		if (set->n == 0)
+			return fail(err, errlen, "CPU mask '%s' names no CPU", s);
+		return 0;
+	}
 	if (copy_str(buf, sizeof(buf), s) < 0)
 		return fail(err, errlen, "CPU list is empty or too long");
 	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
@@ -332,9 +337,12 @@ vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *er
 	} else if (strcmp(key, "id") == 0 || strcmp(key, "device") == 0 ||
 		   strcmp(key, "socket") == 0 || strcmp(key, "cpu") == 0) {
 		return fail(err, errlen, "'%s' belongs in a [relay N] section", key);
-	} else {
-		/* mode, queues, mtu, mrgbuf: defaults for every relay */
+	} else if (strcmp(key, "mode") == 0 || strcmp(key, "queues") == 0 ||
+		   strcmp(key, "mtu") == 0 || strcmp(key, "mrgbuf") == 0) {
+		/* defaults for every relay */
 		return vr_conf_set_relay(&c->defaults, key, val, err, errlen);
+	} else {
+		return fail(err, errlen, "unknown key '%s'", key);
 	}
 	return 0;
 }

@@ -258,7 +258,11 @@ device_close(struct vr_device *dev)
 	device_stop(dev);
 	if (rte_eth_dev_info_get(dev->port, &info) == 0)
 		rdev = info.device;
-	rte_eth_dev_close(dev->port);
-	if (rdev != NULL && rte_dev_remove(rdev) != 0)
-		VR_LOG(WARNING, "device '%s': hot-unplug failed", dev->name);
+	/* The driver's remove closes the port itself; closing first leaves
+	 * some PMDs (memif, null) unable to find and free their private data. */
+	if (rdev == NULL || rte_dev_remove(rdev) != 0) {
+		VR_LOG(WARNING, "device '%s': hot-unplug failed; closing the port only",
+		       dev->name);
+		rte_eth_dev_close(dev->port);
+	}
 }

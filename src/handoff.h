@@ -38,7 +38,8 @@ void handoff_worker_offline(unsigned idx);
 void handoff_quiescent(unsigned idx);
 struct vr_worker_view *handoff_view(unsigned idx);
 
-/* Control side: return 0, or -1 (out of memory / dir not attached). */
+/* Control side: return 0, or -1 (out of memory, bad worker, attach of an
+ * attached dir). Detaching a detached dir is a no-op returning 0. */
 int handoff_attach(struct vr_dir *d, unsigned worker);
 int handoff_detach(struct vr_dir *d);
 int handoff_move(struct vr_dir *d, unsigned worker);

@@ -6,8 +6,9 @@
 static uint64_t
 per_second(uint64_t delta, uint64_t dt_ns)
 {
-	/* split to avoid overflowing delta * 1e9 for large deltas */
-	return delta / dt_ns * NS_PER_S + delta % dt_ns * NS_PER_S / dt_ns;
+	/* 128-bit: delta * 1e9 overflows 64 bits from ~18 G onwards (bytes in a
+	 * late sample), and so does the remainder when dt exceeds ~18 s */
+	return (uint64_t)((unsigned __int128)delta * NS_PER_S / dt_ns);
 }
 
 void

@@ -108,9 +108,6 @@ static void
 test_cpuset_zero_mask(void **state)
 {
 	(void)state;
-	/* KNOWN BUG (config.c, vr_cpuset_parse): "0x0" returns 0 with an empty
-	 * set, unlike "," which is rejected. Remove skip() once fixed. */
-	skip();
 	expect_cpuset_error("0x0", "CPU mask '0x0' names no CPU");
 }
 

@@ -174,9 +174,9 @@ hash6(const struct tuple6 *t, uint8_t hop_limit, const char *payload)
 static void
 build_arp(struct frame *f, const uint8_t *sha, uint32_t spa, uint32_t tpa)
 {
-	put_eth(f, 0, 0, ETH_P_ARP);
-	f->len = 6; /* source MAC: the sender's */
-	put_bytes(f, sha, 6);
+	f->len = 0;
+	put_bytes(f, (const uint8_t[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 6);
+	put_bytes(f, sha, 6); /* source MAC: the sender's */
 	put16(f, ETH_P_ARP);
 	put16(f, 1);	  /* Ethernet */
 	put16(f, ETH_P_IP);
