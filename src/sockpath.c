@@ -59,6 +59,27 @@ someone_listens(const char *path)
 	return rc == 0;
 }
 
+/* Bind once ourselves so a failure is reported with its reason, in one line. */
+static int
+trial_bind(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int rc, saved;
+
+	if (fd < 0)
+		return fail(err, errlen, "socket %s: %s", path, strerror(errno));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	saved = errno;
+	close(fd);
+	if (rc != 0)
+		return fail(err, errlen, "socket %s: cannot create it here: %s", path,
+			    strerror(saved));
+	unlink(path);
+	return 0;
+}
+
 int
 sockpath_claim(const char *path, char *err, size_t errlen)
 {
@@ -70,7 +91,7 @@ sockpath_claim(const char *path, char *err, size_t errlen)
 	if (check_dir_writable(path, err, errlen) < 0)
 		return -1;
 	if (lstat(path, &st) != 0)
-		return 0;
+		return trial_bind(path, err, errlen);
 	if (!S_ISSOCK(st.st_mode))
 		return fail(err, errlen, "socket %s: path exists and is not a socket", path);
 	if (someone_listens(path))
@@ -79,7 +100,7 @@ sockpath_claim(const char *path, char *err, size_t errlen)
 		return fail(err, errlen, "socket %s: cannot remove stale socket: %s", path,
 			    strerror(errno));
 	VR_LOG(NOTICE, "removed stale socket %s", path);
-	return 0;
+	return trial_bind(path, err, errlen);
 }
 
 /* Value of key=... in a devargs list, copied to out. */

@@ -132,6 +132,7 @@ class Scratch:
         self.dir = tempfile.mkdtemp(prefix="vrt-%s-" % name)
         self.tag = "vrt%d_%d" % (os.getpid(), Scratch._seq)
         self.procs = []
+        self.keep = None
 
     def path(self, leaf):
         return os.path.join(self.dir, leaf)
