@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""make test: unit tests (every cmocka case counted) then system tests.
+
+Prints each suite's output and ends with one line: 'N passed, N failed'."""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_unit(build):
+    """meson test; counts cmocka cases from the test log."""
+    p = subprocess.run(["meson", "test", "-C", build, "--suite", "unit", "--print-errorlogs"],
+                       capture_output=True, text=True)
+    sys.stdout.write(p.stdout[-4000:] + p.stderr[-2000:])
+    log = open(os.path.join(build, "meson-logs", "testlog.txt")).read()
+    passed = sum(int(n) for n in re.findall(r"\[  PASSED  \] (\d+) test", log))
+    failed = sum(int(n) for n in re.findall(r"\[  FAILED  \] (\d+) test", log))
+    crashed = len(re.findall(r"^ *\d+/\d+ \S+ +(?:FAIL|ERROR|TIMEOUT)", p.stdout, re.M))
+    # a test program that crashed prints no cmocka summary: count it as failed
+    if p.returncode != 0 and failed == 0:
+        failed = max(crashed, 1)
+    print("unit: %d passed, %d failed" % (passed, failed), flush=True)
+    return passed, failed
+
+
+def run_system():
+    p = subprocess.Popen([sys.executable, os.path.join(HERE, "system", "run.py")],
+                         stdout=subprocess.PIPE, text=True)
+    last = ""
+    for line in p.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        if line.strip():
+            last = line
+    p.wait()
+    m = re.match(r"(\d+) passed, (\d+) failed", last)
+    if not m:
+        return 0, 1
+    return int(m.group(1)), int(m.group(2))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    args = ap.parse_args()
+    up, uf = run_unit(args.build)
+    sp, sf = run_system()
+    print("%d passed, %d failed" % (up + sp, uf + sf))
+    return 1 if uf + sf else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
