@@ -9,6 +9,7 @@ cleaned up whatever happens. Prints one line per test and a final
 import argparse
 import importlib
 import os
+import signal
 import sys
 import time
 import traceback
@@ -29,6 +30,9 @@ def discover(names):
 
 
 def main():
+    # a runner stopped by SIGTERM/SIGHUP still cleans up (finally blocks run)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(130))
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", default="")
     ap.add_argument("modules", nargs="*")

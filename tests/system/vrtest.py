@@ -237,7 +237,10 @@ class Testpmd:
         self.s = scratch
         self.name = name
         self.prefix = scratch.prefix(name)
-        self.argv = [TESTPMD, "-l", lcores, "--file-prefix", self.prefix, "--no-pci",
+        # lcores "0,1" means both testpmd lcores on CPU 0, leaving CPU 1 (the
+        # relay worker's) to the relay: "a@b" maps lcore a onto CPU b
+        lc = ",".join("%s@0" % c for c in lcores.split(",")) if "@" not in lcores else lcores
+        self.argv = [TESTPMD, "--lcores", lc, "--file-prefix", self.prefix, "--no-pci",
                      "--in-memory", "--single-file-segments"]
         for v in vdevs:
             self.argv += ["--vdev", v]
