@@ -233,9 +233,11 @@ to_device_flush(struct vr_dir *d, uint16_t qp, uint64_t now)
 static void
 count_nombuf(struct vr_dir *d, const struct vr_guest *g, uint16_t qp)
 {
-	/* Only looked at when a dequeue came back empty: keeps the busy path lean. */
-	if (rte_mempool_avail_count(d->pool) < VR_BURST &&
-	    rte_vhost_rx_queue_count(g->vid, VIRTIO_TXQ(qp)) > 0)
+	/* Only after an empty dequeue, cheapest test first: did the guest have
+	 * packets? Only then count the pool (rte_mempool_avail_count walks every
+	 * lcore's cache, far too dear for each idle poll). */
+	if (rte_vhost_rx_queue_count(g->vid, VIRTIO_TXQ(qp)) > 0 &&
+	    rte_mempool_avail_count(d->pool) < VR_BURST)
 		ctr_add(d->c.nombuf, 1);
 }
 

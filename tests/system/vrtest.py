@@ -252,9 +252,9 @@ class Testpmd:
         self.tel = Telemetry(self.prefix)
         self.proc = None
 
-    def start(self):
+    def start(self, timeout=30):
         self.proc = self.s.spawn(self.argv, self.name + ".log", stdin=subprocess.PIPE)
-        wait_for(self._up, 30, "%s telemetry" % self.name)
+        wait_for(self._up, timeout, "%s telemetry" % self.name)
         return self
 
     def _up(self):
