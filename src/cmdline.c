@@ -3,9 +3,10 @@
 
 #include <getopt.h>
 #include <stdlib.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "errmsg.h"
 
 enum {
 	OPT_FILE_PREFIX = 256,
@@ -52,17 +53,6 @@ daemon_key(int opt)
 	case OPT_RETRY_US: return "retry-us";
 	default: return NULL;
 	}
-}
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 void
@@ -113,18 +103,18 @@ apply_pin(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
 	int id = -1, cpu[2];
 
 	if (colon == NULL || colon == arg || (size_t)(colon - arg) >= sizeof(idbuf))
-		return fail(err, errlen, "--pin '%s': expected RELAY:CPU[,CPU]", arg);
+		return vr_err(err, errlen, "--pin '%s': expected RELAY:CPU[,CPU]", arg);
 	memcpy(idbuf, arg, (size_t)(colon - arg));
 	idbuf[colon - arg] = '\0';
 	char *end;
 	long v = strtol(idbuf, &end, 10);
 
 	if (*end != '\0' || idbuf[0] == '-' || v < 0 || v >= VR_MAX_RELAYS)
-		return fail(err, errlen, "--pin '%s': '%s' is not a relay id (0..%d)", arg, idbuf,
+		return vr_err(err, errlen, "--pin '%s': '%s' is not a relay id (0..%d)", arg, idbuf,
 			    VR_MAX_RELAYS - 1);
 	id = (int)v;
 	if (vr_pin_parse(cpu, colon + 1, sub, sizeof(sub)) < 0)
-		return fail(err, errlen, "--pin: %s", sub);
+		return vr_err(err, errlen, "--pin: %s", sub);
 	for (uint16_t i = 0; i < conf->n_relays; i++) {
 		if (conf->relays[i].id == id) {
 			conf->relays[i].cpu[0] = cpu[0];
@@ -132,7 +122,7 @@ apply_pin(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	return fail(err, errlen, "--pin '%s': no relay %d is configured", arg, id);
+	return vr_err(err, errlen, "--pin '%s': no relay %d is configured", arg, id);
 }
 
 static int
@@ -142,12 +132,12 @@ apply_relay(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
 	char sub[VR_ERR_MAX];
 
 	if (vr_relay_conf_parse_spec(&r, &conf->defaults, arg, sub, sizeof(sub)) < 0)
-		return fail(err, errlen, "--relay: %s", sub);
+		return vr_err(err, errlen, "--relay: %s", sub);
 	for (uint16_t i = 0; i < conf->n_relays; i++)
 		if (conf->relays[i].id == r.id)
-			return fail(err, errlen, "--relay: relay %d is already defined", r.id);
+			return vr_err(err, errlen, "--relay: relay %d is already defined", r.id);
 	if (conf->n_relays >= VR_MAX_RELAYS)
-		return fail(err, errlen, "--relay: more than %d relays", VR_MAX_RELAYS);
+		return vr_err(err, errlen, "--relay: more than %d relays", VR_MAX_RELAYS);
 	conf->relays[conf->n_relays++] = r;
 	return 0;
 }
@@ -163,7 +153,7 @@ apply_deferred(struct vr_conf *conf, const struct deferred *df, char *err, size_
 
 		if (key != NULL &&
 		    vr_conf_set_daemon(conf, key, df->item[i].arg, sub, sizeof(sub)) < 0)
-			return fail(err, errlen, "--%s: %s", key, sub);
+			return vr_err(err, errlen, "--%s: %s", key, sub);
 	}
 	for (int i = 0; i < df->n; i++)
 		if (df->item[i].opt == 'r' && apply_relay(conf, df->item[i].arg, err, errlen) < 0)
@@ -203,23 +193,23 @@ collect(struct vr_cmdline *cl, struct deferred *df, int argc, char *const argv[]
 		case 'h': cl->help = true; break;
 		case 'V': cl->version = true; break;
 		case OPT_CHECK: cl->check = true; break;
-		case ':': return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		case ':': return vr_err(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		case '?':
 			if (is_flag_with_value(argv[optind - 1]))
-				return fail(err, errlen, "option '%s' takes no value",
+				return vr_err(err, errlen, "option '%s' takes no value",
 					    argv[optind - 1]);
-			return fail(err, errlen, "unknown option '%s' (see --help)",
+			return vr_err(err, errlen, "unknown option '%s' (see --help)",
 				    argv[optind - 1]);
 		default:
 			if ((size_t)df->n >= sizeof(df->item) / sizeof(df->item[0]))
-				return fail(err, errlen, "too many options");
+				return vr_err(err, errlen, "too many options");
 			df->item[df->n].opt = opt;
 			df->item[df->n++].arg = optarg;
 		}
 	}
 	for (int i = optind; i < argc; i++) {
 		if (cl->eal_argc >= VR_EAL_ARGS_MAX)
-			return fail(err, errlen, "more than %d EAL arguments", VR_EAL_ARGS_MAX);
+			return vr_err(err, errlen, "more than %d EAL arguments", VR_EAL_ARGS_MAX);
 		cl->eal_argv[cl->eal_argc++] = argv[i];
 	}
 	return 0;

@@ -16,25 +16,13 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
+
 #define DEFAULT_SOCKET_DIR "/run/vrelay"
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 void
 vr_relay_conf_init(struct vr_relay_conf *r, const struct vr_relay_conf *defaults)
@@ -126,10 +114,10 @@ static int
 cpuset_add(struct vr_cpuset *set, uint64_t cpu, char *err, size_t errlen)
 {
 	if (cpu >= VR_MAX_CPUS)
-		return fail(err, errlen, "CPU %llu is out of range (0..%d)",
+		return vr_err(err, errlen, "CPU %llu is out of range (0..%d)",
 			    (unsigned long long)cpu, VR_MAX_CPUS - 1);
 	if (vr_cpuset_has(set, (int)cpu))
-		return fail(err, errlen, "CPU %llu is listed twice", (unsigned long long)cpu);
+		return vr_err(err, errlen, "CPU %llu is listed twice", (unsigned long long)cpu);
 	set->cpu[set->n++] = (uint16_t)cpu;
 	return 0;
 }
@@ -140,14 +128,14 @@ cpuset_parse_mask(struct vr_cpuset *set, const char *hex, char *err, size_t errl
 	size_t len = strlen(hex);
 
 	if (len == 0)
-		return fail(err, errlen, "empty CPU mask");
+		return vr_err(err, errlen, "empty CPU mask");
 	/* Walk nibbles from the least significant end: masks may exceed 64 bits. */
 	for (size_t i = 0; i < len; i++) {
 		char ch = hex[len - 1 - i];
 		int nib;
 
 		if (!isxdigit((unsigned char)ch))
-			return fail(err, errlen, "'%c' is not a hex digit in CPU mask", ch);
+			return vr_err(err, errlen, "'%c' is not a hex digit in CPU mask", ch);
 		nib = isdigit((unsigned char)ch) ? ch - '0' : tolower((unsigned char)ch) - 'a' + 10;
 		for (int b = 0; b < 4; b++)
 			if (nib & (1 << b))
@@ -167,11 +155,11 @@ vr_cpuset_parse(struct vr_cpuset *set, const char *s, char *err, size_t errlen)
 		if (cpuset_parse_mask(set, s + 2, err, errlen) < 0)
 			return -1;
 		if (set->n == 0)
-			return fail(err, errlen, "CPU mask '%s' names no CPU", s);
+			return vr_err(err, errlen, "CPU mask '%s' names no CPU", s);
 		return 0;
 	}
 	if (copy_str(buf, sizeof(buf), s) < 0)
-		return fail(err, errlen, "CPU list is empty or too long");
+		return vr_err(err, errlen, "CPU list is empty or too long");
 	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
 		char *dash = strchr(tok, '-');
 		uint64_t lo, hi;
@@ -179,17 +167,17 @@ vr_cpuset_parse(struct vr_cpuset *set, const char *s, char *err, size_t errlen)
 		if (dash != NULL)
 			*dash = '\0';
 		if (parse_u64(tok, 10, 0, VR_MAX_CPUS - 1, &lo) < 0)
-			return fail(err, errlen, "'%s' is not a CPU number (0..%d)", tok,
+			return vr_err(err, errlen, "'%s' is not a CPU number (0..%d)", tok,
 				    VR_MAX_CPUS - 1);
 		hi = lo;
 		if (dash != NULL && parse_u64(dash + 1, 10, lo, VR_MAX_CPUS - 1, &hi) < 0)
-			return fail(err, errlen, "bad CPU range '%s-%s'", tok, dash + 1);
+			return vr_err(err, errlen, "bad CPU range '%s-%s'", tok, dash + 1);
 		for (uint64_t c = lo; c <= hi; c++)
 			if (cpuset_add(set, c, err, errlen) < 0)
 				return -1;
 	}
 	if (set->n == 0)
-		return fail(err, errlen, "CPU list '%s' names no CPU", s);
+		return vr_err(err, errlen, "CPU list '%s' names no CPU", s);
 	return 0;
 }
 
@@ -201,15 +189,15 @@ vr_pin_parse(int cpu[2], const char *s, char *err, size_t errlen)
 	uint64_t a, b;
 
 	if (copy_str(buf, sizeof(buf), s) < 0)
-		return fail(err, errlen, "CPU pin is empty or too long");
+		return vr_err(err, errlen, "CPU pin is empty or too long");
 	comma = strchr(buf, ',');
 	if (comma != NULL)
 		*comma = '\0';
 	if (parse_u64(buf, 10, 0, VR_MAX_CPUS - 1, &a) < 0)
-		return fail(err, errlen, "pin '%s': '%s' is not a CPU number", s, buf);
+		return vr_err(err, errlen, "pin '%s': '%s' is not a CPU number", s, buf);
 	b = a;
 	if (comma != NULL && parse_u64(comma + 1, 10, 0, VR_MAX_CPUS - 1, &b) < 0)
-		return fail(err, errlen, "pin '%s': '%s' is not a CPU number", s, comma + 1);
+		return vr_err(err, errlen, "pin '%s': '%s' is not a CPU number", s, comma + 1);
 	cpu[0] = (int)a;
 	cpu[1] = (int)b;
 	return 0;
@@ -235,37 +223,37 @@ vr_conf_set_relay(struct vr_relay_conf *r, const char *key, const char *val, cha
 
 	if (strcmp(key, "id") == 0) {
 		if (parse_u64(val, 10, 0, VR_MAX_RELAYS - 1, &v) < 0)
-			return fail(err, errlen, "relay id '%s' is not in 0..%d", val,
+			return vr_err(err, errlen, "relay id '%s' is not in 0..%d", val,
 				    VR_MAX_RELAYS - 1);
 		r->id = (int)v;
 	} else if (strcmp(key, "device") == 0) {
 		if (copy_str(r->device, sizeof(r->device), val) < 0)
-			return fail(err, errlen, "device is empty or longer than %d bytes",
+			return vr_err(err, errlen, "device is empty or longer than %d bytes",
 				    VR_DEVARGS_MAX - 1);
 	} else if (strcmp(key, "socket") == 0) {
 		if (val[0] != '/' || copy_str(r->socket, sizeof(r->socket), val) < 0)
-			return fail(err, errlen,
+			return vr_err(err, errlen,
 				    "socket '%s' must be an absolute path shorter than %d bytes",
 				    val, VR_PATH_MAX);
 	} else if (strcmp(key, "mode") == 0) {
 		if (parse_mode(val, &r->mode) < 0)
-			return fail(err, errlen, "mode '%s' is neither 'server' nor 'client'", val);
+			return vr_err(err, errlen, "mode '%s' is neither 'server' nor 'client'", val);
 	} else if (strcmp(key, "queues") == 0) {
 		if (parse_u64(val, 10, 1, VR_MAX_QP, &v) < 0)
-			return fail(err, errlen, "queues '%s' is not in 1..%d", val, VR_MAX_QP);
+			return vr_err(err, errlen, "queues '%s' is not in 1..%d", val, VR_MAX_QP);
 		r->queues = (uint16_t)v;
 	} else if (strcmp(key, "mtu") == 0) {
 		if (parse_u64(val, 10, VR_MTU_MIN, VR_MTU_MAX, &v) < 0)
-			return fail(err, errlen, "mtu '%s' is not in %d..%d", val, VR_MTU_MIN,
+			return vr_err(err, errlen, "mtu '%s' is not in %d..%d", val, VR_MTU_MIN,
 				    VR_MTU_MAX);
 		r->mtu = (uint16_t)v;
 	} else if (strcmp(key, "mrgbuf") == 0) {
 		if (parse_bool(val, &r->mrgbuf) < 0)
-			return fail(err, errlen, "mrgbuf '%s' is not yes/no", val);
+			return vr_err(err, errlen, "mrgbuf '%s' is not yes/no", val);
 	} else if (strcmp(key, "cpu") == 0) {
 		return vr_pin_parse(r->cpu, val, err, errlen);
 	} else {
-		return fail(err, errlen, "unknown relay key '%s'", key);
+		return vr_err(err, errlen, "unknown relay key '%s'", key);
 	}
 	return 0;
 }
@@ -307,42 +295,42 @@ vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *er
 		return vr_cpuset_parse(&c->workers, val, err, errlen);
 	} else if (strcmp(key, "main-cpu") == 0) {
 		if (parse_u64(val, 10, 0, VR_MAX_CPUS - 1, &v) < 0)
-			return fail(err, errlen, "main-cpu '%s' is not a CPU number", val);
+			return vr_err(err, errlen, "main-cpu '%s' is not a CPU number", val);
 		c->main_cpu = (int)v;
 	} else if (strcmp(key, "file-prefix") == 0) {
 		if (copy_str(c->file_prefix, sizeof(c->file_prefix), val) < 0 ||
 		    strchr(val, '/') != NULL)
-			return fail(err, errlen, "file-prefix '%s' is empty, too long or has '/'",
+			return vr_err(err, errlen, "file-prefix '%s' is empty, too long or has '/'",
 				    val);
 	} else if (strcmp(key, "socket-dir") == 0) {
 		if (val[0] != '/' || copy_str(c->socket_dir, sizeof(c->socket_dir), val) < 0)
-			return fail(err, errlen, "socket-dir '%s' must be an absolute path", val);
+			return vr_err(err, errlen, "socket-dir '%s' must be an absolute path", val);
 	} else if (strcmp(key, "socket-owner") == 0) {
 		if (copy_str(c->socket_owner, sizeof(c->socket_owner), val) < 0)
-			return fail(err, errlen, "socket-owner '%s' is empty or too long", val);
+			return vr_err(err, errlen, "socket-owner '%s' is empty or too long", val);
 	} else if (strcmp(key, "socket-group") == 0) {
 		if (copy_str(c->socket_group, sizeof(c->socket_group), val) < 0)
-			return fail(err, errlen, "socket-group '%s' is empty or too long", val);
+			return vr_err(err, errlen, "socket-group '%s' is empty or too long", val);
 	} else if (strcmp(key, "socket-mode") == 0) {
 		if (parse_u64(val, 8, 0, 0777, &v) < 0)
-			return fail(err, errlen, "socket-mode '%s' is not an octal mode", val);
+			return vr_err(err, errlen, "socket-mode '%s' is not an octal mode", val);
 		c->socket_mode = (mode_t)v;
 	} else if (strcmp(key, "retry-us") == 0) {
 		if (parse_u64(val, 10, 0, 10000000, &v) < 0)
-			return fail(err, errlen, "retry-us '%s' is not in 0..10000000", val);
+			return vr_err(err, errlen, "retry-us '%s' is not in 0..10000000", val);
 		c->retry_us = (uint32_t)v;
 	} else if (strcmp(key, "log-level") == 0) {
 		if (parse_log_level(val, &c->log_level) < 0)
-			return fail(err, errlen, "log-level '%s' is not a level name or 1..8", val);
+			return vr_err(err, errlen, "log-level '%s' is not a level name or 1..8", val);
 	} else if (strcmp(key, "id") == 0 || strcmp(key, "device") == 0 ||
 		   strcmp(key, "socket") == 0 || strcmp(key, "cpu") == 0) {
-		return fail(err, errlen, "'%s' belongs in a [relay N] section", key);
+		return vr_err(err, errlen, "'%s' belongs in a [relay N] section", key);
 	} else if (strcmp(key, "mode") == 0 || strcmp(key, "queues") == 0 ||
 		   strcmp(key, "mtu") == 0 || strcmp(key, "mrgbuf") == 0) {
 		/* defaults for every relay */
 		return vr_conf_set_relay(&c->defaults, key, val, err, errlen);
 	} else {
-		return fail(err, errlen, "unknown key '%s'", key);
+		return vr_err(err, errlen, "unknown key '%s'", key);
 	}
 	return 0;
 }
@@ -369,18 +357,18 @@ vr_relay_conf_parse_spec(struct vr_relay_conf *r, const struct vr_relay_conf *de
 
 	vr_relay_conf_init(r, defaults);
 	if (copy_str(buf, sizeof(buf), spec) < 0)
-		return fail(err, errlen, "relay spec is empty or too long");
+		return vr_err(err, errlen, "relay spec is empty or too long");
 	for (tok = strtok_r(buf, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
 		char *eq = strchr(tok, '=');
 
 		if (eq == NULL || eq == tok || eq[1] == '\0')
-			return fail(err, errlen, "relay spec item '%s' is not key=value", tok);
+			return vr_err(err, errlen, "relay spec item '%s' is not key=value", tok);
 		*eq = '\0';
 		if (vr_conf_set_relay(r, tok, eq + 1, sub, sizeof(sub)) < 0)
-			return fail(err, errlen, "relay spec: %s", sub);
+			return vr_err(err, errlen, "relay spec: %s", sub);
 	}
 	if (r->id < 0)
-		return fail(err, errlen, "relay spec '%s' has no id=", spec);
+		return vr_err(err, errlen, "relay spec '%s' has no id=", spec);
 	return 0;
 }
 
@@ -398,9 +386,9 @@ parse_section(char *hdr, char *err, size_t errlen)
 
 		if (parse_u64(num, 10, 0, VR_MAX_RELAYS - 1, &id) == 0)
 			return (int)id;
-		return fail(err, errlen, "relay id '%s' is not in 0..%d", num, VR_MAX_RELAYS - 1);
+		return vr_err(err, errlen, "relay id '%s' is not in 0..%d", num, VR_MAX_RELAYS - 1);
 	}
-	return fail(err, errlen, "unknown section [%s] (expected [daemon] or [relay N])", name);
+	return vr_err(err, errlen, "unknown section [%s] (expected [daemon] or [relay N])", name);
 }
 
 /* One "key = value" line into the current section (-2 daemon, >= 0 relay index). */
@@ -411,18 +399,18 @@ parse_assignment(struct vr_conf *c, int section, char *line, char *err, size_t e
 	char *key, *val;
 
 	if (eq == NULL)
-		return fail(err, errlen, "expected 'key = value', got '%s'", line);
+		return vr_err(err, errlen, "expected 'key = value', got '%s'", line);
 	*eq = '\0';
 	key = trim(line);
 	val = trim(eq + 1);
 	if (*key == '\0')
-		return fail(err, errlen, "missing key before '='");
+		return vr_err(err, errlen, "missing key before '='");
 	if (*val == '\0')
-		return fail(err, errlen, "key '%s' has no value", key);
+		return vr_err(err, errlen, "key '%s' has no value", key);
 	if (section == -2)
 		return vr_conf_set_daemon(c, key, val, err, errlen);
 	if (strcmp(key, "id") == 0)
-		return fail(err, errlen, "the relay id goes in the section header");
+		return vr_err(err, errlen, "the relay id goes in the section header");
 	return vr_conf_set_relay(&c->relays[section], key, val, err, errlen);
 }
 
@@ -431,9 +419,9 @@ open_relay_section(struct vr_conf *c, int id, char *err, size_t errlen)
 {
 	for (uint16_t i = 0; i < c->n_relays; i++)
 		if (c->relays[i].id == id)
-			return fail(err, errlen, "relay %d is defined twice", id);
+			return vr_err(err, errlen, "relay %d is defined twice", id);
 	if (c->n_relays >= VR_MAX_RELAYS)
-		return fail(err, errlen, "more than %d relays", VR_MAX_RELAYS);
+		return vr_err(err, errlen, "more than %d relays", VR_MAX_RELAYS);
 	vr_relay_conf_init(&c->relays[c->n_relays], &c->defaults);
 	c->relays[c->n_relays].id = id;
 	return c->n_relays++;
@@ -454,13 +442,13 @@ vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, char *
 
 		lineno++;
 		if (len >= sizeof(line))
-			return fail(err, errlen, "%s:%d: line longer than %zu bytes", name, lineno,
+			return vr_err(err, errlen, "%s:%d: line longer than %zu bytes", name, lineno,
 				    sizeof(line) - 1);
 		memcpy(line, p, len);
 		line[len] = '\0';
 		p += len + (nl != NULL);
 		if (memchr(line, '\0', len) != NULL)
-			return fail(err, errlen, "%s:%d: NUL byte in line", name, lineno);
+			return vr_err(err, errlen, "%s:%d: NUL byte in line", name, lineno);
 		hash = strchr(line, '#');
 		if (hash != NULL)
 			*hash = '\0';
@@ -472,19 +460,19 @@ vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, char *
 			int id;
 
 			if (close == NULL || *trim(close + 1) != '\0')
-				return fail(err, errlen, "%s:%d: malformed section header '%s'",
+				return vr_err(err, errlen, "%s:%d: malformed section header '%s'",
 					    name, lineno, s);
 			*close = '\0';
 			id = parse_section(s + 1, sub, sizeof(sub));
 			if (id == -1)
-				return fail(err, errlen, "%s:%d: %s", name, lineno, sub);
+				return vr_err(err, errlen, "%s:%d: %s", name, lineno, sub);
 			section = id == -2 ? -2 : open_relay_section(c, id, sub, sizeof(sub));
 			if (section == -1)
-				return fail(err, errlen, "%s:%d: %s", name, lineno, sub);
+				return vr_err(err, errlen, "%s:%d: %s", name, lineno, sub);
 			continue;
 		}
 		if (parse_assignment(c, section, s, sub, sizeof(sub)) < 0)
-			return fail(err, errlen, "%s:%d: %s", name, lineno, sub);
+			return vr_err(err, errlen, "%s:%d: %s", name, lineno, sub);
 	}
 	return 0;
 }
@@ -499,25 +487,25 @@ vr_conf_load_file(struct vr_conf *c, const char *path, char *err, size_t errlen)
 	int rc;
 
 	if (f == NULL)
-		return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return vr_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 	if (fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
 		fclose(f);
-		return fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		return vr_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 	}
 	if (size > 1 << 20) {
 		fclose(f);
-		return fail(err, errlen, "%s: larger than 1 MiB", path);
+		return vr_err(err, errlen, "%s: larger than 1 MiB", path);
 	}
 	text = malloc((size_t)size + 1);
 	if (text == NULL) {
 		fclose(f);
-		return fail(err, errlen, "%s: out of memory", path);
+		return vr_err(err, errlen, "%s: out of memory", path);
 	}
 	got = fread(text, 1, (size_t)size, f);
 	fclose(f);
 	text[got] = '\0';
 	if (strlen(text) != got)
-		rc = fail(err, errlen, "%s: file contains a NUL byte", path);
+		rc = vr_err(err, errlen, "%s: file contains a NUL byte", path);
 	else
 		rc = vr_conf_parse_text(c, text, path, err, errlen);
 	free(text);
@@ -536,14 +524,14 @@ vr_relay_conf_validate(const struct vr_relay_conf *r, const struct vr_cpuset *wo
 		       char *err, size_t errlen)
 {
 	if (r->id < 0 || r->id >= VR_MAX_RELAYS)
-		return fail(err, errlen, "relay id %d is not in 0..%d", r->id, VR_MAX_RELAYS - 1);
+		return vr_err(err, errlen, "relay id %d is not in 0..%d", r->id, VR_MAX_RELAYS - 1);
 	if (r->device[0] == '\0')
-		return fail(err, errlen, "relay %d: no device given", r->id);
+		return vr_err(err, errlen, "relay %d: no device given", r->id);
 	if (r->socket[0] != '/')
-		return fail(err, errlen, "relay %d: socket path must be absolute", r->id);
+		return vr_err(err, errlen, "relay %d: socket path must be absolute", r->id);
 	for (int d = 0; d < 2; d++)
 		if (r->cpu[d] != VR_CPU_UNPINNED && !vr_cpuset_has(workers, r->cpu[d]))
-			return fail(err, errlen, "relay %d: CPU %d is not a worker CPU", r->id,
+			return vr_err(err, errlen, "relay %d: CPU %d is not a worker CPU", r->id,
 				    r->cpu[d]);
 	return 0;
 }
@@ -552,9 +540,9 @@ int
 vr_conf_validate(const struct vr_conf *c, char *err, size_t errlen)
 {
 	if (c->workers.n == 0)
-		return fail(err, errlen, "no worker CPUs configured (workers = ...)");
+		return vr_err(err, errlen, "no worker CPUs configured (workers = ...)");
 	if (c->main_cpu >= 0 && vr_cpuset_has(&c->workers, c->main_cpu))
-		return fail(err, errlen, "main-cpu %d is also a worker CPU", c->main_cpu);
+		return vr_err(err, errlen, "main-cpu %d is also a worker CPU", c->main_cpu);
 	for (uint16_t i = 0; i < c->n_relays; i++) {
 		const struct vr_relay_conf *r = &c->relays[i];
 
@@ -562,9 +550,9 @@ vr_conf_validate(const struct vr_conf *c, char *err, size_t errlen)
 			return -1;
 		for (uint16_t j = 0; j < i; j++) {
 			if (c->relays[j].id == r->id)
-				return fail(err, errlen, "relay %d is defined twice", r->id);
+				return vr_err(err, errlen, "relay %d is defined twice", r->id);
 			if (strcmp(c->relays[j].socket, r->socket) == 0)
-				return fail(err, errlen, "relays %d and %d share socket %s",
+				return vr_err(err, errlen, "relays %d and %d share socket %s",
 					    c->relays[j].id, r->id, r->socket);
 		}
 	}

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "device.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +10,7 @@
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
+#include "errmsg.h"
 #include "config.h"
 #include "log.h"
 #include "poolsize.h"
@@ -18,17 +18,6 @@
 
 #define DEFAULT_RXD 1024
 #define DEFAULT_TXD 1024
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* The ethdev name devargs will produce: the canonical PCI address, or the
  * vdev name before the first comma. */
@@ -69,7 +58,7 @@ claim_device_socket(const char *devargs, char *err, size_t errlen)
 
 	sockpath_memif_server(devargs, path, sizeof(path));
 	if (path[0] != '\0' && sockpath_claim(path, sub, sizeof(sub)) < 0)
-		return fail(err, errlen, "device '%.64s': %s", devargs, sub);
+		return vr_err(err, errlen, "device '%.64s': %s", devargs, sub);
 	return 0;
 }
 
@@ -93,9 +82,9 @@ device_open(struct vr_device *dev, const char *devargs, char *err, size_t errlen
 	memset(dev, 0, sizeof(*dev));
 	devargs_port_name(devargs, name, sizeof(name));
 	if (device_in_use(devargs))
-		return fail(err, errlen, "device '%s' is already in use", name);
+		return vr_err(err, errlen, "device '%s' is already in use", name);
 	if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS)
-		return fail(err, errlen,
+		return vr_err(err, errlen,
 			    "device '%s': this DPDK build holds at most %d ports "
 			    "(RTE_MAX_ETHPORTS) and all are in use",
 			    name, RTE_MAX_ETHPORTS);
@@ -103,19 +92,19 @@ device_open(struct vr_device *dev, const char *devargs, char *err, size_t errlen
 		return -1;
 	rc = rte_dev_probe(devargs);
 	if (rc < 0)
-		return fail(err, errlen, "device '%s': probe failed: %s (%s)", devargs,
+		return vr_err(err, errlen, "device '%s': probe failed: %s (%s)", devargs,
 			    rte_strerror(-rc),
 			    is_pci(devargs) ? "is the address right and the device bound to vfio-pci?"
 					    : "the driver's reason is logged above");
 	if (rte_eth_dev_get_port_by_name(name, &dev->port) != 0) {
 		rte_eal_hotplug_remove(strncmp(name, "net_", 4) == 0 ? "vdev" : "pci", name);
-		return fail(err, errlen, "device '%s' probed but no network port named '%s' "
+		return vr_err(err, errlen, "device '%s' probed but no network port named '%s' "
 			    "appeared", devargs, name);
 	}
 	rc = rte_eth_dev_info_get(dev->port, &info);
 	if (rc != 0) {
 		device_close(dev);
-		return fail(err, errlen, "device '%s': no device info: %s", name,
+		return vr_err(err, errlen, "device '%s': no device info: %s", name,
 			    rte_strerror(-rc));
 	}
 	dev->max_queues = RTE_MIN(info.max_rx_queues, info.max_tx_queues);
@@ -168,7 +157,7 @@ setup_rx_queues(struct vr_device *dev, struct rte_mempool *pool, char *err, size
 						pool);
 
 		if (rc != 0)
-			return fail(err, errlen, "device '%s': RX queue %u setup failed: %s",
+			return vr_err(err, errlen, "device '%s': RX queue %u setup failed: %s",
 				    dev->name, q, rte_strerror(-rc));
 	}
 	return 0;
@@ -180,7 +169,7 @@ start_port(struct vr_device *dev, char *err, size_t errlen)
 	int rc = rte_eth_dev_start(dev->port);
 
 	if (rc != 0)
-		return fail(err, errlen, "device '%s': start failed: %s", dev->name,
+		return vr_err(err, errlen, "device '%s': start failed: %s", dev->name,
 			    rte_strerror(-rc));
 	/* The guest's MAC is not the device's: the relay must see every frame. */
 	rc = rte_eth_promiscuous_enable(dev->port);
@@ -201,10 +190,10 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 
 	rc = rte_eth_dev_info_get(dev->port, &info);
 	if (rc != 0)
-		return fail(err, errlen, "device '%s': no device info", dev->name);
+		return vr_err(err, errlen, "device '%s': no device info", dev->name);
 	if (mtu > info.max_mtu || mtu < info.min_mtu ||
 	    (uint32_t)mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > info.max_rx_pktlen)
-		return fail(err, errlen,
+		return vr_err(err, errlen,
 			    "device '%s' takes MTU %u..%u and frames up to %u bytes; the relay's "
 			    "MTU %u does not fit",
 			    dev->name, info.min_mtu, info.max_mtu, info.max_rx_pktlen, mtu);
@@ -213,7 +202,7 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 	dev->rss = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS;
 	rc = rte_eth_dev_configure(dev->port, dev->n_queues, dev->n_queues, &conf);
 	if (rc != 0)
-		return fail(err, errlen, "device '%s': configure with %u queues, MTU %u failed: %s",
+		return vr_err(err, errlen, "device '%s': configure with %u queues, MTU %u failed: %s",
 			    dev->name, dev->n_queues, mtu, rte_strerror(-rc));
 	dev->rxd = DEFAULT_RXD;
 	dev->txd = DEFAULT_TXD;
@@ -223,7 +212,7 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 	for (uint16_t q = 0; q < dev->n_queues; q++) {
 		rc = rte_eth_tx_queue_setup(dev->port, q, dev->txd, device_socket(dev), NULL);
 		if (rc != 0)
-			return fail(err, errlen, "device '%s': TX queue %u setup failed: %s",
+			return vr_err(err, errlen, "device '%s': TX queue %u setup failed: %s",
 				    dev->name, q, rte_strerror(-rc));
 	}
 	return start_port(dev, err, errlen);

@@ -82,37 +82,44 @@ build_eal_args(const struct vr_conf *c, const struct vr_cmdline *cl, char **argv
 	return n;
 }
 
+/* A user or group given by name or number; -1 when neither. */
+static long
+resolve_id(const char *name, bool is_group)
+{
+	struct passwd *pw = is_group ? NULL : getpwnam(name);
+	struct group *gr = is_group ? getgrnam(name) : NULL;
+	char *end;
+	long id;
+
+	if (pw != NULL)
+		return pw->pw_uid;
+	if (gr != NULL)
+		return gr->gr_gid;
+	id = strtol(name, &end, 10);
+	return *end == '\0' && end != name && id >= 0 ? id : -1;
+}
+
 static int
 resolve_socket_perm(const struct vr_conf *c, struct vr_socket_perm *p)
 {
+	long id;
+
 	p->uid = (uid_t)-1;
 	p->gid = (gid_t)-1;
 	p->mode = c->socket_mode;
 	if (c->socket_owner[0] != '\0') {
-		struct passwd *pw = getpwnam(c->socket_owner);
-		char *end;
-		long uid = strtol(c->socket_owner, &end, 10);
-
-		if (pw != NULL)
-			p->uid = pw->pw_uid;
-		else if (*end == '\0' && uid >= 0)
-			p->uid = (uid_t)uid;
-		else
+		id = resolve_id(c->socket_owner, false);
+		if (id < 0)
 			return fprintf(stderr, "vrelayd: socket-owner '%s': no such user\n",
 				       c->socket_owner), -1;
+		p->uid = (uid_t)id;
 	}
 	if (c->socket_group[0] != '\0') {
-		struct group *gr = getgrnam(c->socket_group);
-		char *end;
-		long gid = strtol(c->socket_group, &end, 10);
-
-		if (gr != NULL)
-			p->gid = gr->gr_gid;
-		else if (*end == '\0' && gid >= 0)
-			p->gid = (gid_t)gid;
-		else
+		id = resolve_id(c->socket_group, true);
+		if (id < 0)
 			return fprintf(stderr, "vrelayd: socket-group '%s': no such group\n",
 				       c->socket_group), -1;
+		p->gid = (gid_t)id;
 	}
 	return 0;
 }

@@ -9,7 +9,6 @@
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "errmsg.h"
 #include "handoff.h"
 #include "log.h"
 #include "placement.h"
@@ -44,17 +44,6 @@ static uint64_t retry_tsc;
 static uint32_t guest_gen;
 static uint64_t leaked_mbufs;
 static uint64_t pools_created;
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int
 relay_module_init(uint32_t retry_us, const struct vr_conf *conf)
@@ -235,10 +224,10 @@ place_dirs(struct vr_relay *r, char *err, size_t errlen)
 							  : worker_by_cpu(r->conf.cpu[k]);
 
 		if (w < 0)
-			return fail(err, errlen, "relay %d: CPU %d has no worker", r->conf.id,
+			return vr_err(err, errlen, "relay %d: CPU %d has no worker", r->conf.id,
 				    r->conf.cpu[k]);
 		if (handoff_attach(r->dir[k], (unsigned)w) < 0)
-			return fail(err, errlen, "relay %d: out of memory", r->conf.id);
+			return vr_err(err, errlen, "relay %d: out of memory", r->conf.id);
 	}
 	return 0;
 }
@@ -275,10 +264,10 @@ check_new_relay(const struct vr_relay_conf *c, char *err, size_t errlen)
 	if (vr_relay_conf_validate(c, &worker_cpus, err, errlen) < 0)
 		return -1;
 	if (relays[c->id] != NULL)
-		return fail(err, errlen, "relay %d already exists", c->id);
+		return vr_err(err, errlen, "relay %d already exists", c->id);
 	other = relay_by_socket(c->socket);
 	if (other != NULL)
-		return fail(err, errlen, "relay %d: socket %s is used by relay %d", c->id,
+		return vr_err(err, errlen, "relay %d: socket %s is used by relay %d", c->id,
 			    c->socket, other->conf.id);
 	return 0;
 }
@@ -289,18 +278,18 @@ relay_build(struct vr_relay *r, char *err, size_t errlen)
 	char sub[VR_ERR_MAX];
 
 	if (device_open(&r->dev, r->conf.device, sub, sizeof(sub)) < 0)
-		return fail(err, errlen, "relay %d: %s", r->conf.id, sub);
+		return vr_err(err, errlen, "relay %d: %s", r->conf.id, sub);
 	r->pool_socket = device_socket(&r->dev);
 	r->pool = pool_create(r, r->pool_socket);
 	if (r->pool == NULL)
-		return fail(err, errlen, "relay %d: no hugepage memory for its mbuf pool "
+		return vr_err(err, errlen, "relay %d: no hugepage memory for its mbuf pool "
 			    "(see docs/memory.md)", r->conf.id);
 	if (device_start(&r->dev, r->conf.queues, r->conf.mtu, r->pool, sub, sizeof(sub)) < 0)
-		return fail(err, errlen, "relay %d: %s", r->conf.id, sub);
+		return vr_err(err, errlen, "relay %d: %s", r->conf.id, sub);
 	r->dir[VR_DIR_VM2DEV] = dir_create(r, VR_DIR_VM2DEV);
 	r->dir[VR_DIR_DEV2VM] = dir_create(r, VR_DIR_DEV2VM);
 	if (r->dir[0] == NULL || r->dir[1] == NULL)
-		return fail(err, errlen, "relay %d: out of hugepage memory", r->conf.id);
+		return vr_err(err, errlen, "relay %d: out of hugepage memory", r->conf.id);
 	return place_dirs(r, err, errlen);
 }
 
@@ -315,7 +304,7 @@ relay_add(const struct vr_relay_conf *c, char *err, size_t errlen)
 		goto out_err;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
-		fail(err, errlen, "relay %d: out of memory", c->id);
+		vr_err(err, errlen, "relay %d: out of memory", c->id);
 		goto out_err;
 	}
 	r->conf = *c;
@@ -329,7 +318,7 @@ relay_add(const struct vr_relay_conf *c, char *err, size_t errlen)
 	if (vhost_register(c, sub, sizeof(sub)) < 0) {
 		table_set(c->id, NULL);
 		relay_destroy(r);
-		fail(err, errlen, "relay %d: %s", c->id, sub);
+		vr_err(err, errlen, "relay %d: %s", c->id, sub);
 		goto out_err;
 	}
 	r->registered = true;
@@ -353,7 +342,7 @@ relay_remove(int id, char *err, size_t errlen)
 	r = relay_get(id);
 	if (r == NULL || r->removing) {
 		relay_unlock();
-		return fail(err, errlen, "relay %d does not exist", id);
+		return vr_err(err, errlen, "relay %d does not exist", id);
 	}
 	r->removing = true;
 	relay_unlock();
@@ -389,7 +378,7 @@ relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen)
 	r = relay_get(id);
 	if (r == NULL || r->removing) {
 		relay_unlock();
-		return fail(err, errlen, "relay %d does not exist", id);
+		return vr_err(err, errlen, "relay %d does not exist", id);
 	}
 	for (int k = 0; k < 2; k++) {
 		if (cpu[k] == VR_CPU_UNPINNED)
@@ -397,7 +386,7 @@ relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen)
 		w[k] = worker_by_cpu(cpu[k]);
 		if (w[k] < 0) {
 			relay_unlock();
-			return fail(err, errlen, "relay %d: CPU %d has no worker", id, cpu[k]);
+			return vr_err(err, errlen, "relay %d: CPU %d has no worker", id, cpu[k]);
 		}
 	}
 	for (int k = 0; k < 2 && rc == 0; k++) {
@@ -409,7 +398,7 @@ relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen)
 	}
 	relay_unlock();
 	if (rc != 0)
-		return fail(err, errlen, "relay %d: out of memory while moving", id);
+		return vr_err(err, errlen, "relay %d: out of memory while moving", id);
 	return 0;
 }
 

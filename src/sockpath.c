@@ -2,7 +2,6 @@
 #include "sockpath.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,19 +9,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "config.h"
 #include "log.h"
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int
 check_dir_writable(const char *path, char *err, size_t errlen)
@@ -39,7 +28,7 @@ check_dir_writable(const char *path, char *err, size_t errlen)
 	else
 		*slash = '\0';
 	if (access(dir, W_OK | X_OK) != 0)
-		return fail(err, errlen, "socket %s: directory %s is not writable: %s", path, dir,
+		return vr_err(err, errlen, "socket %s: directory %s is not writable: %s", path, dir,
 			    strerror(errno));
 	return 0;
 }
@@ -68,13 +57,13 @@ trial_bind(const char *path, char *err, size_t errlen)
 	int rc, saved;
 
 	if (fd < 0)
-		return fail(err, errlen, "socket %s: %s", path, strerror(errno));
+		return vr_err(err, errlen, "socket %s: %s", path, strerror(errno));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	saved = errno;
 	close(fd);
 	if (rc != 0)
-		return fail(err, errlen, "socket %s: cannot create it here: %s", path,
+		return vr_err(err, errlen, "socket %s: cannot create it here: %s", path,
 			    strerror(saved));
 	unlink(path);
 	return 0;
@@ -86,18 +75,18 @@ sockpath_claim(const char *path, char *err, size_t errlen)
 	struct stat st;
 
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return fail(err, errlen, "socket %s: path longer than %zu bytes", path,
+		return vr_err(err, errlen, "socket %s: path longer than %zu bytes", path,
 			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 	if (check_dir_writable(path, err, errlen) < 0)
 		return -1;
 	if (lstat(path, &st) != 0)
 		return trial_bind(path, err, errlen);
 	if (!S_ISSOCK(st.st_mode))
-		return fail(err, errlen, "socket %s: path exists and is not a socket", path);
+		return vr_err(err, errlen, "socket %s: path exists and is not a socket", path);
 	if (someone_listens(path))
-		return fail(err, errlen, "socket %s is in use by another process", path);
+		return vr_err(err, errlen, "socket %s is in use by another process", path);
 	if (unlink(path) != 0)
-		return fail(err, errlen, "socket %s: cannot remove stale socket: %s", path,
+		return vr_err(err, errlen, "socket %s: cannot remove stale socket: %s", path,
 			    strerror(errno));
 	VR_LOG(NOTICE, "removed stale socket %s", path);
 	return trial_bind(path, err, errlen);

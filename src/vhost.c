@@ -13,7 +13,6 @@
 #include "vhost.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 
 #include <rte_vhost.h>
 
+#include "errmsg.h"
 #include "log.h"
 #include "relay.h"
 #include "sockpath.h"
@@ -35,17 +35,6 @@
 	 (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
 
 static struct vr_socket_perm perm = {.uid = (uid_t)-1, .gid = (gid_t)-1, .mode = 0660};
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void
 vhost_set_socket_perm(const struct vr_socket_perm *p)
@@ -188,15 +177,15 @@ vhost_register(const struct vr_relay_conf *c, char *err, size_t errlen)
 	if (!c->mrgbuf)
 		off |= 1ULL << VIRTIO_NET_F_MRG_RXBUF;
 	if (rte_vhost_driver_register(c->socket, flags) != 0)
-		return fail(err, errlen, "socket %s: vhost-user registration failed", c->socket);
+		return vr_err(err, errlen, "socket %s: vhost-user registration failed", c->socket);
 	if (rte_vhost_driver_disable_features(c->socket, off) != 0 ||
 	    rte_vhost_driver_callback_register(c->socket, &vhost_ops) != 0) {
 		rte_vhost_driver_unregister(c->socket);
-		return fail(err, errlen, "socket %s: vhost-user setup failed", c->socket);
+		return vr_err(err, errlen, "socket %s: vhost-user setup failed", c->socket);
 	}
 	if (rte_vhost_driver_start(c->socket) != 0) {
 		rte_vhost_driver_unregister(c->socket);
-		return fail(err, errlen, "socket %s: cannot %s (see the log above)", c->socket,
+		return vr_err(err, errlen, "socket %s: cannot %s (see the log above)", c->socket,
 			    c->mode == VR_VHOST_CLIENT ? "start connecting" : "listen");
 	}
 	if (c->mode == VR_VHOST_SERVER)

@@ -139,3 +139,18 @@ def test_ethdev_port_cap(s):
     write_config(conf, [r for r in relays if r[0] != 0])
     d.reload()
     wait_for(lambda: 32 in d.relays() and 0 not in d.relays(), 20, "relay 32 after freeing a port")
+
+
+def test_eight_relays_in_512_mib(s):
+    """The default setup with 8 relays starts within 512 MiB of hugepages."""
+    conf = s.path("eight.conf")
+    write_config(conf, [(i, "device = %s" % memif_args(s.path("m%d.sock" % i), "server",
+                                                     name="net_memif%d" % i))
+                        for i in range(8)])
+    d = Vrelayd(s, ["-c", conf, "--", "--socket-limit", "512"]).start()
+    check(d.relays() == list(range(8)), "relays up under a 512 MiB limit: %s" % d.relays())
+    heap = d.tel.query("/eal/heap_info,0")
+    mib = heap["Heap_size"] / 2 ** 20
+    check(mib <= 512, "hugepage heap %.0f MiB" % mib)
+    print("    8 relays: hugepage heap %.0f MiB, %.0f MiB allocated" % (
+        mib, heap["Alloc_size"] / 2 ** 20))
