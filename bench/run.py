@@ -296,7 +296,8 @@ def scaling_session(n, callgrind=False):
 # ---------------------------------------------------------------- report
 
 def mean(xs):
-    return statistics.mean(xs) if xs else float("nan")
+    """Median: wall-clock rates here swing 3x between identical runs."""
+    return statistics.median(xs) if xs else float("nan")
 
 
 def ratio(a, b):
@@ -306,7 +307,7 @@ def ratio(a, b):
 def report(res, args):
     lines = []
     w = lines.append
-    w("Throughput (frames/s at the receiving generator; relay alone on CPU %s, "
+    w("Throughput (medians of frames/s at the receiving generator; relay alone on CPU %s, "
       "generators share CPU 0; %d interleaved sessions per relay, %.0f s windows)"
       % (RELAY_CPU, len(res["tput"]["vrelay"]), WINDOW))
     w("")
@@ -323,6 +324,13 @@ def report(res, args):
             w("| %d | %s | %.0f | %.0f | %.2f | %.0f%% | %.0f%% | %.2f | %.0f%% |" % (
                 size, d, ap / 1e3, bp / 1e3, ratio(ap, bp), ac * 100, bc * 100,
                 ratio(ap / ac if ac else 0, bp / bc if bc else 0), busy * 100))
+    w("")
+    w("Every sample (kpps, in session order), to show the spread:")
+    for size in args.sizes:
+        for d in ("g2d", "d2g", "both"):
+            w("- %d %s: vrelay %s; testpmd %s" % (size, d, " ".join(
+                "%.0f" % (r[(size, d)][0] / 1e3) for r in res["tput"]["vrelay"]), " ".join(
+                "%.0f" % (r[(size, d)][0] / 1e3) for r in res["tput"]["testpmd"])))
     w("")
     w("'vrelay busy' is the share of the worker's cycles spent in passes that moved "
       "frames; below 100%% the relay waited for the generator (which shares CPU 0 "
@@ -375,7 +383,7 @@ def main():
     args = ap.parse_args()
     args.sizes = (64,) if args.quick else SIZES
     args.scale = (1, 8) if args.quick else (1, 8, 16)
-    order = ["vrelay", "testpmd"] if args.quick else ["vrelay", "testpmd", "testpmd", "vrelay"]
+    order = ["vrelay", "testpmd"] if args.quick else ["vrelay", "testpmd", "testpmd", "vrelay"] * 2
     res = {"tput": {"vrelay": [], "testpmd": []}, "instr": {}, "scale": {}, "errors": []}
 
     def stage(name, fn):

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VR_BUDGET_PKTS	256
+#define VR_BUDGET_PKTS  256
 #define VR_BUDGET_BYTES (512u * 1024u)
 
 struct vr_budget {

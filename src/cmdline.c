@@ -19,22 +19,22 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"workers", required_argument, NULL, 'w'},
-	{"relay", required_argument, NULL, 'r'},
-	{"pin", required_argument, NULL, 'p'},
-	{"main-cpu", required_argument, NULL, 'm'},
-	{"log-level", required_argument, NULL, 'l'},
-	{"file-prefix", required_argument, NULL, OPT_FILE_PREFIX},
-	{"socket-dir", required_argument, NULL, OPT_SOCKET_DIR},
-	{"socket-owner", required_argument, NULL, OPT_SOCKET_OWNER},
-	{"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
-	{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
-	{"retry-us", required_argument, NULL, OPT_RETRY_US},
-	{"check", no_argument, NULL, OPT_CHECK},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"config", required_argument, NULL, 'c'},
+    {"workers", required_argument, NULL, 'w'},
+    {"relay", required_argument, NULL, 'r'},
+    {"pin", required_argument, NULL, 'p'},
+    {"main-cpu", required_argument, NULL, 'm'},
+    {"log-level", required_argument, NULL, 'l'},
+    {"file-prefix", required_argument, NULL, OPT_FILE_PREFIX},
+    {"socket-dir", required_argument, NULL, OPT_SOCKET_DIR},
+    {"socket-owner", required_argument, NULL, OPT_SOCKET_OWNER},
+    {"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
+    {"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
+    {"retry-us", required_argument, NULL, OPT_RETRY_US},
+    {"check", no_argument, NULL, OPT_CHECK},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 /* daemon key for each long option that maps 1:1 onto a config key */
@@ -42,16 +42,26 @@ static const char *
 daemon_key(int opt)
 {
 	switch (opt) {
-	case 'w': return "workers";
-	case 'm': return "main-cpu";
-	case 'l': return "log-level";
-	case OPT_FILE_PREFIX: return "file-prefix";
-	case OPT_SOCKET_DIR: return "socket-dir";
-	case OPT_SOCKET_OWNER: return "socket-owner";
-	case OPT_SOCKET_GROUP: return "socket-group";
-	case OPT_SOCKET_MODE: return "socket-mode";
-	case OPT_RETRY_US: return "retry-us";
-	default: return NULL;
+	case 'w':
+		return "workers";
+	case 'm':
+		return "main-cpu";
+	case 'l':
+		return "log-level";
+	case OPT_FILE_PREFIX:
+		return "file-prefix";
+	case OPT_SOCKET_DIR:
+		return "socket-dir";
+	case OPT_SOCKET_OWNER:
+		return "socket-owner";
+	case OPT_SOCKET_GROUP:
+		return "socket-group";
+	case OPT_SOCKET_MODE:
+		return "socket-mode";
+	case OPT_RETRY_US:
+		return "retry-us";
+	default:
+		return NULL;
 	}
 }
 
@@ -59,30 +69,30 @@ void
 vr_cmdline_usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %s [options] [-- EAL options]\n"
-		"Relay packets between DPDK devices and QEMU virtio-net over vhost-user.\n\n"
-		"  -c, --config FILE        config file (docs/configuration.md)\n"
-		"  -w, --workers LIST       worker CPUs, e.g. 1,2 or 2-5 or 0x6\n"
-		"  -r, --relay SPEC         add a relay: 'id=N device=DEVARGS [socket=PATH]\n"
-		"                           [mode=server|client] [queues=N] [mtu=N]\n"
-		"                           [mrgbuf=yes|no] [cpu=C[,C]]' (repeatable)\n"
-		"  -p, --pin ID:CPU[,CPU]   pin relay ID (both directions, or\n"
-		"                           guest-to-device,device-to-guest) (repeatable)\n"
-		"  -m, --main-cpu N         CPU of the control thread\n"
-		"  -l, --log-level LEVEL    emerg..debug or 1..8 (default info)\n"
-		"      --file-prefix NAME   DPDK runtime prefix (default vrelay)\n"
-		"      --socket-dir DIR     default socket directory (default /run/vrelay)\n"
-		"      --socket-owner USER  owner of server-mode sockets\n"
-		"      --socket-group GROUP group of server-mode sockets\n"
-		"      --socket-mode MODE   octal mode of server-mode sockets (default 0660)\n"
-		"      --retry-us N         how long a full peer ring is retried before the\n"
-		"                           waiting packets are dropped (default 1000)\n"
-		"      --check              validate the configuration and exit\n"
-		"  -h, --help               this text\n"
-		"  -V, --version            print the version\n\n"
-		"Signals: SIGHUP reloads the configuration (relays added, removed, re-pinned);\n"
-		"SIGTERM/SIGINT stop cleanly. Counters: dpdk-telemetry.py -f PREFIX, /vrelay/...\n",
-		prog);
+	        "Usage: %s [options] [-- EAL options]\n"
+	        "Relay packets between DPDK devices and QEMU virtio-net over vhost-user.\n\n"
+	        "  -c, --config FILE        config file (docs/configuration.md)\n"
+	        "  -w, --workers LIST       worker CPUs, e.g. 1,2 or 2-5 or 0x6\n"
+	        "  -r, --relay SPEC         add a relay: 'id=N device=DEVARGS [socket=PATH]\n"
+	        "                           [mode=server|client] [queues=N] [mtu=N]\n"
+	        "                           [mrgbuf=yes|no] [cpu=C[,C]]' (repeatable)\n"
+	        "  -p, --pin ID:CPU[,CPU]   pin relay ID (both directions, or\n"
+	        "                           guest-to-device,device-to-guest) (repeatable)\n"
+	        "  -m, --main-cpu N         CPU of the control thread\n"
+	        "  -l, --log-level LEVEL    emerg..debug or 1..8 (default info)\n"
+	        "      --file-prefix NAME   DPDK runtime prefix (default vrelay)\n"
+	        "      --socket-dir DIR     default socket directory (default /run/vrelay)\n"
+	        "      --socket-owner USER  owner of server-mode sockets\n"
+	        "      --socket-group GROUP group of server-mode sockets\n"
+	        "      --socket-mode MODE   octal mode of server-mode sockets (default 0660)\n"
+	        "      --retry-us N         how long a full peer ring is retried before the\n"
+	        "                           waiting packets are dropped (default 1000)\n"
+	        "      --check              validate the configuration and exit\n"
+	        "  -h, --help               this text\n"
+	        "  -V, --version            print the version\n\n"
+	        "Signals: SIGHUP reloads the configuration (relays added, removed, re-pinned);\n"
+	        "SIGTERM/SIGINT stop cleanly. Counters: dpdk-telemetry.py -f PREFIX, /vrelay/...\n",
+	        prog);
 }
 
 /* Options that add relays or pins apply after the config file. */
@@ -111,7 +121,7 @@ apply_pin(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
 
 	if (*end != '\0' || idbuf[0] == '-' || v < 0 || v >= VR_MAX_RELAYS)
 		return vr_err(err, errlen, "--pin '%s': '%s' is not a relay id (0..%d)", arg, idbuf,
-			    VR_MAX_RELAYS - 1);
+		              VR_MAX_RELAYS - 1);
 	id = (int)v;
 	if (vr_pin_parse(cpu, colon + 1, sub, sizeof(sub)) < 0)
 		return vr_err(err, errlen, "--pin: %s", sub);
@@ -181,7 +191,7 @@ is_flag_with_value(const char *arg)
 
 static int
 collect(struct vr_cmdline *cl, struct deferred *df, int argc, char *const argv[], char *err,
-	size_t errlen)
+        size_t errlen)
 {
 	int opt;
 
@@ -189,17 +199,26 @@ collect(struct vr_cmdline *cl, struct deferred *df, int argc, char *const argv[]
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:c:w:r:p:m:l:hV", long_opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': cl->config_path = optarg; break;
-		case 'h': cl->help = true; break;
-		case 'V': cl->version = true; break;
-		case OPT_CHECK: cl->check = true; break;
-		case ':': return vr_err(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		case 'c':
+			cl->config_path = optarg;
+			break;
+		case 'h':
+			cl->help = true;
+			break;
+		case 'V':
+			cl->version = true;
+			break;
+		case OPT_CHECK:
+			cl->check = true;
+			break;
+		case ':':
+			return vr_err(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		case '?':
 			if (is_flag_with_value(argv[optind - 1]))
 				return vr_err(err, errlen, "option '%s' takes no value",
-					    argv[optind - 1]);
+				              argv[optind - 1]);
 			return vr_err(err, errlen, "unknown option '%s' (see --help)",
-				    argv[optind - 1]);
+			              argv[optind - 1]);
 		default:
 			if ((size_t)df->n >= sizeof(df->item) / sizeof(df->item[0]))
 				return vr_err(err, errlen, "too many options");
@@ -217,7 +236,7 @@ collect(struct vr_cmdline *cl, struct deferred *df, int argc, char *const argv[]
 
 int
 vr_cmdline_parse(struct vr_cmdline *cl, struct vr_conf *conf, int argc, char *const argv[],
-		 char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	static struct deferred df;
 

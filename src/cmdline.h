@@ -17,16 +17,16 @@
 
 struct vr_cmdline {
 	const char *config_path;
-	bool check;		/* validate and exit */
+	bool check; /* validate and exit */
 	bool help;
 	bool version;
-	int eal_argc;		/* extra EAL arguments after "--" */
+	int eal_argc; /* extra EAL arguments after "--" */
 	char *eal_argv[VR_EAL_ARGS_MAX];
 };
 
 /* 0 ok, -1 error in err. argv is not modified. */
 int vr_cmdline_parse(struct vr_cmdline *cl, struct vr_conf *conf, int argc, char *const argv[],
-		     char *err, size_t errlen);
+                     char *err, size_t errlen);
 
 void vr_cmdline_usage(FILE *out, const char *prog);
 

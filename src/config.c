@@ -115,7 +115,7 @@ cpuset_add(struct vr_cpuset *set, uint64_t cpu, char *err, size_t errlen)
 {
 	if (cpu >= VR_MAX_CPUS)
 		return vr_err(err, errlen, "CPU %llu is out of range (0..%d)",
-			    (unsigned long long)cpu, VR_MAX_CPUS - 1);
+		              (unsigned long long)cpu, VR_MAX_CPUS - 1);
 	if (vr_cpuset_has(set, (int)cpu))
 		return vr_err(err, errlen, "CPU %llu is listed twice", (unsigned long long)cpu);
 	set->cpu[set->n++] = (uint16_t)cpu;
@@ -168,7 +168,7 @@ vr_cpuset_parse(struct vr_cpuset *set, const char *s, char *err, size_t errlen)
 			*dash = '\0';
 		if (parse_u64(tok, 10, 0, VR_MAX_CPUS - 1, &lo) < 0)
 			return vr_err(err, errlen, "'%s' is not a CPU number (0..%d)", tok,
-				    VR_MAX_CPUS - 1);
+			              VR_MAX_CPUS - 1);
 		hi = lo;
 		if (dash != NULL && parse_u64(dash + 1, 10, lo, VR_MAX_CPUS - 1, &hi) < 0)
 			return vr_err(err, errlen, "bad CPU range '%s-%s'", tok, dash + 1);
@@ -217,27 +217,28 @@ parse_mode(const char *val, enum vr_vhost_mode *mode)
 
 int
 vr_conf_set_relay(struct vr_relay_conf *r, const char *key, const char *val, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	uint64_t v;
 
 	if (strcmp(key, "id") == 0) {
 		if (parse_u64(val, 10, 0, VR_MAX_RELAYS - 1, &v) < 0)
 			return vr_err(err, errlen, "relay id '%s' is not in 0..%d", val,
-				    VR_MAX_RELAYS - 1);
+			              VR_MAX_RELAYS - 1);
 		r->id = (int)v;
 	} else if (strcmp(key, "device") == 0) {
 		if (copy_str(r->device, sizeof(r->device), val) < 0)
 			return vr_err(err, errlen, "device is empty or longer than %d bytes",
-				    VR_DEVARGS_MAX - 1);
+			              VR_DEVARGS_MAX - 1);
 	} else if (strcmp(key, "socket") == 0) {
 		if (val[0] != '/' || copy_str(r->socket, sizeof(r->socket), val) < 0)
 			return vr_err(err, errlen,
-				    "socket '%s' must be an absolute path shorter than %d bytes",
-				    val, VR_PATH_MAX);
+			              "socket '%s' must be an absolute path shorter than %d bytes",
+			              val, VR_PATH_MAX);
 	} else if (strcmp(key, "mode") == 0) {
 		if (parse_mode(val, &r->mode) < 0)
-			return vr_err(err, errlen, "mode '%s' is neither 'server' nor 'client'", val);
+			return vr_err(err, errlen, "mode '%s' is neither 'server' nor 'client'",
+			              val);
 	} else if (strcmp(key, "queues") == 0) {
 		if (parse_u64(val, 10, 1, VR_MAX_QP, &v) < 0)
 			return vr_err(err, errlen, "queues '%s' is not in 1..%d", val, VR_MAX_QP);
@@ -245,7 +246,7 @@ vr_conf_set_relay(struct vr_relay_conf *r, const char *key, const char *val, cha
 	} else if (strcmp(key, "mtu") == 0) {
 		if (parse_u64(val, 10, VR_MTU_MIN, VR_MTU_MAX, &v) < 0)
 			return vr_err(err, errlen, "mtu '%s' is not in %d..%d", val, VR_MTU_MIN,
-				    VR_MTU_MAX);
+			              VR_MTU_MAX);
 		r->mtu = (uint16_t)v;
 	} else if (strcmp(key, "mrgbuf") == 0) {
 		if (parse_bool(val, &r->mrgbuf) < 0)
@@ -261,8 +262,8 @@ vr_conf_set_relay(struct vr_relay_conf *r, const char *key, const char *val, cha
 static int
 parse_log_level(const char *val, int *level)
 {
-	static const char *const names[] = {"",	    "emerg", "alert", "crit", "err",
-					    "warning", "notice", "info",  "debug"};
+	static const char *const names[] = {"",        "emerg",  "alert", "crit", "err",
+	                                    "warning", "notice", "info",  "debug"};
 	uint64_t v;
 
 	for (int i = 1; i <= 8; i++) {
@@ -280,8 +281,8 @@ parse_log_level(const char *val, int *level)
 const char *
 vr_log_level_name(int level)
 {
-	static const char *const names[] = {"?",	  "emerg",  "alert", "crit", "err",
-					    "warning", "notice", "info",  "debug"};
+	static const char *const names[] = {"?",       "emerg",  "alert", "crit", "err",
+	                                    "warning", "notice", "info",  "debug"};
 
 	return level >= 1 && level <= 8 ? names[level] : "?";
 }
@@ -301,7 +302,7 @@ vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *er
 		if (copy_str(c->file_prefix, sizeof(c->file_prefix), val) < 0 ||
 		    strchr(val, '/') != NULL)
 			return vr_err(err, errlen, "file-prefix '%s' is empty, too long or has '/'",
-				    val);
+			              val);
 	} else if (strcmp(key, "socket-dir") == 0) {
 		if (val[0] != '/' || copy_str(c->socket_dir, sizeof(c->socket_dir), val) < 0)
 			return vr_err(err, errlen, "socket-dir '%s' must be an absolute path", val);
@@ -321,12 +322,13 @@ vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *er
 		c->retry_us = (uint32_t)v;
 	} else if (strcmp(key, "log-level") == 0) {
 		if (parse_log_level(val, &c->log_level) < 0)
-			return vr_err(err, errlen, "log-level '%s' is not a level name or 1..8", val);
+			return vr_err(err, errlen, "log-level '%s' is not a level name or 1..8",
+			              val);
 	} else if (strcmp(key, "id") == 0 || strcmp(key, "device") == 0 ||
-		   strcmp(key, "socket") == 0 || strcmp(key, "cpu") == 0) {
+	           strcmp(key, "socket") == 0 || strcmp(key, "cpu") == 0) {
 		return vr_err(err, errlen, "'%s' belongs in a [relay N] section", key);
 	} else if (strcmp(key, "mode") == 0 || strcmp(key, "queues") == 0 ||
-		   strcmp(key, "mtu") == 0 || strcmp(key, "mrgbuf") == 0) {
+	           strcmp(key, "mtu") == 0 || strcmp(key, "mrgbuf") == 0) {
 		/* defaults for every relay */
 		return vr_conf_set_relay(&c->defaults, key, val, err, errlen);
 	} else {
@@ -350,7 +352,7 @@ trim(char *s)
 
 int
 vr_relay_conf_parse_spec(struct vr_relay_conf *r, const struct vr_relay_conf *defaults,
-			 const char *spec, char *err, size_t errlen)
+                         const char *spec, char *err, size_t errlen)
 {
 	char buf[VR_DEVARGS_MAX + 512], *save = NULL, *tok;
 	char sub[VR_ERR_MAX];
@@ -428,8 +430,7 @@ open_relay_section(struct vr_conf *c, int id, char *err, size_t errlen)
 }
 
 int
-vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, char *err,
-		   size_t errlen)
+vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, char *err, size_t errlen)
 {
 	char line[VR_DEVARGS_MAX + 256], sub[VR_ERR_MAX];
 	int section = -2, lineno = 0;
@@ -442,8 +443,8 @@ vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, char *
 
 		lineno++;
 		if (len >= sizeof(line))
-			return vr_err(err, errlen, "%s:%d: line longer than %zu bytes", name, lineno,
-				    sizeof(line) - 1);
+			return vr_err(err, errlen, "%s:%d: line longer than %zu bytes", name,
+			              lineno, sizeof(line) - 1);
 		memcpy(line, p, len);
 		line[len] = '\0';
 		p += len + (nl != NULL);
@@ -461,7 +462,7 @@ vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, char *
 
 			if (close == NULL || *trim(close + 1) != '\0')
 				return vr_err(err, errlen, "%s:%d: malformed section header '%s'",
-					    name, lineno, s);
+				              name, lineno, s);
 			*close = '\0';
 			id = parse_section(s + 1, sub, sizeof(sub));
 			if (id == -1)
@@ -520,8 +521,8 @@ vr_relay_conf_default_socket(struct vr_relay_conf *r, const char *socket_dir)
 }
 
 int
-vr_relay_conf_validate(const struct vr_relay_conf *r, const struct vr_cpuset *workers,
-		       char *err, size_t errlen)
+vr_relay_conf_validate(const struct vr_relay_conf *r, const struct vr_cpuset *workers, char *err,
+                       size_t errlen)
 {
 	if (r->id < 0 || r->id >= VR_MAX_RELAYS)
 		return vr_err(err, errlen, "relay id %d is not in 0..%d", r->id, VR_MAX_RELAYS - 1);
@@ -532,7 +533,7 @@ vr_relay_conf_validate(const struct vr_relay_conf *r, const struct vr_cpuset *wo
 	for (int d = 0; d < 2; d++)
 		if (r->cpu[d] != VR_CPU_UNPINNED && !vr_cpuset_has(workers, r->cpu[d]))
 			return vr_err(err, errlen, "relay %d: CPU %d is not a worker CPU", r->id,
-				    r->cpu[d]);
+			              r->cpu[d]);
 	return 0;
 }
 
@@ -553,7 +554,7 @@ vr_conf_validate(const struct vr_conf *c, char *err, size_t errlen)
 				return vr_err(err, errlen, "relay %d is defined twice", r->id);
 			if (strcmp(c->relays[j].socket, r->socket) == 0)
 				return vr_err(err, errlen, "relays %d and %d share socket %s",
-					    c->relays[j].id, r->id, r->socket);
+				              c->relays[j].id, r->id, r->socket);
 		}
 	}
 	return 0;
@@ -563,7 +564,7 @@ bool
 vr_relay_conf_equal(const struct vr_relay_conf *a, const struct vr_relay_conf *b)
 {
 	return a->id == b->id && strcmp(a->device, b->device) == 0 &&
-	       strcmp(a->socket, b->socket) == 0 && a->mode == b->mode &&
-	       a->queues == b->queues && a->mtu == b->mtu && a->mrgbuf == b->mrgbuf &&
-	       a->cpu[0] == b->cpu[0] && a->cpu[1] == b->cpu[1];
+	       strcmp(a->socket, b->socket) == 0 && a->mode == b->mode && a->queues == b->queues &&
+	       a->mtu == b->mtu && a->mrgbuf == b->mrgbuf && a->cpu[0] == b->cpu[0] &&
+	       a->cpu[1] == b->cpu[1];
 }

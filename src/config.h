@@ -15,28 +15,28 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define VR_MAX_RELAYS	  64
-#define VR_MAX_QP	  32
-#define VR_MAX_CPUS	  126 /* lcore ids 0..125; RTE_MAX_LCORE-1 is the control lcore */
-#define VR_DEVARGS_MAX	  1024
-#define VR_PATH_MAX	  108 /* sun_path */
-#define VR_MTU_MIN	  68
-#define VR_MTU_MAX	  9000
-#define VR_ERR_MAX	  256
-#define VR_CPU_UNPINNED	  -1
+#define VR_MAX_RELAYS   64
+#define VR_MAX_QP       32
+#define VR_MAX_CPUS     126 /* lcore ids 0..125; RTE_MAX_LCORE-1 is the control lcore */
+#define VR_DEVARGS_MAX  1024
+#define VR_PATH_MAX     108 /* sun_path */
+#define VR_MTU_MIN      68
+#define VR_MTU_MAX      9000
+#define VR_ERR_MAX      256
+#define VR_CPU_UNPINNED -1
 
 enum vr_vhost_mode { VR_VHOST_SERVER = 0, VR_VHOST_CLIENT = 1 };
 
 /* One relay: a device paired with a vhost-user socket. */
 struct vr_relay_conf {
-	int id;				/* 0..VR_MAX_RELAYS-1 */
-	char device[VR_DEVARGS_MAX];	/* PCI address or DPDK devargs */
-	char socket[VR_PATH_MAX];	/* vhost-user socket path */
+	int id;                      /* 0..VR_MAX_RELAYS-1 */
+	char device[VR_DEVARGS_MAX]; /* PCI address or DPDK devargs */
+	char socket[VR_PATH_MAX];    /* vhost-user socket path */
 	enum vr_vhost_mode mode;
-	uint16_t queues;		/* maximum queue pairs, 1..VR_MAX_QP */
+	uint16_t queues; /* maximum queue pairs, 1..VR_MAX_QP */
 	uint16_t mtu;
-	bool mrgbuf;			/* offer VIRTIO_NET_F_MRG_RXBUF */
-	int cpu[2];			/* [VR_DIR_VM2DEV], [VR_DIR_DEV2VM]; -1 unpinned */
+	bool mrgbuf; /* offer VIRTIO_NET_F_MRG_RXBUF */
+	int cpu[2];  /* [VR_DIR_VM2DEV], [VR_DIR_DEV2VM]; -1 unpinned */
 };
 
 struct vr_cpuset {
@@ -45,16 +45,16 @@ struct vr_cpuset {
 };
 
 struct vr_conf {
-	struct vr_cpuset workers;	/* worker CPUs */
-	int main_cpu;			/* CPU of the control thread; -1 = pick */
-	char file_prefix[64];		/* EAL --file-prefix */
-	char socket_dir[VR_PATH_MAX];	/* default directory for relay sockets */
-	char socket_owner[64];		/* user name or uid, "" = unchanged */
-	char socket_group[64];		/* group name or gid, "" = unchanged */
-	mode_t socket_mode;		/* permission bits of server sockets */
-	uint32_t retry_us;		/* peer-full retry window before dropping */
-	int log_level;			/* RTE_LOG_* numbering: 1 emerg .. 8 debug */
-	struct vr_relay_conf defaults;	/* values a [relay] section starts from */
+	struct vr_cpuset workers;      /* worker CPUs */
+	int main_cpu;                  /* CPU of the control thread; -1 = pick */
+	char file_prefix[64];          /* EAL --file-prefix */
+	char socket_dir[VR_PATH_MAX];  /* default directory for relay sockets */
+	char socket_owner[64];         /* user name or uid, "" = unchanged */
+	char socket_group[64];         /* group name or gid, "" = unchanged */
+	mode_t socket_mode;            /* permission bits of server sockets */
+	uint32_t retry_us;             /* peer-full retry window before dropping */
+	int log_level;                 /* RTE_LOG_* numbering: 1 emerg .. 8 debug */
+	struct vr_relay_conf defaults; /* values a [relay] section starts from */
 	uint16_t n_relays;
 	struct vr_relay_conf relays[VR_MAX_RELAYS];
 };
@@ -71,23 +71,23 @@ int vr_pin_parse(int cpu[2], const char *s, char *err, size_t errlen);
 
 /* Apply one key = value to the daemon section or to a relay. */
 int vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *err,
-		       size_t errlen);
+                       size_t errlen);
 int vr_conf_set_relay(struct vr_relay_conf *r, const char *key, const char *val, char *err,
-		      size_t errlen);
+                      size_t errlen);
 
 /* "id=0 device=net_ring0 socket=/run/x.sock ..." (the --relay option). */
 int vr_relay_conf_parse_spec(struct vr_relay_conf *r, const struct vr_relay_conf *defaults,
-			     const char *spec, char *err, size_t errlen);
+                             const char *spec, char *err, size_t errlen);
 
 /* Parse a whole config text / file into c (which holds defaults already). */
 int vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, char *err,
-		       size_t errlen);
+                       size_t errlen);
 int vr_conf_load_file(struct vr_conf *c, const char *path, char *err, size_t errlen);
 
 /* Checks across items: unique ids and sockets, pins inside the worker set. */
 int vr_conf_validate(const struct vr_conf *c, char *err, size_t errlen);
 int vr_relay_conf_validate(const struct vr_relay_conf *r, const struct vr_cpuset *workers,
-			   char *err, size_t errlen);
+                           char *err, size_t errlen);
 
 /* Fill a relay's socket path from socket_dir when it was not given. */
 void vr_relay_conf_default_socket(struct vr_relay_conf *r, const char *socket_dir);

@@ -17,8 +17,8 @@
 
 #include "flowhash.h"
 
-#define VIRTIO_RXQ(qp) ((uint16_t)((qp) * 2))
-#define VIRTIO_TXQ(qp) ((uint16_t)((qp) * 2 + 1))
+#define VIRTIO_RXQ(qp) ((uint16_t)((qp)*2))
+#define VIRTIO_TXQ(qp) ((uint16_t)((qp)*2 + 1))
 
 static inline uint64_t
 sum_bytes(struct rte_mbuf **m, uint16_t n)
@@ -31,8 +31,7 @@ sum_bytes(struct rte_mbuf **m, uint16_t n)
 }
 
 static void
-pending_keep(struct vr_dir *d, struct vr_pending *p, struct rte_mbuf **m, uint16_t n,
-	     uint64_t now)
+pending_keep(struct vr_dir *d, struct vr_pending *p, struct rte_mbuf **m, uint16_t n, uint64_t now)
 {
 	if (p->n == 0) {
 		p->since = now;
@@ -65,7 +64,7 @@ pending_expire(struct vr_dir *d, struct vr_pending *p, uint64_t now)
 /* Guest RX vring: lib/vhost copies into guest buffers, so we free what it took. */
 static uint16_t
 guest_enqueue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, struct rte_mbuf **m,
-	      uint16_t n)
+              uint16_t n)
 {
 	uint16_t sent = rte_vhost_enqueue_burst(g->vid, VIRTIO_RXQ(qp), m, n);
 
@@ -113,7 +112,7 @@ to_guest_flush(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, uint64_t
 /* Keeps order: new packets queue behind pending ones of the same vring. */
 static void
 to_guest_send(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, struct rte_mbuf **m,
-	      uint16_t n, uint64_t now)
+              uint16_t n, uint64_t now)
 {
 	struct vr_pending *p = &d->pend[qp];
 	uint16_t sent;
@@ -138,7 +137,7 @@ packet_hash(struct rte_mbuf *m)
 
 static void
 to_guest_spread(struct vr_dir *d, const struct vr_guest *g, struct rte_mbuf **m, uint16_t n,
-		uint64_t now)
+                uint64_t now)
 {
 	struct rte_mbuf *bucket[VR_MAX_QP][VR_BURST];
 	uint16_t count[VR_MAX_QP];
@@ -243,7 +242,7 @@ count_nombuf(struct vr_dir *d, const struct vr_guest *g, uint16_t qp)
 
 static unsigned
 vm2dev_queue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, uint64_t now,
-	     struct vr_budget *b)
+             struct vr_budget *b)
 {
 	struct rte_mbuf *m[VR_BURST];
 	unsigned moved = 0;

@@ -35,7 +35,7 @@ enum vr_dir_kind { VR_DIR_VM2DEV = 0, VR_DIR_DEV2VM = 1 };
 
 /* The connected guest as the data plane sees it; immutable once published. */
 struct vr_guest {
-	uint32_t gen;		 /* unique per publication, never 0 */
+	uint32_t gen; /* unique per publication, never 0 */
 	int vid;
 };
 
@@ -48,36 +48,36 @@ struct vr_pending {
 
 /* Single-writer counters: written by the owning worker, read by control. */
 struct vr_dir_counters {
-	uint64_t rx_pkts;	/* taken from the source */
+	uint64_t rx_pkts; /* taken from the source */
 	uint64_t rx_bytes;
-	uint64_t tx_pkts;	/* accepted by the peer */
+	uint64_t tx_pkts; /* accepted by the peer */
 	uint64_t tx_bytes;
-	uint64_t drop_full;	/* peer ring stayed full past the retry window */
-	uint64_t drop_unready;	/* no guest (not connected / vring disabled) */
-	uint64_t nombuf;	/* guest had packets but the mempool was empty */
-	uint64_t retries;	/* backpressure episodes: peer took a burst only in part */
+	uint64_t drop_full;         /* peer ring stayed full past the retry window */
+	uint64_t drop_unready;      /* no guest (not connected / vring disabled) */
+	uint64_t nombuf;            /* guest had packets but the mempool was empty */
+	uint64_t retries;           /* backpressure episodes: peer took a burst only in part */
 	uint64_t q_pkts[VR_MAX_QP]; /* per guest queue pair */
 };
 
 struct vr_dir {
-	enum vr_dir_kind kind;		/* [ctl] */
-	int relay_id;			/* [ctl] */
-	uint16_t port;			/* [ctl] device port */
-	uint16_t n_devq;		/* [ctl] device queues in use */
-	struct rte_mempool *pool;	/* [ctl] for guest dequeues */
-	uint64_t retry_tsc;		/* [ctl] retry window in TSC cycles */
-	struct vr_guest *guest;		/* RCU-published, may be NULL */
-	uint64_t vring_mask;		/* atomic: bit per enabled virtqueue index */
+	enum vr_dir_kind kind;    /* [ctl] */
+	int relay_id;             /* [ctl] */
+	uint16_t port;            /* [ctl] device port */
+	uint16_t n_devq;          /* [ctl] device queues in use */
+	struct rte_mempool *pool; /* [ctl] for guest dequeues */
+	uint64_t retry_tsc;       /* [ctl] retry window in TSC cycles */
+	struct vr_guest *guest;   /* RCU-published, may be NULL */
+	uint64_t vring_mask;      /* atomic: bit per enabled virtqueue index */
 	/* worker-derived from guest and vring_mask */
 	uint32_t seen_gen;
 	uint64_t seen_mask;
-	uint16_t n_rx;			/* enabled guest RX vrings (device-to-guest) */
-	uint16_t n_tx;			/* enabled guest TX vrings (guest-to-device) */
-	uint16_t rx_qp[VR_MAX_QP];	/* queue-pair numbers of those vrings */
+	uint16_t n_rx;             /* enabled guest RX vrings (device-to-guest) */
+	uint16_t n_tx;             /* enabled guest TX vrings (guest-to-device) */
+	uint16_t rx_qp[VR_MAX_QP]; /* queue-pair numbers of those vrings */
 	uint16_t tx_qp[VR_MAX_QP];
-	int worker;			/* control-side bookkeeping: owner index or -1 */
-	uint16_t next_q;		/* worker: round-robin start for fairness */
-	struct vr_dir_counters c;	/* worker-written */
+	int worker;                        /* control-side bookkeeping: owner index or -1 */
+	uint16_t next_q;                   /* worker: round-robin start for fairness */
+	struct vr_dir_counters c;          /* worker-written */
 	struct vr_pending pend[VR_MAX_QP]; /* worker-written, per guest queue pair */
 } __rte_cache_aligned;
 
@@ -89,6 +89,6 @@ void dir_drain(struct vr_dir *d);
 
 /* Single-writer counter update, readable from another thread without tearing. */
 #define ctr_add(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
-#define ctr_read(field)	  __atomic_load_n(&(field), __ATOMIC_RELAXED)
+#define ctr_read(field)   __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 #endif

@@ -29,7 +29,7 @@ devargs_port_name(const char *devargs, char *name, size_t len)
 	char head[128];
 
 	snprintf(head, sizeof(head), "%.*s", (int)(n < sizeof(head) ? n : sizeof(head) - 1),
-		 devargs);
+	         devargs);
 	if (rte_pci_addr_parse(head, &addr) == 0)
 		rte_pci_device_name(&addr, name, len);
 	else
@@ -85,27 +85,29 @@ device_open(struct vr_device *dev, const char *devargs, char *err, size_t errlen
 		return vr_err(err, errlen, "device '%s' is already in use", name);
 	if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS)
 		return vr_err(err, errlen,
-			    "device '%s': this DPDK build holds at most %d ports "
-			    "(RTE_MAX_ETHPORTS) and all are in use",
-			    name, RTE_MAX_ETHPORTS);
+		              "device '%s': this DPDK build holds at most %d ports "
+		              "(RTE_MAX_ETHPORTS) and all are in use",
+		              name, RTE_MAX_ETHPORTS);
 	if (claim_device_socket(devargs, err, errlen) < 0)
 		return -1;
 	rc = rte_dev_probe(devargs);
 	if (rc < 0)
-		return vr_err(err, errlen, "device '%s': probe failed: %s (%s)", devargs,
-			    rte_strerror(-rc),
-			    is_pci(devargs) ? "is the address right and the device bound to vfio-pci?"
-					    : "the driver's reason is logged above");
+		return vr_err(
+		    err, errlen, "device '%s': probe failed: %s (%s)", devargs, rte_strerror(-rc),
+		    is_pci(devargs) ? "is the address right and the device bound to vfio-pci?"
+		                    : "the driver's reason is logged above");
 	if (rte_eth_dev_get_port_by_name(name, &dev->port) != 0) {
 		rte_eal_hotplug_remove(strncmp(name, "net_", 4) == 0 ? "vdev" : "pci", name);
-		return vr_err(err, errlen, "device '%s' probed but no network port named '%s' "
-			    "appeared", devargs, name);
+		return vr_err(err, errlen,
+		              "device '%s' probed but no network port named '%s' "
+		              "appeared",
+		              devargs, name);
 	}
 	rc = rte_eth_dev_info_get(dev->port, &info);
 	if (rc != 0) {
 		device_close(dev);
 		return vr_err(err, errlen, "device '%s': no device info: %s", name,
-			    rte_strerror(-rc));
+		              rte_strerror(-rc));
 	}
 	dev->max_queues = RTE_MIN(info.max_rx_queues, info.max_tx_queues);
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
@@ -130,10 +132,10 @@ device_queues_for(const struct vr_device *dev, uint16_t want)
 
 static void
 fill_port_conf(struct rte_eth_conf *conf, const struct rte_eth_dev_info *info, uint16_t nq,
-	       uint16_t mtu)
+               uint16_t mtu)
 {
-	uint64_t rss = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
-		       info->flow_type_rss_offloads;
+	uint64_t rss =
+	    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info->flow_type_rss_offloads;
 
 	memset(conf, 0, sizeof(*conf));
 	conf->rxmode.mtu = mtu;
@@ -153,12 +155,12 @@ static int
 setup_rx_queues(struct vr_device *dev, struct rte_mempool *pool, char *err, size_t errlen)
 {
 	for (uint16_t q = 0; q < dev->n_queues; q++) {
-		int rc = rte_eth_rx_queue_setup(dev->port, q, dev->rxd, device_socket(dev), NULL,
-						pool);
+		int rc =
+		    rte_eth_rx_queue_setup(dev->port, q, dev->rxd, device_socket(dev), NULL, pool);
 
 		if (rc != 0)
 			return vr_err(err, errlen, "device '%s': RX queue %u setup failed: %s",
-				    dev->name, q, rte_strerror(-rc));
+			              dev->name, q, rte_strerror(-rc));
 	}
 	return 0;
 }
@@ -170,7 +172,7 @@ start_port(struct vr_device *dev, char *err, size_t errlen)
 
 	if (rc != 0)
 		return vr_err(err, errlen, "device '%s': start failed: %s", dev->name,
-			    rte_strerror(-rc));
+		              rte_strerror(-rc));
 	/* The guest's MAC is not the device's: the relay must see every frame. */
 	rc = rte_eth_promiscuous_enable(dev->port);
 	if (rc != 0 && rc != -ENOTSUP)
@@ -182,7 +184,7 @@ start_port(struct vr_device *dev, char *err, size_t errlen)
 
 int
 device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct rte_mempool *pool,
-	     char *err, size_t errlen)
+             char *err, size_t errlen)
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
@@ -194,16 +196,17 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 	if (mtu > info.max_mtu || mtu < info.min_mtu ||
 	    (uint32_t)mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > info.max_rx_pktlen)
 		return vr_err(err, errlen,
-			    "device '%s' takes MTU %u..%u and frames up to %u bytes; the relay's "
-			    "MTU %u does not fit",
-			    dev->name, info.min_mtu, info.max_mtu, info.max_rx_pktlen, mtu);
+		              "device '%s' takes MTU %u..%u and frames up to %u bytes; the relay's "
+		              "MTU %u does not fit",
+		              dev->name, info.min_mtu, info.max_mtu, info.max_rx_pktlen, mtu);
 	dev->n_queues = device_queues_for(dev, want_queues);
 	fill_port_conf(&conf, &info, dev->n_queues, mtu);
 	dev->rss = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS;
 	rc = rte_eth_dev_configure(dev->port, dev->n_queues, dev->n_queues, &conf);
 	if (rc != 0)
-		return vr_err(err, errlen, "device '%s': configure with %u queues, MTU %u failed: %s",
-			    dev->name, dev->n_queues, mtu, rte_strerror(-rc));
+		return vr_err(err, errlen,
+		              "device '%s': configure with %u queues, MTU %u failed: %s", dev->name,
+		              dev->n_queues, mtu, rte_strerror(-rc));
 	dev->rxd = DEFAULT_RXD;
 	dev->txd = DEFAULT_TXD;
 	rte_eth_dev_adjust_nb_rx_tx_desc(dev->port, &dev->rxd, &dev->txd);
@@ -213,14 +216,14 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 		rc = rte_eth_tx_queue_setup(dev->port, q, dev->txd, device_socket(dev), NULL);
 		if (rc != 0)
 			return vr_err(err, errlen, "device '%s': TX queue %u setup failed: %s",
-				    dev->name, q, rte_strerror(-rc));
+			              dev->name, q, rte_strerror(-rc));
 	}
 	return start_port(dev, err, errlen);
 }
 
 int
 device_restart_on_pool(struct vr_device *dev, uint16_t mtu, struct rte_mempool *pool, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	(void)mtu;
 	device_stop(dev);
@@ -250,8 +253,7 @@ device_close(struct vr_device *dev)
 	/* The driver's remove closes the port itself; closing first leaves
 	 * some PMDs (memif, null) unable to find and free their private data. */
 	if (rdev == NULL || rte_dev_remove(rdev) != 0) {
-		VR_LOG(WARNING, "device '%s': hot-unplug failed; closing the port only",
-		       dev->name);
+		VR_LOG(WARNING, "device '%s': hot-unplug failed; closing the port only", dev->name);
 		rte_eth_dev_close(dev->port);
 	}
 }

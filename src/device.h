@@ -15,12 +15,12 @@ struct rte_mempool;
 
 struct vr_device {
 	uint16_t port;
-	uint16_t n_queues;	/* queue pairs configured */
+	uint16_t n_queues; /* queue pairs configured */
 	uint16_t rxd, txd;
-	uint16_t max_queues;	/* what the device offers */
-	bool rss;		/* RSS spreads RX queues */
+	uint16_t max_queues; /* what the device offers */
+	bool rss;            /* RSS spreads RX queues */
 	bool started;
-	char name[128];		/* ethdev name */
+	char name[128]; /* ethdev name */
 };
 
 /* Probe devargs (or a PCI address) and find its port. */
@@ -28,11 +28,11 @@ int device_open(struct vr_device *dev, const char *devargs, char *err, size_t er
 
 /* Configure up to want queue pairs at mtu with RX buffers from pool, start. */
 int device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu,
-		 struct rte_mempool *pool, char *err, size_t errlen);
+                 struct rte_mempool *pool, char *err, size_t errlen);
 
 /* Re-create the RX queues on another pool (guest moved to another NUMA node). */
-int device_restart_on_pool(struct vr_device *dev, uint16_t mtu, struct rte_mempool *pool,
-			   char *err, size_t errlen);
+int device_restart_on_pool(struct vr_device *dev, uint16_t mtu, struct rte_mempool *pool, char *err,
+                           size_t errlen);
 
 void device_stop(struct vr_device *dev);
 void device_close(struct vr_device *dev);

@@ -3,14 +3,14 @@
 
 #include <string.h>
 
-#define ETH_HLEN	14
-#define ETHERTYPE_IPV4	0x0800
-#define ETHERTYPE_IPV6	0x86dd
-#define ETHERTYPE_VLAN	0x8100
-#define ETHERTYPE_QINQ	0x88a8
-#define IPPROTO_TCP_	6
-#define IPPROTO_UDP_	17
-#define IPPROTO_SCTP_	132
+#define ETH_HLEN       14
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_VLAN 0x8100
+#define ETHERTYPE_QINQ 0x88a8
+#define IPPROTO_TCP_   6
+#define IPPROTO_UDP_   17
+#define IPPROTO_SCTP_  132
 
 static inline uint32_t
 mix(uint32_t h, uint32_t v)

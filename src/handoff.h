@@ -26,7 +26,7 @@ struct vr_worker_view {
 
 struct vr_handoff_slot {
 	struct vr_worker_view *view; /* published with release, read with acquire */
-	uint16_t n_dirs;	     /* control-side copy of view->n */
+	uint16_t n_dirs;             /* control-side copy of view->n */
 };
 
 int handoff_init(unsigned n_workers);

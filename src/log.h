@@ -6,7 +6,7 @@
 
 extern int vr_logtype;
 
-#define VR_LOG(level, fmt, ...) \
+#define VR_LOG(level, fmt, ...)                                                                    \
 	rte_log(RTE_LOG_##level, vr_logtype, "vrelay: " fmt "\n", ##__VA_ARGS__)
 
 #endif

@@ -61,7 +61,7 @@ build_eal_args(const struct vr_conf *c, const struct vr_cmdline *cl, char **argv
 	len = snprintf(lcores, sizeof(lcores), "%d@%d", CONTROL_LCORE, pick_main_cpu(c));
 	for (uint16_t i = 0; i < c->workers.n && len < (int)sizeof(lcores); i++)
 		len += snprintf(lcores + len, sizeof(lcores) - (size_t)len, ",%u@%u",
-				c->workers.cpu[i], c->workers.cpu[i]);
+		                c->workers.cpu[i], c->workers.cpu[i]);
 	snprintf(main_lcore, sizeof(main_lcore), "%d", CONTROL_LCORE);
 	snprintf(level, sizeof(level), "%d", c->log_level);
 	argv[n++] = "vrelayd";
@@ -111,14 +111,16 @@ resolve_socket_perm(const struct vr_conf *c, struct vr_socket_perm *p)
 		id = resolve_id(c->socket_owner, false);
 		if (id < 0)
 			return fprintf(stderr, "vrelayd: socket-owner '%s': no such user\n",
-				       c->socket_owner), -1;
+			               c->socket_owner),
+			       -1;
 		p->uid = (uid_t)id;
 	}
 	if (c->socket_group[0] != '\0') {
 		id = resolve_id(c->socket_group, true);
 		if (id < 0)
 			return fprintf(stderr, "vrelayd: socket-group '%s': no such group\n",
-				       c->socket_group), -1;
+			               c->socket_group),
+			       -1;
 		p->gid = (gid_t)id;
 	}
 	return 0;
@@ -185,10 +187,10 @@ start(struct vr_cmdline *cl, int argc, char **argv)
 	eal_argc = build_eal_args(&conf, cl, eal_argv, VR_EAL_ARGS_MAX + 16);
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr,
-			"vrelayd: DPDK initialisation failed: %s\n"
-			"vrelayd: check hugepages (docs/memory.md: grep Huge /proc/meminfo), that "
-			"CPUs %s exist, and that no other DPDK process uses --file-prefix %s\n",
-			rte_strerror(rte_errno), "listed in workers", conf.file_prefix);
+		        "vrelayd: DPDK initialisation failed: %s\n"
+		        "vrelayd: check hugepages (docs/memory.md: grep Huge /proc/meminfo), that "
+		        "CPUs %s exist, and that no other DPDK process uses --file-prefix %s\n",
+		        rte_strerror(rte_errno), "listed in workers", conf.file_prefix);
 		return 1;
 	}
 	vr_logtype = rte_log_register_type_and_pick_level("vrelay", (uint32_t)conf.log_level);

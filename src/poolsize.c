@@ -19,8 +19,8 @@ vr_pool_mbufs(const struct vr_pool_need *n)
 	 * whole frames; pending buffers (both directions, every queue) and the
 	 * two in-flight bursts hold whole frames; caches sit per lcore */
 	uint32_t need = (uint32_t)n->queues * n->rxd + (uint32_t)n->queues * n->txd * segs +
-			2u * n->queues * VR_PEND_LIMIT * segs + 2u * VR_BURST_LIMIT * segs +
-			(uint32_t)n->lcores * VR_POOL_CACHE * 3 / 2;
+	                2u * n->queues * VR_PEND_LIMIT * segs + 2u * VR_BURST_LIMIT * segs +
+	                (uint32_t)n->lcores * VR_POOL_CACHE * 3 / 2;
 	uint32_t size = 1;
 
 	while (size - 1 < need)

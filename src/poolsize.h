@@ -8,16 +8,16 @@
 
 #include <stdint.h>
 
-#define VR_MBUF_DATA_ROOM 2048	/* payload bytes per segment; jumbo frames chain */
+#define VR_MBUF_DATA_ROOM 2048 /* payload bytes per segment; jumbo frames chain */
 #define VR_MBUF_HEADROOM  128
-#define VR_POOL_CACHE	  128
-#define VR_MBUF_ELT_BYTES 2432	/* measured mempool element: header + room + mbuf */
+#define VR_POOL_CACHE     128
+#define VR_MBUF_ELT_BYTES 2432 /* measured mempool element: header + room + mbuf */
 
 struct vr_pool_need {
-	uint16_t queues;	/* device queue pairs */
-	uint16_t rxd, txd;	/* descriptors per device queue */
+	uint16_t queues;   /* device queue pairs */
+	uint16_t rxd, txd; /* descriptors per device queue */
 	uint16_t mtu;
-	uint16_t lcores;	/* lcores that may hold a per-lcore cache */
+	uint16_t lcores; /* lcores that may hold a per-lcore cache */
 };
 
 /* Segments one frame of this MTU needs. */

@@ -11,9 +11,9 @@
 struct vr_rate {
 	uint64_t last_pkts;
 	uint64_t last_bytes;
-	uint64_t last_ns;	/* 0 = no sample yet */
+	uint64_t last_ns; /* 0 = no sample yet */
 	uint64_t pps;
-	uint64_t bps;		/* bits per second */
+	uint64_t bps; /* bits per second */
 };
 
 /* Take a sample at now_ns. A counter that went backwards (reset) restarts. */

@@ -156,17 +156,17 @@ static struct rte_mempool *
 pool_create(const struct vr_relay *r, int socket)
 {
 	struct vr_pool_need need = {
-		.queues = device_queues_for(&r->dev, r->conf.queues),
-		.rxd = 1024,
-		.txd = 1024,
-		.mtu = r->conf.mtu,
-		.lcores = (uint16_t)(vr_n_workers + 1),
+	    .queues = device_queues_for(&r->dev, r->conf.queues),
+	    .rxd = 1024,
+	    .txd = 1024,
+	    .mtu = r->conf.mtu,
+	    .lcores = (uint16_t)(vr_n_workers + 1),
 	};
 	char name[RTE_MEMPOOL_NAMESIZE];
 
 	snprintf(name, sizeof(name), "vr%d_%" PRIu64, r->conf.id, pools_created++);
 	return rte_pktmbuf_pool_create(name, vr_pool_mbufs(&need), VR_POOL_CACHE, 0,
-				       VR_MBUF_DATA_ROOM + VR_MBUF_HEADROOM, socket);
+	                               VR_MBUF_DATA_ROOM + VR_MBUF_HEADROOM, socket);
 }
 
 /* Every mbuf must be home when a relay goes: count any that are not. */
@@ -188,8 +188,8 @@ pool_free(struct rte_mempool *mp)
 static struct vr_dir *
 dir_create(const struct vr_relay *r, enum vr_dir_kind kind)
 {
-	struct vr_dir *d = rte_zmalloc_socket("vr_dir", sizeof(*d), RTE_CACHE_LINE_SIZE,
-					      r->pool_socket);
+	struct vr_dir *d =
+	    rte_zmalloc_socket("vr_dir", sizeof(*d), RTE_CACHE_LINE_SIZE, r->pool_socket);
 
 	if (d == NULL)
 		return NULL;
@@ -221,11 +221,11 @@ place_dirs(struct vr_relay *r, char *err, size_t errlen)
 {
 	for (int k = 0; k < 2; k++) {
 		int w = r->conf.cpu[k] == VR_CPU_UNPINNED ? least_busy_worker()
-							  : worker_by_cpu(r->conf.cpu[k]);
+		                                          : worker_by_cpu(r->conf.cpu[k]);
 
 		if (w < 0)
 			return vr_err(err, errlen, "relay %d: CPU %d has no worker", r->conf.id,
-				    r->conf.cpu[k]);
+			              r->conf.cpu[k]);
 		if (handoff_attach(r->dir[k], (unsigned)w) < 0)
 			return vr_err(err, errlen, "relay %d: out of memory", r->conf.id);
 	}
@@ -268,7 +268,7 @@ check_new_relay(const struct vr_relay_conf *c, char *err, size_t errlen)
 	other = relay_by_socket(c->socket);
 	if (other != NULL)
 		return vr_err(err, errlen, "relay %d: socket %s is used by relay %d", c->id,
-			    c->socket, other->conf.id);
+		              c->socket, other->conf.id);
 	return 0;
 }
 
@@ -282,8 +282,10 @@ relay_build(struct vr_relay *r, char *err, size_t errlen)
 	r->pool_socket = device_socket(&r->dev);
 	r->pool = pool_create(r, r->pool_socket);
 	if (r->pool == NULL)
-		return vr_err(err, errlen, "relay %d: no hugepage memory for its mbuf pool "
-			    "(see docs/memory.md)", r->conf.id);
+		return vr_err(err, errlen,
+		              "relay %d: no hugepage memory for its mbuf pool "
+		              "(see docs/memory.md)",
+		              r->conf.id);
 	if (device_start(&r->dev, r->conf.queues, r->conf.mtu, r->pool, sub, sizeof(sub)) < 0)
 		return vr_err(err, errlen, "relay %d: %s", r->conf.id, sub);
 	r->dir[VR_DIR_VM2DEV] = dir_create(r, VR_DIR_VM2DEV);
@@ -487,7 +489,7 @@ relay_sample_rates(uint64_t now_ns)
 			continue;
 		for (int k = 0; k < 2; k++)
 			vr_rate_sample(&r->rate[k], ctr_read(r->dir[k]->c.tx_pkts),
-				       ctr_read(r->dir[k]->c.tx_bytes), now_ns);
+			               ctr_read(r->dir[k]->c.tx_bytes), now_ns);
 	}
 	workers_update_load(rte_rdtsc());
 	relay_unlock();

@@ -26,16 +26,16 @@ struct vr_relay {
 	struct rte_mempool *pool;
 	struct rte_mempool *retired_pool; /* previous pool after a NUMA move */
 	int pool_socket;
-	struct vr_dir *dir[2];		/* [VR_DIR_VM2DEV], [VR_DIR_DEV2VM] */
+	struct vr_dir *dir[2]; /* [VR_DIR_VM2DEV], [VR_DIR_DEV2VM] */
 	/* vhost side: new_device/destroy_device write these under the relay lock */
 	bool registered;
-	int vid;			/* -1 when no guest is connected */
-	bool running;			/* new_device seen, destroy_device not yet */
+	int vid;      /* -1 when no guest is connected */
+	bool running; /* new_device seen, destroy_device not yet */
 	uint64_t connects, disconnects;
 	/* written lock-free by callbacks that may run under a vq lock (atomics) */
-	uint64_t vring_enabled;		/* bit per virtqueue index */
+	uint64_t vring_enabled; /* bit per virtqueue index */
 	uint64_t features;
-	bool migrating;			/* VHOST_F_LOG_ALL set */
+	bool migrating; /* VHOST_F_LOG_ALL set */
 	uint64_t migrations;
 	/* rates, sampled by the control thread */
 	struct vr_rate rate[2];

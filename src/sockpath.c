@@ -29,7 +29,7 @@ check_dir_writable(const char *path, char *err, size_t errlen)
 		*slash = '\0';
 	if (access(dir, W_OK | X_OK) != 0)
 		return vr_err(err, errlen, "socket %s: directory %s is not writable: %s", path, dir,
-			    strerror(errno));
+		              strerror(errno));
 	return 0;
 }
 
@@ -64,7 +64,7 @@ trial_bind(const char *path, char *err, size_t errlen)
 	close(fd);
 	if (rc != 0)
 		return vr_err(err, errlen, "socket %s: cannot create it here: %s", path,
-			    strerror(saved));
+		              strerror(saved));
 	unlink(path);
 	return 0;
 }
@@ -76,7 +76,7 @@ sockpath_claim(const char *path, char *err, size_t errlen)
 
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return vr_err(err, errlen, "socket %s: path longer than %zu bytes", path,
-			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		              sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 	if (check_dir_writable(path, err, errlen) < 0)
 		return -1;
 	if (lstat(path, &st) != 0)
@@ -87,7 +87,7 @@ sockpath_claim(const char *path, char *err, size_t errlen)
 		return vr_err(err, errlen, "socket %s is in use by another process", path);
 	if (unlink(path) != 0)
 		return vr_err(err, errlen, "socket %s: cannot remove stale socket: %s", path,
-			    strerror(errno));
+		              strerror(errno));
 	VR_LOG(NOTICE, "removed stale socket %s", path);
 	return trial_bind(path, err, errlen);
 }

@@ -75,8 +75,8 @@ dir_dict(const struct vr_relay *r, int k)
 	if (d == NULL)
 		return NULL;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_int(d, "cpu", dir->worker >= 0 ? (int)vr_workers[dir->worker].cpu
-							     : -1);
+	rte_tel_data_add_dict_int(d, "cpu",
+	                          dir->worker >= 0 ? (int)vr_workers[dir->worker].cpu : -1);
 	rte_tel_data_add_dict_u64(d, "rx_pkts", ctr_read(c->rx_pkts));
 	rte_tel_data_add_dict_u64(d, "rx_bytes", ctr_read(c->rx_bytes));
 	rte_tel_data_add_dict_u64(d, "tx_pkts", ctr_read(c->tx_pkts));
@@ -160,7 +160,7 @@ cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "device", r->conf.device);
 	rte_tel_data_add_dict_string(d, "socket", r->conf.socket);
 	rte_tel_data_add_dict_string(d, "mode",
-				     r->conf.mode == VR_VHOST_CLIENT ? "client" : "server");
+	                             r->conf.mode == VR_VHOST_CLIENT ? "client" : "server");
 	rte_tel_data_add_dict_string(d, "state", relay_state(r));
 	rte_tel_data_add_dict_int(d, "vid", r->vid);
 	rte_tel_data_add_dict_int(d, "mtu", r->conf.mtu);
@@ -168,11 +168,12 @@ cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
 	snprintf(buf, sizeof(buf), "0x%" PRIx64, __atomic_load_n(&r->features, __ATOMIC_RELAXED));
 	rte_tel_data_add_dict_string(d, "features", buf);
 	snprintf(buf, sizeof(buf), "0x%" PRIx64,
-		 __atomic_load_n(&r->vring_enabled, __ATOMIC_RELAXED));
+	         __atomic_load_n(&r->vring_enabled, __ATOMIC_RELAXED));
 	rte_tel_data_add_dict_string(d, "vrings_enabled", buf);
 	rte_tel_data_add_dict_u64(d, "connects", r->connects);
 	rte_tel_data_add_dict_u64(d, "disconnects", r->disconnects);
-	rte_tel_data_add_dict_u64(d, "migrations", __atomic_load_n(&r->migrations, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "migrations",
+	                          __atomic_load_n(&r->migrations, __ATOMIC_RELAXED));
 	for (int k = 0; k < 2; k++)
 		rte_tel_data_add_dict_container(d, dir_names[k], dir_dict(r, k), 0);
 	rte_tel_data_add_dict_container(d, "device_stats", device_dict(r), 0);
@@ -238,13 +239,12 @@ telemetry_register(void)
 {
 	int rc = 0;
 
-	rc |= rte_telemetry_register_cmd("/vrelay/relays", cmd_relays,
-					 "Relay ids. No parameters");
+	rc |= rte_telemetry_register_cmd("/vrelay/relays", cmd_relays, "Relay ids. No parameters");
 	rc |= rte_telemetry_register_cmd("/vrelay/relay", cmd_relay,
-					 "One relay's state and counters. Parameter: relay id");
+	                                 "One relay's state and counters. Parameter: relay id");
 	rc |= rte_telemetry_register_cmd("/vrelay/workers", cmd_workers,
-					 "Worker CPUs with load and directions. No parameters");
+	                                 "Worker CPUs with load and directions. No parameters");
 	rc |= rte_telemetry_register_cmd("/vrelay/mem", cmd_mem,
-					 "Mempool and mbuf accounting. No parameters");
+	                                 "Mempool and mbuf accounting. No parameters");
 	return rc;
 }

@@ -27,11 +27,11 @@
 
 /* The relay forwards frames as they are: it cannot finish a checksum or
  * segment a TSO frame for a device that does not, so these stay off. */
-#define VR_FEATURES_OFF                                                                      \
-	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                   \
-	 (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |               \
-	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |                 \
-	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |             \
+#define VR_FEATURES_OFF                                                                            \
+	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                         \
+	 (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |                     \
+	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |                       \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |                   \
 	 (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
 
 static struct vr_socket_perm perm = {.uid = (uid_t)-1, .gid = (gid_t)-1, .mode = 0660};
@@ -58,6 +58,21 @@ on_destroy_connection(int vid)
 	relay_unmap_vid(vid);
 }
 
+/*
+ * Workers poll, so the guest need not kick us: without this, a guest writes
+ * its kick eventfd after every burst it posts (a syscall, and a VM exit under
+ * QEMU). lib/vhost keeps the setting for vrings the guest enables later.
+ * Not from vring_state_changed: this takes the vq lock that callback holds.
+ */
+static void
+guest_kicks_off(int vid)
+{
+	uint16_t n = rte_vhost_get_vring_num(vid);
+
+	for (uint16_t q = 0; q < n; q++)
+		rte_vhost_enable_guest_notification(vid, q, 0);
+}
+
 static int
 on_new_device(int vid)
 {
@@ -78,6 +93,7 @@ on_new_device(int vid)
 
 	rte_vhost_get_negotiated_features(vid, &features);
 	__atomic_store_n(&r->features, features, __ATOMIC_RELAXED);
+	guest_kicks_off(vid);
 	node = rte_vhost_get_numa_node(vid);
 	relay_follow_guest_numa(r, node);
 	relay_publish_guest(r);
@@ -147,18 +163,19 @@ on_features_changed(int vid, uint64_t features)
 }
 
 static const struct rte_vhost_device_ops vhost_ops = {
-	.new_device = on_new_device,
-	.destroy_device = on_destroy_device,
-	.vring_state_changed = on_vring_state_changed,
-	.features_changed = on_features_changed,
-	.new_connection = on_new_connection,
-	.destroy_connection = on_destroy_connection,
+    .new_device = on_new_device,
+    .destroy_device = on_destroy_device,
+    .vring_state_changed = on_vring_state_changed,
+    .features_changed = on_features_changed,
+    .new_connection = on_new_connection,
+    .destroy_connection = on_destroy_connection,
 };
 
 static void
 apply_socket_perm(const char *path)
 {
-	if ((perm.uid != (uid_t)-1 || perm.gid != (gid_t)-1) && chown(path, perm.uid, perm.gid) != 0)
+	if ((perm.uid != (uid_t)-1 || perm.gid != (gid_t)-1) &&
+	    chown(path, perm.uid, perm.gid) != 0)
 		VR_LOG(WARNING, "socket %s: chown failed: %s", path, strerror(errno));
 	if (chmod(path, perm.mode) != 0)
 		VR_LOG(WARNING, "socket %s: chmod failed: %s", path, strerror(errno));
@@ -186,7 +203,7 @@ vhost_register(const struct vr_relay_conf *c, char *err, size_t errlen)
 	if (rte_vhost_driver_start(c->socket) != 0) {
 		rte_vhost_driver_unregister(c->socket);
 		return vr_err(err, errlen, "socket %s: cannot %s (see the log above)", c->socket,
-			    c->mode == VR_VHOST_CLIENT ? "start connecting" : "listen");
+		              c->mode == VR_VHOST_CLIENT ? "start connecting" : "listen");
 	}
 	if (c->mode == VR_VHOST_SERVER)
 		apply_socket_perm(c->socket);

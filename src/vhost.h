@@ -8,8 +8,8 @@
 #include "config.h"
 
 struct vr_socket_perm {
-	uid_t uid;	/* (uid_t)-1: unchanged */
-	gid_t gid;	/* (gid_t)-1: unchanged */
+	uid_t uid; /* (uid_t)-1: unchanged */
+	gid_t gid; /* (gid_t)-1: unchanged */
 	mode_t mode;
 };
 

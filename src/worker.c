@@ -74,7 +74,7 @@ workers_update_load(uint64_t now_tsc)
 
 		if (w->last_tsc != 0 && now_tsc > w->last_tsc)
 			w->busy_permille =
-				(uint32_t)((busy - w->last_busy) * 1000 / (now_tsc - w->last_tsc));
+			    (uint32_t)((busy - w->last_busy) * 1000 / (now_tsc - w->last_tsc));
 		w->last_busy = busy;
 		w->last_tsc = now_tsc;
 	}

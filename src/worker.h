@@ -12,13 +12,13 @@
 #include "config.h"
 
 struct vr_worker {
-	unsigned idx;		/* handoff slot */
-	unsigned lcore;		/* EAL lcore id (== cpu) */
+	unsigned idx;   /* handoff slot */
+	unsigned lcore; /* EAL lcore id (== cpu) */
 	unsigned cpu;
 	/* written by the worker only, read by control */
 	uint64_t passes;
 	uint64_t pkts;
-	uint64_t busy_cycles;	/* cycles of passes that moved packets */
+	uint64_t busy_cycles; /* cycles of passes that moved packets */
 	/* control side: for load rates */
 	uint64_t last_busy, last_tsc;
 	uint32_t busy_permille;

@@ -120,10 +120,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reset),
-		cmocka_unit_test(test_charge_packets),
-		cmocka_unit_test(test_bytes_run_out_first),
-		cmocka_unit_test(test_saturation),
+	    cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_charge_packets),
+	    cmocka_unit_test(test_bytes_run_out_first),
+	    cmocka_unit_test(test_saturation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

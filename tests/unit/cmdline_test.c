@@ -71,11 +71,16 @@ test_workers(void **state)
 static void
 test_daemon_options(void **state)
 {
-	char *argv[] = {"vrelayd",	  "-w",		  "2",		"-m",
-			"0",		  "-l",		  "debug",	"--file-prefix",
-			"vrx",		  "--socket-dir", "/tmp/s",	"--socket-owner",
-			"qemu",		  "--socket-group", "kvm",	"--socket-mode",
-			"0640",		  "--retry-us",	  "50",		"--check"};
+	char *argv[] = {"vrelayd", "-w",
+	                "2",       "-m",
+	                "0",       "-l",
+	                "debug",   "--file-prefix",
+	                "vrx",     "--socket-dir",
+	                "/tmp/s",  "--socket-owner",
+	                "qemu",    "--socket-group",
+	                "kvm",     "--socket-mode",
+	                "0640",    "--retry-us",
+	                "50",      "--check"};
 
 	(void)state;
 	parse_ok(ARGC(argv), argv);
@@ -94,14 +99,14 @@ static void
 test_relays(void **state)
 {
 	char *argv[] = {"vrelayd",
-			"-w",
-			"1,2",
-			"--relay",
-			"id=0 device=net_ring0",
-			"-r",
-			"id=1 device=net_ring1 socket=/run/r1.sock mode=client queues=2",
-			"--socket-dir",
-			"/tmp/vr"};
+	                "-w",
+	                "1,2",
+	                "--relay",
+	                "id=0 device=net_ring0",
+	                "-r",
+	                "id=1 device=net_ring1 socket=/run/r1.sock mode=client queues=2",
+	                "--socket-dir",
+	                "/tmp/vr"};
 
 	(void)state;
 	parse_ok(ARGC(argv), argv);
@@ -126,7 +131,8 @@ test_relay_errors(void **state)
 	char *no_id[] = {"vrelayd", "-w", "1", "-r", "device=a"};
 
 	(void)state;
-	expect_error(ARGC(bad_spec), bad_spec, "--relay: relay spec: mtu '9001' is not in 68..9000");
+	expect_error(ARGC(bad_spec), bad_spec,
+	             "--relay: relay spec: mtu '9001' is not in 68..9000");
 	expect_error(ARGC(twice), twice, "--relay: relay 4 is already defined");
 	expect_error(ARGC(no_id), no_id, "--relay: relay spec 'device=a' has no id=");
 }
@@ -135,8 +141,8 @@ static void
 test_pin(void **state)
 {
 	/* --pin may come before the relay it pins */
-	char *argv[] = {"vrelayd", "--pin", "0:1,2", "-w",	    "1,2",	     "-r",
-			"id=0 device=a", "-r", "id=1 device=b", "-p", "1:2"};
+	char *argv[] = {"vrelayd",       "--pin", "0:1,2",         "-w", "1,2", "-r",
+	                "id=0 device=a", "-r",    "id=1 device=b", "-p", "1:2"};
 
 	(void)state;
 	parse_ok(ARGC(argv), argv);
@@ -174,18 +180,18 @@ test_pin_id_garbage(void **state)
 }
 
 static const char file_conf[] = "[daemon]\n"
-				"workers = 1,2\n"
-				"log-level = info\n"
-				"socket-dir = /tmp/from-file\n"
-				"retry-us = 300\n"
-				"\n"
-				"[relay 0]\n"
-				"device = net_ring0\n"
-				"cpu = 1\n"
-				"\n"
-				"[relay 1]\n"
-				"device = net_ring1\n"
-				"socket = /run/file1.sock\n";
+                                "workers = 1,2\n"
+                                "log-level = info\n"
+                                "socket-dir = /tmp/from-file\n"
+                                "retry-us = 300\n"
+                                "\n"
+                                "[relay 0]\n"
+                                "device = net_ring0\n"
+                                "cpu = 1\n"
+                                "\n"
+                                "[relay 1]\n"
+                                "device = net_ring1\n"
+                                "socket = /run/file1.sock\n";
 
 static void
 test_config_file_and_overrides(void **state)
@@ -209,18 +215,18 @@ test_config_file_and_overrides(void **state)
 
 	/* the command line wins over the file, wherever it stands */
 	char *over[] = {"vrelayd",
-			"-w",
-			"3,4",
-			"--log-level",
-			"debug",
-			"--socket-dir",
-			"/tmp/from-cli",
-			"--pin",
-			"0:3,4",
-			"--config",
-			path,
-			"--relay",
-			"id=2 device=net_ring2"};
+	                "-w",
+	                "3,4",
+	                "--log-level",
+	                "debug",
+	                "--socket-dir",
+	                "/tmp/from-cli",
+	                "--pin",
+	                "0:3,4",
+	                "--config",
+	                path,
+	                "--relay",
+	                "id=2 device=net_ring2"};
 
 	parse_ok(ARGC(over), over);
 	assert_int_equal(conf.workers.n, 2);
@@ -257,7 +263,7 @@ test_config_file_errors(void **state)
 
 	(void)state;
 	expect_error(ARGC(missing), missing,
-		     "/nonexistent/vrelayd.conf: cannot open: No such file or directory");
+	             "/nonexistent/vrelayd.conf: cannot open: No such file or directory");
 
 	write_temp_file(path, sizeof(path), "workers = 1\n[relay 1]\nmode = bogus\n");
 	char *bad[] = {"vrelayd", "-w", "1", "--config", path};
@@ -281,7 +287,7 @@ test_unknown_option(void **state)
 	expect_error(ARGC(with_value), with_value, "unknown option '--bogus=3' (see --help)");
 	/* an option without a value given one */
 	assert_int_equal(vr_cmdline_parse(&cl, &conf, ARGC(no_value), no_value, err, sizeof(err)),
-			 -1);
+	                 -1);
 	assert_contains(err, "'--check=yes'");
 }
 
@@ -387,8 +393,8 @@ test_help_version(void **state)
 static void
 test_parse_twice(void **state)
 {
-	char *argv[] = {"vrelayd", "-w", "1,2", "-r", "id=0 device=a", "-hV",
-			"--pin", "0:2", "--", "--no-pci"};
+	char *argv[] = {"vrelayd", "-w",    "1,2", "-r", "id=0 device=a",
+	                "-hV",     "--pin", "0:2", "--", "--no-pci"};
 	char *bad[] = {"vrelayd", "-w", "1", "-Vx", "-r", "id=3 device=z"};
 	struct vr_cmdline cl1;
 	struct vr_conf *conf1 = malloc(sizeof(*conf1));
@@ -429,22 +435,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_workers),
-		cmocka_unit_test(test_daemon_options),
-		cmocka_unit_test(test_relays),
-		cmocka_unit_test(test_relay_errors),
-		cmocka_unit_test(test_pin),
-		cmocka_unit_test(test_pin_errors),
-		cmocka_unit_test(test_pin_id_garbage),
-		cmocka_unit_test(test_config_file_and_overrides),
-		cmocka_unit_test(test_config_file_errors),
-		cmocka_unit_test(test_unknown_option),
-		cmocka_unit_test(test_missing_value),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_eal_args),
-		cmocka_unit_test(test_too_many_eal_args),
-		cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_parse_twice),
+	    cmocka_unit_test(test_workers),
+	    cmocka_unit_test(test_daemon_options),
+	    cmocka_unit_test(test_relays),
+	    cmocka_unit_test(test_relay_errors),
+	    cmocka_unit_test(test_pin),
+	    cmocka_unit_test(test_pin_errors),
+	    cmocka_unit_test(test_pin_id_garbage),
+	    cmocka_unit_test(test_config_file_and_overrides),
+	    cmocka_unit_test(test_config_file_errors),
+	    cmocka_unit_test(test_unknown_option),
+	    cmocka_unit_test(test_missing_value),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_eal_args),
+	    cmocka_unit_test(test_too_many_eal_args),
+	    cmocka_unit_test(test_help_version),
+	    cmocka_unit_test(test_parse_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

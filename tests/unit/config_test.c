@@ -83,9 +83,9 @@ test_cpuset_errors(void **state)
 	expect_cpuset_error("126", "'126' is not a CPU number (0..125)");
 	expect_cpuset_error("0-126", "bad CPU range '0-126'");
 	expect_cpuset_error("0x40000000000000000000000000000000",
-			    "CPU 126 is out of range (0..125)");
+	                    "CPU 126 is out of range (0..125)");
 	expect_cpuset_error("99999999999999999999999", "'99999999999999999999999' is not a "
-						       "CPU number (0..125)");
+	                                               "CPU number (0..125)");
 	/* garbage */
 	expect_cpuset_error("abc", "'abc' is not a CPU number (0..125)");
 	expect_cpuset_error("1;2", "'1;2' is not a CPU number (0..125)");
@@ -160,28 +160,27 @@ test_pin_parse_errors(void **state)
 
 /* ---- vr_conf_parse_text: a full valid file -------------------------------- */
 
-static const char full_conf[] =
-	"# vrelay test configuration\n"
-	"\n"
-	"[daemon]\n"
-	"workers = 2-3,5\n"
-	"socket-dir = /tmp/vr-sockets   # trailing comment\n"
-	"log-level = debug\n"
-	"  mtu=9000\n"
-	"mode = client\n"
-	"queues = 4\n"
-	"\n"
-	"[relay 0]\n"
-	"device = 0000:03:00.0\n"
-	"\n"
-	"[ relay 5 ]\n"
-	"device = net_memif0,role=server,socket=/run/memif.sock\n"
-	"socket = /run/vrelay/vm5.sock\n"
-	"mode = server\n"
-	"queues = 2\n"
-	"mtu = 1500\n"
-	"mrgbuf = no\n"
-	"cpu = 3,5\n";
+static const char full_conf[] = "# vrelay test configuration\n"
+                                "\n"
+                                "[daemon]\n"
+                                "workers = 2-3,5\n"
+                                "socket-dir = /tmp/vr-sockets   # trailing comment\n"
+                                "log-level = debug\n"
+                                "  mtu=9000\n"
+                                "mode = client\n"
+                                "queues = 4\n"
+                                "\n"
+                                "[relay 0]\n"
+                                "device = 0000:03:00.0\n"
+                                "\n"
+                                "[ relay 5 ]\n"
+                                "device = net_memif0,role=server,socket=/run/memif.sock\n"
+                                "socket = /run/vrelay/vm5.sock\n"
+                                "mode = server\n"
+                                "queues = 2\n"
+                                "mtu = 1500\n"
+                                "mrgbuf = no\n"
+                                "cpu = 3,5\n";
 
 static void
 test_conf_full_file(void **state)
@@ -252,15 +251,15 @@ static void
 test_conf_other_daemon_keys(void **state)
 {
 	static const char text[] = "[daemon]\n"
-				   "workers = 0x6\n"
-				   "main-cpu = 0\n"
-				   "file-prefix = vr-test\n"
-				   "socket-owner = qemu\n"
-				   "socket-group = kvm\n"
-				   "socket-mode = 0600\n"
-				   "retry-us = 250\n"
-				   "log-level = 4\n"
-				   "mrgbuf = off\n";
+	                           "workers = 0x6\n"
+	                           "main-cpu = 0\n"
+	                           "file-prefix = vr-test\n"
+	                           "socket-owner = qemu\n"
+	                           "socket-group = kvm\n"
+	                           "socket-mode = 0600\n"
+	                           "retry-us = 250\n"
+	                           "log-level = 4\n"
+	                           "mrgbuf = off\n";
 	struct vr_conf c;
 
 	(void)state;
@@ -288,9 +287,8 @@ test_conf_empty_text(void **state)
 	vr_conf_init(&c);
 	vr_conf_init(&fresh);
 	assert_int_equal(vr_conf_parse_text(&c, "", "e.conf", err, sizeof(err)), 0);
-	assert_int_equal(vr_conf_parse_text(&c, "\n  # only a comment\n\n", "e.conf", err,
-					    sizeof(err)),
-			 0);
+	assert_int_equal(
+	    vr_conf_parse_text(&c, "\n  # only a comment\n\n", "e.conf", err, sizeof(err)), 0);
 	assert_memory_equal(&c, &fresh, sizeof(c));
 }
 
@@ -313,9 +311,9 @@ test_conf_unknown_key(void **state)
 {
 	(void)state;
 	expect_parse_error("[relay 1]\n"
-			   "device = x\n"
-			   "devcie = y\n",
-			   "t.conf:3: unknown relay key 'devcie'");
+	                   "device = x\n"
+	                   "devcie = y\n",
+	                   "t.conf:3: unknown relay key 'devcie'");
 
 	/* in [daemon] the key may be a setting or a relay default: the message
 	 * must still name the place and the key */
@@ -323,8 +321,8 @@ test_conf_unknown_key(void **state)
 
 	vr_conf_init(&c);
 	assert_int_equal(vr_conf_parse_text(&c, "# settings\n[daemon]\nworkerz = 1\n", "t.conf",
-					    err, sizeof(err)),
-			 -1);
+	                                    err, sizeof(err)),
+	                 -1);
 	assert_contains(err, "t.conf:3: ");
 	assert_contains(err, "unknown");
 	assert_contains(err, "'workerz'");
@@ -335,21 +333,21 @@ test_conf_section_errors(void **state)
 {
 	(void)state;
 	expect_parse_error("[relays 1]\n",
-			   "t.conf:1: unknown section [relays 1] (expected [daemon] or [relay N])");
+	                   "t.conf:1: unknown section [relays 1] (expected [daemon] or [relay N])");
 	expect_parse_error("[relay]\n",
-			   "t.conf:1: unknown section [relay] (expected [daemon] or [relay N])");
+	                   "t.conf:1: unknown section [relay] (expected [daemon] or [relay N])");
 	expect_parse_error("\n[relay 1\n", "t.conf:2: malformed section header '[relay 1'");
 	expect_parse_error("[daemon] workers = 1\n",
-			   "t.conf:1: malformed section header '[daemon] workers = 1'");
+	                   "t.conf:1: malformed section header '[daemon] workers = 1'");
 	expect_parse_error("[relay 64]\n", "t.conf:1: relay id '64' is not in 0..63");
 	expect_parse_error("[relay -1]\n", "t.conf:1: relay id '-1' is not in 0..63");
 	expect_parse_error("[relay x]\n", "t.conf:1: relay id 'x' is not in 0..63");
 	expect_parse_error("[relay 1]\n"
-			   "device = a\n"
-			   "[relay 2]\n"
-			   "device = b\n"
-			   "[relay 1]\n",
-			   "t.conf:5: relay 1 is defined twice");
+	                   "device = a\n"
+	                   "[relay 2]\n"
+	                   "device = b\n"
+	                   "[relay 1]\n",
+	                   "t.conf:5: relay 1 is defined twice");
 }
 
 static void
@@ -360,29 +358,31 @@ test_conf_line_errors(void **state)
 	expect_parse_error("[relay 1]\nmtu = # comment\n", "t.conf:2: key 'mtu' has no value");
 	expect_parse_error("[daemon]\n= 3\n", "t.conf:2: missing key before '='");
 	expect_parse_error("[daemon]\n# workers\nworkers 1\n",
-			   "t.conf:3: expected 'key = value', got 'workers 1'");
+	                   "t.conf:3: expected 'key = value', got 'workers 1'");
 	expect_parse_error("[relay 1]\nmtu = 9001\n", "t.conf:2: mtu '9001' is not in 68..9000");
 	expect_parse_error("[relay 1]\nmtu = 67\n", "t.conf:2: mtu '67' is not in 68..9000");
 	expect_parse_error("[relay 1]\nmtu = 1500x\n", "t.conf:2: mtu '1500x' is not in 68..9000");
 	expect_parse_error("[relay 1]\nqueues = 33\n", "t.conf:2: queues '33' is not in 1..32");
 	expect_parse_error("[relay 1]\nqueues = 0\n", "t.conf:2: queues '0' is not in 1..32");
 	expect_parse_error("[relay 1]\nmode = bogus\n",
-			   "t.conf:2: mode 'bogus' is neither 'server' nor 'client'");
+	                   "t.conf:2: mode 'bogus' is neither 'server' nor 'client'");
 	expect_parse_error("[relay 1]\nmrgbuf = maybe\n", "t.conf:2: mrgbuf 'maybe' is not yes/no");
 	expect_parse_error("[relay 1]\nsocket = relative.sock\n",
-			   "t.conf:2: socket 'relative.sock' must be an absolute path shorter "
-			   "than 108 bytes");
-	expect_parse_error("[relay 1]\ncpu = 1,x\n", "t.conf:2: pin '1,x': 'x' is not a CPU number");
-	expect_parse_error("[relay 1]\nid = 2\n", "t.conf:2: the relay id goes in the section header");
+	                   "t.conf:2: socket 'relative.sock' must be an absolute path shorter "
+	                   "than 108 bytes");
+	expect_parse_error("[relay 1]\ncpu = 1,x\n",
+	                   "t.conf:2: pin '1,x': 'x' is not a CPU number");
+	expect_parse_error("[relay 1]\nid = 2\n",
+	                   "t.conf:2: the relay id goes in the section header");
 	expect_parse_error("[daemon]\ndevice = x\n",
-			   "t.conf:2: 'device' belongs in a [relay N] section");
+	                   "t.conf:2: 'device' belongs in a [relay N] section");
 	expect_parse_error("workers = 1,1\n", "t.conf:1: CPU 1 is listed twice");
 	expect_parse_error("log-level = loud\n",
-			   "t.conf:1: log-level 'loud' is not a level name or 1..8");
+	                   "t.conf:1: log-level 'loud' is not a level name or 1..8");
 	expect_parse_error("socket-mode = 0999\n",
-			   "t.conf:1: socket-mode '0999' is not an octal mode");
+	                   "t.conf:1: socket-mode '0999' is not an octal mode");
 	expect_parse_error("file-prefix = a/b\n",
-			   "t.conf:1: file-prefix 'a/b' is empty, too long or has '/'");
+	                   "t.conf:1: file-prefix 'a/b' is empty, too long or has '/'");
 }
 
 static void
@@ -433,25 +433,25 @@ test_validate(void **state)
 
 	(void)state;
 	parse_ok(&c, "workers = 1,2\n"
-		     "[relay 0]\ndevice = a\ncpu = 1\n"
-		     "[relay 1]\ndevice = b\ncpu = 2,1\n"
-		     "[relay 2]\ndevice = c\n");
+	             "[relay 0]\ndevice = a\ncpu = 1\n"
+	             "[relay 1]\ndevice = b\ncpu = 2,1\n"
+	             "[relay 2]\ndevice = c\n");
 	if (vr_conf_validate(&c, err, sizeof(err)) != 0)
 		fail_msg("invalid: %s", err);
 
 	expect_invalid("workers = 1,2\n[relay 3]\ndevice = a\ncpu = 7\n",
-		       "relay 3: CPU 7 is not a worker CPU");
+	               "relay 3: CPU 7 is not a worker CPU");
 	expect_invalid("workers = 1,2\n[relay 3]\ndevice = a\ncpu = 1,4\n",
-		       "relay 3: CPU 4 is not a worker CPU");
+	               "relay 3: CPU 4 is not a worker CPU");
 	expect_invalid("workers = 1,2\n"
-		       "[relay 0]\ndevice = a\nsocket = /run/x.sock\n"
-		       "[relay 1]\ndevice = b\nsocket = /run/x.sock\n",
-		       "relays 0 and 1 share socket /run/x.sock");
+	               "[relay 0]\ndevice = a\nsocket = /run/x.sock\n"
+	               "[relay 1]\ndevice = b\nsocket = /run/x.sock\n",
+	               "relays 0 and 1 share socket /run/x.sock");
 	/* a given socket may also collide with another relay's default one */
 	expect_invalid("workers = 1\n"
-		       "[relay 4]\ndevice = a\n"
-		       "[relay 9]\ndevice = b\nsocket = /run/vrelay/relay4.sock\n",
-		       "relays 4 and 9 share socket /run/vrelay/relay4.sock");
+	               "[relay 4]\ndevice = a\n"
+	               "[relay 9]\ndevice = b\nsocket = /run/vrelay/relay4.sock\n",
+	               "relays 4 and 9 share socket /run/vrelay/relay4.sock");
 	expect_invalid("[relay 0]\ndevice = a\n", "no worker CPUs configured (workers = ...)");
 	expect_invalid("", "no worker CPUs configured (workers = ...)");
 	expect_invalid("workers = 1,2\nmain-cpu = 2\n", "main-cpu 2 is also a worker CPU");
@@ -467,8 +467,8 @@ test_validate_duplicate_ids(void **state)
 	/* the parser refuses duplicates; validate also catches them in a conf
 	 * assembled some other way */
 	parse_ok(&c, "workers = 1\n"
-		     "[relay 2]\ndevice = a\n"
-		     "[relay 3]\ndevice = b\nsocket = /run/b.sock\n");
+	             "[relay 2]\ndevice = a\n"
+	             "[relay 3]\ndevice = b\nsocket = /run/b.sock\n");
 	c.relays[1].id = 2;
 	assert_int_equal(vr_conf_validate(&c, err, sizeof(err)), -1);
 	assert_string_equal(err, "relay 2 is defined twice");
@@ -487,9 +487,8 @@ test_relay_spec(void **state)
 	defaults.mode = VR_VHOST_CLIENT;
 
 	/* only id and device: the rest comes from the defaults */
-	assert_int_equal(vr_relay_conf_parse_spec(&r, &defaults, "id=3 device=net_ring0", err,
-						  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    vr_relay_conf_parse_spec(&r, &defaults, "id=3 device=net_ring0", err, sizeof(err)), 0);
 	assert_int_equal(r.id, 3);
 	assert_string_equal(r.device, "net_ring0");
 	assert_string_equal(r.socket, "");
@@ -502,11 +501,11 @@ test_relay_spec(void **state)
 
 	/* every key, separated by spaces and tabs */
 	assert_int_equal(vr_relay_conf_parse_spec(&r, &defaults,
-						  " id=63\tdevice=net_memif0,role=client "
-						  "socket=/run/r.sock mode=server queues=32 "
-						  "mtu=68 mrgbuf=no cpu=4,6 ",
-						  err, sizeof(err)),
-			 0);
+	                                          " id=63\tdevice=net_memif0,role=client "
+	                                          "socket=/run/r.sock mode=server queues=32 "
+	                                          "mtu=68 mrgbuf=no cpu=4,6 ",
+	                                          err, sizeof(err)),
+	                 0);
 	assert_int_equal(r.id, 63);
 	assert_string_equal(r.device, "net_memif0,role=client");
 	assert_string_equal(r.socket, "/run/r.sock");
@@ -547,8 +546,8 @@ test_relay_spec_errors(void **state)
 	expect_spec_error("id=1 mtu=70000", "relay spec: mtu '70000' is not in 68..9000");
 	expect_spec_error("id=1 color=red", "relay spec: unknown relay key 'color'");
 	expect_spec_error("id=1 socket=x.sock",
-			  "relay spec: socket 'x.sock' must be an absolute path shorter than "
-			  "108 bytes");
+	                  "relay spec: socket 'x.sock' must be an absolute path shorter than "
+	                  "108 bytes");
 }
 
 /* ---- vr_relay_conf_default_socket ---------------------------------------- */
@@ -592,7 +591,8 @@ test_load_missing_file(void **state)
 	(void)state;
 	vr_conf_init(&c);
 	assert_int_equal(vr_conf_load_file(&c, "/nonexistent/vrelay.conf", err, sizeof(err)), -1);
-	assert_string_equal(err, "/nonexistent/vrelay.conf: cannot open: No such file or directory");
+	assert_string_equal(err,
+	                    "/nonexistent/vrelay.conf: cannot open: No such file or directory");
 }
 
 static void
@@ -640,8 +640,8 @@ test_relay_conf_equal(void **state)
 	struct vr_relay_conf a, b;
 
 	(void)state;
-	assert_int_equal(vr_relay_conf_parse_spec(&a, NULL, "id=1 device=d cpu=1", err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    vr_relay_conf_parse_spec(&a, NULL, "id=1 device=d cpu=1", err, sizeof(err)), 0);
 	b = a;
 	assert_true(vr_relay_conf_equal(&a, &b));
 	b.cpu[1] = 2;
@@ -655,27 +655,27 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cpuset_lists),
-		cmocka_unit_test(test_cpuset_hex_masks),
-		cmocka_unit_test(test_cpuset_errors),
-		cmocka_unit_test(test_cpuset_zero_mask),
-		cmocka_unit_test(test_pin_parse),
-		cmocka_unit_test(test_pin_parse_errors),
-		cmocka_unit_test(test_conf_full_file),
-		cmocka_unit_test(test_conf_other_daemon_keys),
-		cmocka_unit_test(test_conf_empty_text),
-		cmocka_unit_test(test_conf_unknown_key),
-		cmocka_unit_test(test_conf_section_errors),
-		cmocka_unit_test(test_conf_line_errors),
-		cmocka_unit_test(test_conf_long_line),
-		cmocka_unit_test(test_validate),
-		cmocka_unit_test(test_validate_duplicate_ids),
-		cmocka_unit_test(test_relay_spec),
-		cmocka_unit_test(test_relay_spec_errors),
-		cmocka_unit_test(test_default_socket),
-		cmocka_unit_test(test_load_missing_file),
-		cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_relay_conf_equal),
+	    cmocka_unit_test(test_cpuset_lists),
+	    cmocka_unit_test(test_cpuset_hex_masks),
+	    cmocka_unit_test(test_cpuset_errors),
+	    cmocka_unit_test(test_cpuset_zero_mask),
+	    cmocka_unit_test(test_pin_parse),
+	    cmocka_unit_test(test_pin_parse_errors),
+	    cmocka_unit_test(test_conf_full_file),
+	    cmocka_unit_test(test_conf_other_daemon_keys),
+	    cmocka_unit_test(test_conf_empty_text),
+	    cmocka_unit_test(test_conf_unknown_key),
+	    cmocka_unit_test(test_conf_section_errors),
+	    cmocka_unit_test(test_conf_line_errors),
+	    cmocka_unit_test(test_conf_long_line),
+	    cmocka_unit_test(test_validate),
+	    cmocka_unit_test(test_validate_duplicate_ids),
+	    cmocka_unit_test(test_relay_spec),
+	    cmocka_unit_test(test_relay_spec_errors),
+	    cmocka_unit_test(test_default_socket),
+	    cmocka_unit_test(test_load_missing_file),
+	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_relay_conf_equal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@
 #define ETH_P_QINQ 0x88a8
 #define PROTO_TCP  6
 #define PROTO_UDP  17
-#define IP_MF	   0x2000
+#define IP_MF      0x2000
 
 /* ---- frame building ----------------------------------------------------- */
 
@@ -85,12 +85,12 @@ struct tuple4 {
 struct ip_extra {
 	uint8_t ttl;
 	uint16_t ip_id;
-	uint16_t frag;		/* flags and offset (in 8-byte units) */
+	uint16_t frag; /* flags and offset (in 8-byte units) */
 	const char *payload;
-	int tags;		/* VLAN tags */
+	int tags; /* VLAN tags */
 	uint16_t vid;
-	uint8_t options;	/* 32-bit words of IP options */
-	int no_l4;		/* a non-first fragment: no L4 header */
+	uint8_t options; /* 32-bit words of IP options */
+	int no_l4;       /* a non-first fragment: no L4 header */
 };
 
 static void
@@ -102,7 +102,7 @@ build_ipv4(struct frame *f, const struct tuple4 *t, const struct ip_extra *x)
 
 	put_eth(f, x->tags, x->vid, ETH_P_IP);
 	put8(f, (uint8_t)(0x45 + x->options)); /* version 4, IHL */
-	put8(f, 0);			      /* DSCP */
+	put8(f, 0);                            /* DSCP */
 	put16(f, total);
 	put16(f, x->ip_id);
 	put16(f, x->frag);
@@ -118,10 +118,10 @@ build_ipv4(struct frame *f, const struct tuple4 *t, const struct ip_extra *x)
 		put16(f, t->dport);
 		if (t->proto == PROTO_TCP) {
 			put32(f, 0x11223344 ^ x->ip_id); /* seq */
-			put32(f, 0);			  /* ack */
-			put16(f, 0x5018);		  /* data offset, flags */
-			put16(f, 0xffff);		  /* window */
-			put32(f, 0);			  /* checksum, urgent */
+			put32(f, 0);                     /* ack */
+			put16(f, 0x5018);                /* data offset, flags */
+			put16(f, 0xffff);                /* window */
+			put32(f, 0);                     /* checksum, urgent */
 		} else {
 			put16(f, (uint16_t)(8 + strlen(payload)));
 			put16(f, 0);
@@ -178,11 +178,11 @@ build_arp(struct frame *f, const uint8_t *sha, uint32_t spa, uint32_t tpa)
 	put_bytes(f, (const uint8_t[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 6);
 	put_bytes(f, sha, 6); /* source MAC: the sender's */
 	put16(f, ETH_P_ARP);
-	put16(f, 1);	  /* Ethernet */
+	put16(f, 1); /* Ethernet */
 	put16(f, ETH_P_IP);
 	put8(f, 6);
 	put8(f, 4);
-	put16(f, 1);	  /* request */
+	put16(f, 1); /* request */
 	put_bytes(f, sha, 6);
 	put32(f, spa);
 	put_bytes(f, (const uint8_t[6]){0}, 6);
@@ -205,7 +205,7 @@ hash_exact(const uint8_t *frame, uint32_t len)
 }
 
 static const struct tuple4 tcp_flow = {
-	.src = 0x0a000001, .dst = 0x0a000002, .sport = 40000, .dport = 443, .proto = PROTO_TCP};
+    .src = 0x0a000001, .dst = 0x0a000002, .sport = 40000, .dport = 443, .proto = PROTO_TCP};
 
 /* ---- tests --------------------------------------------------------------- */
 
@@ -264,28 +264,27 @@ test_different_flows_differ(void **state)
 	assert_true(dups <= 1);
 
 	/* swapping source and destination is another flow direction */
-	struct tuple4 rev = {tcp_flow.dst, tcp_flow.src, tcp_flow.dport, tcp_flow.sport,
-			     PROTO_TCP};
+	struct tuple4 rev = {tcp_flow.dst, tcp_flow.src, tcp_flow.dport, tcp_flow.sport, PROTO_TCP};
 
 	assert_int_not_equal(hash4(&rev, &(struct ip_extra){0}),
-			     hash4(&tcp_flow, &(struct ip_extra){0}));
+	                     hash4(&tcp_flow, &(struct ip_extra){0}));
 	/* TCP and UDP with the same numbers are different flows */
 	struct tuple4 udp = tcp_flow;
 
 	udp.proto = PROTO_UDP;
 	assert_int_not_equal(hash4(&udp, &(struct ip_extra){0}),
-			     hash4(&tcp_flow, &(struct ip_extra){0}));
+	                     hash4(&tcp_flow, &(struct ip_extra){0}));
 }
 
 static void
 test_ipv6_udp(void **state)
 {
 	struct tuple6 t = {
-		.src = {0x20, 0x01, 0x0d, 0xb8, [15] = 1},
-		.dst = {0x20, 0x01, 0x0d, 0xb8, [15] = 2},
-		.sport = 5353,
-		.dport = 53,
-		.proto = PROTO_UDP,
+	    .src = {0x20, 0x01, 0x0d, 0xb8, [15] = 1},
+	    .dst = {0x20, 0x01, 0x0d, 0xb8, [15] = 2},
+	    .sport = 5353,
+	    .dport = 53,
+	    .proto = PROTO_UDP,
 	};
 	uint32_t h = hash6(&t, 64, "");
 
@@ -324,7 +323,7 @@ test_vlan_hashes_inner_tuple(void **state)
 	t.dport = 444;
 	assert_int_not_equal(hash4(&t, &(struct ip_extra){.tags = 2, .vid = 20}), untagged);
 	assert_int_equal(hash4(&t, &(struct ip_extra){.tags = 2, .vid = 20}),
-			 hash4(&t, &(struct ip_extra){0}));
+	                 hash4(&t, &(struct ip_extra){0}));
 }
 
 static void
@@ -332,14 +331,16 @@ test_fragments_hash_on_addresses(void **state)
 {
 	/* a 2000-byte UDP datagram in two fragments: only the first carries the
 	 * UDP header, so both must hash on the addresses alone */
-	struct tuple4 t = {.src = 0xc0a80001, .dst = 0xc0a80002, .sport = 9, .dport = 7,
-			   .proto = PROTO_UDP};
-	uint32_t first = hash4(&t, &(struct ip_extra){.ip_id = 77, .frag = IP_MF,
-						      .payload = "first part"});
-	uint32_t second = hash4(&t, &(struct ip_extra){.ip_id = 77, .frag = 185, .no_l4 = 1,
-						       .payload = "second part, no header"});
-	uint32_t middle = hash4(&t, &(struct ip_extra){.ip_id = 77, .frag = IP_MF | 100,
-						       .no_l4 = 1, .payload = "middle"});
+	struct tuple4 t = {
+	    .src = 0xc0a80001, .dst = 0xc0a80002, .sport = 9, .dport = 7, .proto = PROTO_UDP};
+	uint32_t first =
+	    hash4(&t, &(struct ip_extra){.ip_id = 77, .frag = IP_MF, .payload = "first part"});
+	uint32_t second = hash4(
+	    &t, &(struct ip_extra){
+	            .ip_id = 77, .frag = 185, .no_l4 = 1, .payload = "second part, no header"});
+	uint32_t middle = hash4(
+	    &t,
+	    &(struct ip_extra){.ip_id = 77, .frag = IP_MF | 100, .no_l4 = 1, .payload = "middle"});
 
 	(void)state;
 	assert_int_equal(first, second);
@@ -352,9 +353,8 @@ test_fragments_hash_on_addresses(void **state)
 	assert_int_not_equal(hash4(&t, &(struct ip_extra){.frag = IP_MF}), first);
 	/* through a VLAN as well */
 	t.dst = 0xc0a80002;
-	assert_int_equal(hash4(&t, &(struct ip_extra){.tags = 1, .vid = 5, .frag = 185,
-						      .no_l4 = 1}),
-			 first);
+	assert_int_equal(
+	    hash4(&t, &(struct ip_extra){.tags = 1, .vid = 5, .frag = 185, .no_l4 = 1}), first);
 }
 
 static void
@@ -372,7 +372,7 @@ test_arp(void **state)
 	assert_int_equal(h1, h2);
 	/* another sender */
 	build_arp(&f, (const uint8_t[6]){0x52, 0x54, 0x00, 0x12, 0x34, 0x57}, 0x0a000001,
-		  0x0a000002);
+	          0x0a000002);
 	h3 = hash_exact(f.b, f.len);
 	assert_int_not_equal(h1, h3);
 }
@@ -388,10 +388,10 @@ test_truncated_frames(void **state)
 	build_ipv4(&frames[n++], &tcp_flow, &(struct ip_extra){.tags = 2, .vid = 7});
 	build_ipv4(&frames[n++], &tcp_flow, &(struct ip_extra){.tags = 1, .options = 10});
 	build_ipv4(&frames[n++], &tcp_flow, &(struct ip_extra){.frag = 185, .no_l4 = 1});
-	build_ipv6_udp(&frames[n++],
-		       &(struct tuple6){.src = {1}, .dst = {2}, .sport = 1, .dport = 2,
-					.proto = PROTO_UDP},
-		       64, "");
+	build_ipv6_udp(
+	    &frames[n++],
+	    &(struct tuple6){.src = {1}, .dst = {2}, .sport = 1, .dport = 2, .proto = PROTO_UDP},
+	    64, "");
 	build_arp(&frames[n++], mac_b, 1, 2);
 	/* a header claiming 60 bytes (IHL 15) and a frame that ends right after 20 */
 	build_ipv4(&frames[n], &tcp_flow, &(struct ip_extra){0});
@@ -437,11 +437,11 @@ test_spread(void **state)
 	for (int i = 0; i < FLOWS; i++) {
 		uint64_t r = rnd(&seed);
 		struct tuple4 t = {
-			.src = 0x0a000000 | (uint32_t)(r & 0xffffff),
-			.dst = 0xc0a80000 | (uint32_t)((r >> 24) & 0xffff),
-			.sport = (uint16_t)(1024 + (r >> 40) % 60000),
-			.dport = (uint16_t)(r >> 56 & 1 ? 443 : 80),
-			.proto = PROTO_TCP,
+		    .src = 0x0a000000 | (uint32_t)(r & 0xffffff),
+		    .dst = 0xc0a80000 | (uint32_t)((r >> 24) & 0xffff),
+		    .sport = (uint16_t)(1024 + (r >> 40) % 60000),
+		    .dport = (uint16_t)(r >> 56 & 1 ? 443 : 80),
+		    .proto = PROTO_TCP,
 		};
 
 		count[hash4(&t, &(struct ip_extra){0}) % BUCKETS]++;
@@ -474,15 +474,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_same_flow_same_hash),
-		cmocka_unit_test(test_different_flows_differ),
-		cmocka_unit_test(test_ipv6_udp),
-		cmocka_unit_test(test_vlan_hashes_inner_tuple),
-		cmocka_unit_test(test_fragments_hash_on_addresses),
-		cmocka_unit_test(test_arp),
-		cmocka_unit_test(test_truncated_frames),
-		cmocka_unit_test(test_spread),
-		cmocka_unit_test(test_spread_ports_only),
+	    cmocka_unit_test(test_same_flow_same_hash),
+	    cmocka_unit_test(test_different_flows_differ),
+	    cmocka_unit_test(test_ipv6_udp),
+	    cmocka_unit_test(test_vlan_hashes_inner_tuple),
+	    cmocka_unit_test(test_fragments_hash_on_addresses),
+	    cmocka_unit_test(test_arp),
+	    cmocka_unit_test(test_truncated_frames),
+	    cmocka_unit_test(test_spread),
+	    cmocka_unit_test(test_spread_ports_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -295,8 +295,8 @@ test_set_guest(void **state)
 
 /* ---- concurrency ------------------------------------------------------------ */
 
-#define N_RELAYS 4
-#define N_OPS	 2000
+#define N_RELAYS    4
+#define N_OPS       2000
 #define PASS_ROUNDS 64
 
 struct worker {
@@ -373,7 +373,7 @@ test_concurrent_workers(void **state)
 	for (unsigned i = 0; i < N_WORKERS; i++) {
 		workers[i] = (struct worker){.idx = i, .online = &online, .stop = &stop};
 		assert_int_equal(pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]),
-				 0);
+		                 0);
 	}
 	/* both workers are online before the first change */
 	pthread_barrier_wait(&online);
@@ -401,8 +401,8 @@ test_concurrent_workers(void **state)
 			break;
 		case 3:
 			/* a new guest, or (sometimes) none; the handoff frees the old */
-			handoff_set_guest(&dirs[2 * r], rand_r(&seed) % 8 != 0 ? guest_new(++gen)
-									      : NULL);
+			handoff_set_guest(&dirs[2 * r],
+			                  rand_r(&seed) % 8 != 0 ? guest_new(++gen) : NULL);
 			break;
 		}
 		for (int i = 0; i < 2 * N_RELAYS; i++)
@@ -417,9 +417,9 @@ test_concurrent_workers(void **state)
 
 	for (unsigned i = 0; i < N_WORKERS; i++) {
 		print_message("worker %u: %llu passes, %llu dirs, %llu guests seen\n", i,
-			      (unsigned long long)workers[i].passes,
-			      (unsigned long long)workers[i].dirs_seen,
-			      (unsigned long long)workers[i].guests_seen);
+		              (unsigned long long)workers[i].passes,
+		              (unsigned long long)workers[i].dirs_seen,
+		              (unsigned long long)workers[i].guests_seen);
 		assert_int_equal(workers[i].bad, 0);
 		/* every grace period needed a pass of each worker */
 		assert_true(workers[i].passes > 0);
@@ -441,12 +441,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_init, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_init_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_attach_detach, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_move, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_guest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_workers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_init, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_init_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_attach_detach, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_move, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_guest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_workers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

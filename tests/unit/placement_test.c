@@ -26,10 +26,10 @@ static void
 test_lowest_busy(void **state)
 {
 	struct vr_worker_load w[] = {
-		{.cpu = 1, .busy_permille = 500, .n_dirs = 1},
-		{.cpu = 2, .busy_permille = 100, .n_dirs = 9},
-		{.cpu = 3, .busy_permille = 300, .n_dirs = 0},
-		{.cpu = 4, .busy_permille = 900, .n_dirs = 0},
+	    {.cpu = 1, .busy_permille = 500, .n_dirs = 1},
+	    {.cpu = 2, .busy_permille = 100, .n_dirs = 9},
+	    {.cpu = 3, .busy_permille = 300, .n_dirs = 0},
+	    {.cpu = 4, .busy_permille = 900, .n_dirs = 0},
 	};
 
 	(void)state;
@@ -46,8 +46,8 @@ static void
 test_ties_by_dirs(void **state)
 {
 	struct vr_worker_load w[] = {
-		{.cpu = 1, .busy_permille = 100, .n_dirs = 3},
-		{.cpu = 2, .busy_permille = 140, .n_dirs = 1},
+	    {.cpu = 1, .busy_permille = 100, .n_dirs = 3},
+	    {.cpu = 2, .busy_permille = 140, .n_dirs = 1},
 	};
 
 	(void)state;
@@ -77,9 +77,9 @@ static void
 test_ties_by_cpu(void **state)
 {
 	struct vr_worker_load w[] = {
-		{.cpu = 7, .busy_permille = 20, .n_dirs = 2},
-		{.cpu = 3, .busy_permille = 0, .n_dirs = 2},
-		{.cpu = 5, .busy_permille = 10, .n_dirs = 2},
+	    {.cpu = 7, .busy_permille = 20, .n_dirs = 2},
+	    {.cpu = 3, .busy_permille = 0, .n_dirs = 2},
+	    {.cpu = 5, .busy_permille = 10, .n_dirs = 2},
 	};
 
 	(void)state;
@@ -117,10 +117,10 @@ static void
 test_chain_of_near_ties(void **state)
 {
 	struct vr_worker_load w[] = {
-		{.cpu = 1, .busy_permille = 0, .n_dirs = 5},
-		{.cpu = 2, .busy_permille = 45, .n_dirs = 4},
-		{.cpu = 3, .busy_permille = 90, .n_dirs = 3},
-		{.cpu = 4, .busy_permille = 135, .n_dirs = 0},
+	    {.cpu = 1, .busy_permille = 0, .n_dirs = 5},
+	    {.cpu = 2, .busy_permille = 45, .n_dirs = 4},
+	    {.cpu = 3, .busy_permille = 90, .n_dirs = 3},
+	    {.cpu = 4, .busy_permille = 135, .n_dirs = 0},
 	};
 	int k;
 
@@ -135,12 +135,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_workers),
-		cmocka_unit_test(test_lowest_busy),
-		cmocka_unit_test(test_ties_by_dirs),
-		cmocka_unit_test(test_ties_by_cpu),
-		cmocka_unit_test(test_fills_evenly),
-		cmocka_unit_test(test_chain_of_near_ties),
+	    cmocka_unit_test(test_no_workers),   cmocka_unit_test(test_lowest_busy),
+	    cmocka_unit_test(test_ties_by_dirs), cmocka_unit_test(test_ties_by_cpu),
+	    cmocka_unit_test(test_fills_evenly), cmocka_unit_test(test_chain_of_near_ties),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

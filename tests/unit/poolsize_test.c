@@ -64,11 +64,11 @@ check_pool(const struct vr_pool_need *n)
 		fail_msg("%u mbufs is not 2^k-1", v);
 	if (v < need)
 		fail_msg("%u mbufs < need %llu (queues %u rxd %u txd %u mtu %u lcores %u)", v,
-			 (unsigned long long)need, n->queues, n->rxd, n->txd, n->mtu, n->lcores);
+		         (unsigned long long)need, n->queues, n->rxd, n->txd, n->mtu, n->lcores);
 	/* the smallest such size: half of it would not do */
 	if (v / 2 >= need)
 		fail_msg("%u mbufs for need %llu: twice what it takes", v,
-			 (unsigned long long)need);
+		         (unsigned long long)need);
 	/* rte_mempool_create refuses a cache larger than n / 1.5 */
 	assert_true(VR_POOL_CACHE * 3 / 2 <= v);
 }
@@ -87,11 +87,11 @@ test_pool_mbufs_formula(void **state)
 			for (size_t m = 0; m < sizeof(mtus) / sizeof(mtus[0]); m++)
 				for (size_t l = 0; l < sizeof(lcores) / sizeof(lcores[0]); l++)
 					check_pool(&(struct vr_pool_need){
-						.queues = queues[q],
-						.rxd = descs[d],
-						.txd = descs[(d + 2) % 6],
-						.mtu = mtus[m],
-						.lcores = lcores[l],
+					    .queues = queues[q],
+					    .rxd = descs[d],
+					    .txd = descs[(d + 2) % 6],
+					    .mtu = mtus[m],
+					    .lcores = lcores[l],
 					});
 }
 
@@ -159,11 +159,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_segs_per_frame),
-		cmocka_unit_test(test_pool_mbufs_formula),
-		cmocka_unit_test(test_pool_mbufs_default),
-		cmocka_unit_test(test_pool_mbufs_grows),
-		cmocka_unit_test(test_default_setup_fits_512mib),
+	    cmocka_unit_test(test_segs_per_frame),
+	    cmocka_unit_test(test_pool_mbufs_formula),
+	    cmocka_unit_test(test_pool_mbufs_default),
+	    cmocka_unit_test(test_pool_mbufs_grows),
+	    cmocka_unit_test(test_default_setup_fits_512mib),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,8 +40,7 @@ test_exact_rates(void **state)
 	assert_int_equal(r.bps, 1500000ull * 8 * 2);
 
 	/* one second, exactly */
-	vr_rate_sample(&r, 2000 + 14880952, 64000 + 1500000 + 14880952ull * 84,
-		       T0 + SEC / 2 + SEC);
+	vr_rate_sample(&r, 2000 + 14880952, 64000 + 1500000 + 14880952ull * 84, T0 + SEC / 2 + SEC);
 	assert_int_equal(r.pps, 14880952);
 	assert_int_equal(r.bps, 14880952ull * 84 * 8);
 
@@ -171,13 +170,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_first_sample_is_zero),
-		cmocka_unit_test(test_exact_rates),
-		cmocka_unit_test(test_fractional_interval),
-		cmocka_unit_test(test_counter_backwards_restarts),
-		cmocka_unit_test(test_time_not_advancing),
-		cmocka_unit_test(test_huge_counters),
-		cmocka_unit_test(test_long_interval),
+	    cmocka_unit_test(test_first_sample_is_zero),
+	    cmocka_unit_test(test_exact_rates),
+	    cmocka_unit_test(test_fractional_interval),
+	    cmocka_unit_test(test_counter_backwards_restarts),
+	    cmocka_unit_test(test_time_not_advancing),
+	    cmocka_unit_test(test_huge_counters),
+	    cmocka_unit_test(test_long_interval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 /* Fail unless hay contains needle, showing both. */
-#define assert_contains(hay, needle)                                                  \
-	do {                                                                          \
-		const char *hay_ = (hay), *needle_ = (needle);                        \
-		if (strstr(hay_, needle_) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", hay_, needle_);        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		const char *hay_ = (hay), *needle_ = (needle);                                     \
+		if (strstr(hay_, needle_) == NULL)                                                 \
+			fail_msg("'%s' does not contain '%s'", hay_, needle_);                     \
 	} while (0)
 
 /* Write text to a new temporary file; path receives its name (>= 64 bytes). */
@@ -25,7 +25,7 @@ write_temp_file(char *path, size_t pathlen, const char *text)
 	int fd;
 
 	snprintf(path, pathlen, "%s/vrelay-unit-XXXXXX",
-		 dir != NULL && dir[0] != '\0' ? dir : "/tmp");
+	         dir != NULL && dir[0] != '\0' ? dir : "/tmp");
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, len), (ssize_t)len);
