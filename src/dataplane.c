@@ -229,17 +229,6 @@ to_device_flush(struct vr_dir *d, uint16_t qp, uint64_t now)
 	return p->n == 0;
 }
 
-static void
-count_nombuf(struct vr_dir *d, const struct vr_guest *g, uint16_t qp)
-{
-	/* Only after an empty dequeue, cheapest test first: did the guest have
-	 * packets? Only then count the pool (rte_mempool_avail_count walks every
-	 * lcore's cache, far too dear for each idle poll). */
-	if (rte_vhost_rx_queue_count(g->vid, VIRTIO_TXQ(qp)) > 0 &&
-	    rte_mempool_avail_count(d->pool) < VR_BURST)
-		ctr_add(d->c.nombuf, 1);
-}
-
 static unsigned
 vm2dev_queue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, uint64_t now,
              struct vr_budget *b)
@@ -253,10 +242,8 @@ vm2dev_queue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, uint64_t n
 		if (want == 0)
 			break;
 		n = rte_vhost_dequeue_burst(g->vid, VIRTIO_TXQ(qp), d->pool, m, want);
-		if (n == 0) {
-			count_nombuf(d, g, qp);
-			break;
-		}
+		if (n == 0)
+			break; /* empty, or no mbufs: the control thread tells them apart */
 		uint64_t bytes = sum_bytes(m, n);
 
 		ctr_add(d->c.rx_pkts, n);

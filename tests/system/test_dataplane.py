@@ -2,7 +2,8 @@
 
 import signal
 
-from vrtest import (Vrelayd, check, guest_pmd, memif_args, memif_peer, stable, wait_for)
+from vrtest import (CountedFlow, Vrelayd, check, guest_pmd, memif_args, memif_peer, stable,
+                    wait_for)
 
 
 def test_stalled_peer_counts_every_drop(s):
@@ -45,13 +46,8 @@ def test_pin_moves_without_loss(s):
                     "device = %s\ncpu = %s\n" % (memif_args(memif, "server"), cpus))
     write("0")
     d = Vrelayd(s, ["-c", conf], workers="0,1").start()
-    peer = memif_peer(s, "peer", memif).start()
-    guest = guest_pmd(s, "guest", s.path("relay0.sock")).start()
-    wait_for(lambda: d.relay(0)["state"] == "connected", 10, "guest to connect")
-    peer.cmd("set fwd rxonly")
-    peer.cmd("start")
-    guest.cmd("set fwd txonly")
-    guest.cmd("start")
+    flow = CountedFlow(s, d, memif)
+    flow.start()
     for i in range(20):
         cpus = ("1", "0,1", "1,0", "0")[i % 4]
         write(cpus)
@@ -61,11 +57,6 @@ def test_pin_moves_without_loss(s):
                  10, "relay 0 on CPUs %s" % want)
         base = d.relay(0)["vm2dev"]["tx_pkts"]
         wait_for(lambda: d.relay(0)["vm2dev"]["tx_pkts"] > base, 10, "traffic after move %d" % i)
-    guest.cmd("stop")
-    sent = stable(lambda: guest.stats()["opackets"])
-    c, received = stable(lambda: (d.relay(0)["vm2dev"], peer.stats()["ipackets"]))
-    check(c["rx_pkts"] == sent == c["tx_pkts"] == received,
-          "after 20 moves: sent %d, relay %s, received %d" % (sent, c, received))
-    check(c["drop_full"] == 0 and c["drop_unready"] == 0, "drops: %s" % c)
+    flow.stop_and_check("after 20 moves")
     w = d.workers()
     check(set(w) == {"0", "1"}, "workers: %s" % w)

@@ -382,3 +382,35 @@ def guest_pmd(s, name, sock, queues=1, server=False, extra=(), lcores="0,1"):
 
 def memif_peer(s, name, sock, extra=()):
     return Testpmd(s, name, [memif_args(sock, "client")], extra=[DOC_IPS] + list(extra))
+
+
+class CountedFlow:
+    """A guest-to-device flow through relay rid that another activity must
+    not disturb: started, later stopped and checked exact at every hop."""
+
+    def __init__(self, s, d, memif, rid=0, sock=None):
+        self.d, self.rid = d, rid
+        self.peer = memif_peer(s, "peer%d" % rid, memif).start()
+        self.guest = guest_pmd(s, "guest%d" % rid, sock or s.path("relay%d.sock" % rid)).start()
+        wait_for(lambda: d.relay(rid)["state"] == "connected", 10,
+                 "guest %d to connect" % rid)
+
+    def start(self):
+        self.peer.cmd("set fwd rxonly")
+        self.peer.cmd("start")
+        self.guest.cmd("set fwd txonly")
+        self.guest.cmd("start")
+
+    def stop_and_check(self, what):
+        """Stop sending; sent == taken == delivered == received, no drop."""
+        self.guest.cmd("stop")
+        sent = stable(lambda: self.guest.stats()["opackets"])
+        c, received = stable(lambda: (self.d.relay(self.rid)["vm2dev"],
+                                      self.peer.stats()["ipackets"]))
+        check(sent > 0, "%s: no traffic on relay %d" % (what, self.rid))
+        check(c["rx_pkts"] == sent == c["tx_pkts"] == received,
+              "%s: guest sent %d, relay %d took %d and delivered %d, peer got %d" % (
+                  what, sent, self.rid, c["rx_pkts"], c["tx_pkts"], received))
+        check(c["drop_full"] == 0 and c["drop_unready"] == 0,
+              "%s: relay %d dropped: %s" % (what, self.rid, c))
+        return sent
