@@ -333,7 +333,7 @@ def report(res, args):
                 "%.0f" % (r[(size, d)][0] / 1e3) for r in res["tput"]["testpmd"])))
     w("")
     w("'vrelay busy' is the share of the worker's cycles spent in passes that moved "
-      "frames; below 100%% the relay waited for the generator (which shares CPU 0 "
+      "frames; below 100% the relay waited for the generator (which shares CPU 0 "
       "with everything else) and the row measures the generator, not the relay.")
     la = mean([r["latency_us"] for r in res["tput"]["vrelay"]])
     lb = mean([r["latency_us"] for r in res["tput"]["testpmd"]])
