@@ -295,8 +295,8 @@ def scaling_session(n, callgrind=False):
 
 # ---------------------------------------------------------------- report
 
-def mean(xs):
-    """Median: wall-clock rates here swing 3x between identical runs."""
+def median(xs):
+    """Wall-clock rates here swing 3x between identical runs: medians, not means."""
     return statistics.median(xs) if xs else float("nan")
 
 
@@ -318,9 +318,9 @@ def report(res, args):
         for d in ("g2d", "d2g", "both"):
             a = [r[(size, d)] for r in res["tput"]["vrelay"]]
             b = [r[(size, d)] for r in res["tput"]["testpmd"]]
-            ap, bp = mean([x[0] for x in a]), mean([x[0] for x in b])
-            ac, bc = mean([x[1] for x in a]), mean([x[1] for x in b])
-            busy = mean([x[2] for x in a])
+            ap, bp = median([x[0] for x in a]), median([x[0] for x in b])
+            ac, bc = median([x[1] for x in a]), median([x[1] for x in b])
+            busy = median([x[2] for x in a])
             ab, bb = max(x[0] for x in a), max(x[0] for x in b)
             w("| %d | %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f%% | %.0f%% | %.0f%% |" % (
                 size, d, ap / 1e3, bp / 1e3, ratio(ap, bp), ab / 1e3, bb / 1e3, ratio(ab, bb),
@@ -339,8 +339,8 @@ def report(res, args):
     w("'vrelay busy' is the share of the worker's cycles spent in passes that moved "
       "frames; below 100% the relay waited for the generator (which shares CPU 0 "
       "with everything else) and the row measures the generator, not the relay.")
-    la = mean([r["latency_us"] for r in res["tput"]["vrelay"]])
-    lb = mean([r["latency_us"] for r in res["tput"]["testpmd"]])
+    la = median([r["latency_us"] for r in res["tput"]["vrelay"]])
+    lb = median([r["latency_us"] for r in res["tput"]["testpmd"]])
     w("")
     w("Latency, one 64-byte frame in flight, per relay crossing (generator "
       "turnaround included): vrelay %.1f us, testpmd %.1f us, ratio %.2f" % (la, lb, ratio(la, lb)))

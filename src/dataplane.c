@@ -281,14 +281,15 @@ vm2dev_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 	return moved;
 }
 
-/* Packets waiting for a guest RX vring that is gone will never be taken. */
+/* Drop (as not-ready) what waits for a queue pair whose bit in keep (the
+ * guest RX vring bit, 2 qp) is clear: a vring that is gone never takes it. */
 static void
-dev2vm_drop_orphans(struct vr_dir *d, uint64_t live_rx_mask)
+drop_pending_except(struct vr_dir *d, uint64_t keep)
 {
 	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
 		struct vr_pending *p = &d->pend[qp];
 
-		if (p->n == 0 || (live_rx_mask & (1ULL << (2 * qp))))
+		if (p->n == 0 || (keep & (1ULL << (2 * qp))))
 			continue;
 		ctr_add(d->c.drop_unready, p->n);
 		rte_pktmbuf_free_bulk(p->m, p->n);
@@ -311,7 +312,7 @@ dir_refresh(struct vr_dir *d, const struct vr_guest *g, uint32_t gen, uint64_t m
 			d->tx_qp[d->n_tx++] = qp;
 	}
 	if (d->kind == VR_DIR_DEV2VM)
-		dev2vm_drop_orphans(d, live);
+		drop_pending_except(d, live);
 	d->seen_gen = gen;
 	d->seen_mask = mask;
 }
@@ -335,13 +336,5 @@ dir_poll(struct vr_dir *d, uint64_t now, struct vr_budget *b)
 void
 dir_drain(struct vr_dir *d)
 {
-	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
-		struct vr_pending *p = &d->pend[qp];
-
-		if (p->n == 0)
-			continue;
-		ctr_add(d->c.drop_unready, p->n);
-		rte_pktmbuf_free_bulk(p->m, p->n);
-		p->n = 0;
-	}
+	drop_pending_except(d, 0);
 }

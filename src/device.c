@@ -16,38 +16,38 @@
 #include "poolsize.h"
 #include "sockpath.h"
 
-#define DEFAULT_RXD 1024
-#define DEFAULT_TXD 1024
-
-/* The ethdev name devargs will produce: the canonical PCI address, or the
- * vdev name before the first comma. */
+/* The part of devargs before the first comma: a PCI address or a vdev name. */
 static void
-devargs_port_name(const char *devargs, char *name, size_t len)
+devargs_head(const char *devargs, char *head, size_t len)
 {
-	struct rte_pci_addr addr;
 	size_t n = strcspn(devargs, ",");
-	char head[128];
 
-	snprintf(head, sizeof(head), "%.*s", (int)(n < sizeof(head) ? n : sizeof(head) - 1),
-	         devargs);
-	if (rte_pci_addr_parse(head, &addr) == 0)
-		rte_pci_device_name(&addr, name, len);
-	else
-		snprintf(name, len, "%s", head);
+	snprintf(head, len, "%.*s", (int)(n < len ? n : len - 1), devargs);
 }
 
 static bool
 is_pci(const char *devargs)
 {
 	struct rte_pci_addr addr;
-	char head[64];
-	size_t n = strcspn(devargs, ",");
+	char head[128];
 
-	if (n >= sizeof(head))
-		return false;
-	memcpy(head, devargs, n);
-	head[n] = '\0';
+	devargs_head(devargs, head, sizeof(head));
 	return rte_pci_addr_parse(head, &addr) == 0;
+}
+
+/* The ethdev name devargs will produce: the canonical PCI address, or the
+ * vdev name. */
+static void
+devargs_port_name(const char *devargs, char *name, size_t len)
+{
+	struct rte_pci_addr addr;
+	char head[128];
+
+	devargs_head(devargs, head, sizeof(head));
+	if (rte_pci_addr_parse(head, &addr) == 0)
+		rte_pci_device_name(&addr, name, len);
+	else
+		snprintf(name, len, "%s", head);
 }
 
 /* A memif server's socket left by a crashed vrelayd would fail the probe. */
@@ -207,8 +207,8 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 		return vr_err(err, errlen,
 		              "device '%s': configure with %u queues, MTU %u failed: %s", dev->name,
 		              dev->n_queues, mtu, rte_strerror(-rc));
-	dev->rxd = DEFAULT_RXD;
-	dev->txd = DEFAULT_TXD;
+	dev->rxd = VR_DEV_RXD;
+	dev->txd = VR_DEV_TXD;
 	rte_eth_dev_adjust_nb_rx_tx_desc(dev->port, &dev->rxd, &dev->txd);
 	if (setup_rx_queues(dev, pool, err, errlen) < 0)
 		return -1;
@@ -222,10 +222,8 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 }
 
 int
-device_restart_on_pool(struct vr_device *dev, uint16_t mtu, struct rte_mempool *pool, char *err,
-                       size_t errlen)
+device_restart_on_pool(struct vr_device *dev, struct rte_mempool *pool, char *err, size_t errlen)
 {
-	(void)mtu;
 	device_stop(dev);
 	if (setup_rx_queues(dev, pool, err, errlen) < 0)
 		return -1;

@@ -13,6 +13,11 @@
 
 struct rte_mempool;
 
+/* Descriptors per device queue (lowered to what the device takes); the relay's
+ * pool is sized from the same numbers. */
+#define VR_DEV_RXD 1024
+#define VR_DEV_TXD 1024
+
 struct vr_device {
 	uint16_t port;
 	uint16_t n_queues; /* queue pairs configured */
@@ -31,7 +36,7 @@ int device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu,
                  struct rte_mempool *pool, char *err, size_t errlen);
 
 /* Re-create the RX queues on another pool (guest moved to another NUMA node). */
-int device_restart_on_pool(struct vr_device *dev, uint16_t mtu, struct rte_mempool *pool, char *err,
+int device_restart_on_pool(struct vr_device *dev, struct rte_mempool *pool, char *err,
                            size_t errlen);
 
 void device_stop(struct vr_device *dev);

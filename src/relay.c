@@ -109,11 +109,9 @@ relay_of_vid(int vid)
 	return r;
 }
 
-void
-relay_map_vid(int vid, const char *socket_path)
+static void
+vid_set(int vid, struct vr_relay *r)
 {
-	struct vr_relay *r = relay_by_socket(socket_path);
-
 	if (vid < 0 || vid >= VR_MAX_VIDS)
 		return;
 	pthread_mutex_lock(&map_mutex);
@@ -122,13 +120,15 @@ relay_map_vid(int vid, const char *socket_path)
 }
 
 void
+relay_map_vid(int vid, const char *socket_path)
+{
+	vid_set(vid, relay_by_socket(socket_path));
+}
+
+void
 relay_unmap_vid(int vid)
 {
-	if (vid < 0 || vid >= VR_MAX_VIDS)
-		return;
-	pthread_mutex_lock(&map_mutex);
-	vid_relay[vid] = NULL;
-	pthread_mutex_unlock(&map_mutex);
+	vid_set(vid, NULL);
 }
 
 unsigned
@@ -158,8 +158,8 @@ pool_create(const struct vr_relay *r, int socket)
 {
 	struct vr_pool_need need = {
 	    .queues = device_queues_for(&r->dev, r->conf.queues),
-	    .rxd = 1024,
-	    .txd = 1024,
+	    .rxd = VR_DEV_RXD,
+	    .txd = VR_DEV_TXD,
 	    .mtu = r->conf.mtu,
 	    .lcores = (uint16_t)(vr_n_workers + 1),
 	};
@@ -465,7 +465,7 @@ relay_follow_guest_numa(struct vr_relay *r, int node)
 
 	handoff_detach(r->dir[0]);
 	handoff_detach(r->dir[1]);
-	if (device_restart_on_pool(&r->dev, r->conf.mtu, np, sub, sizeof(sub)) < 0) {
+	if (device_restart_on_pool(&r->dev, np, sub, sizeof(sub)) < 0) {
 		VR_LOG(ERR, "relay %d: %s", r->conf.id, sub);
 		rte_mempool_free(np);
 	} else {
