@@ -16,6 +16,10 @@ enum {
 	OPT_SOCKET_MODE,
 	OPT_RETRY_US,
 	OPT_CHECK,
+	OPT_CONTROL_DIR,
+	OPT_OVSDB,
+	OPT_WATCH_FILE,
+	OPT_SET,
 };
 
 static const struct option long_opts[] = {
@@ -31,6 +35,10 @@ static const struct option long_opts[] = {
     {"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
     {"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
     {"retry-us", required_argument, NULL, OPT_RETRY_US},
+    {"control-dir", required_argument, NULL, OPT_CONTROL_DIR},
+    {"ovsdb", required_argument, NULL, OPT_OVSDB},
+    {"watch-file", required_argument, NULL, OPT_WATCH_FILE},
+    {"set", required_argument, NULL, OPT_SET},
     {"check", no_argument, NULL, OPT_CHECK},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -60,6 +68,12 @@ daemon_key(int opt)
 		return "socket-mode";
 	case OPT_RETRY_US:
 		return "retry-us";
+	case OPT_CONTROL_DIR:
+		return "control-dir";
+	case OPT_OVSDB:
+		return "ovsdb";
+	case OPT_WATCH_FILE:
+		return "watch-file";
 	default:
 		return NULL;
 	}
@@ -68,31 +82,36 @@ daemon_key(int opt)
 void
 vr_cmdline_usage(FILE *out, const char *prog)
 {
-	fprintf(out,
-	        "Usage: %s [options] [-- EAL options]\n"
-	        "Relay packets between DPDK devices and QEMU virtio-net over vhost-user.\n\n"
-	        "  -c, --config FILE        config file (docs/configuration.md)\n"
-	        "  -w, --workers LIST       worker CPUs, e.g. 1,2 or 2-5 or 0x6\n"
-	        "  -r, --relay SPEC         add a relay: 'id=N device=DEVARGS [socket=PATH]\n"
-	        "                           [mode=server|client] [queues=N] [mtu=N]\n"
-	        "                           [mrgbuf=yes|no] [cpu=C[,C]]' (repeatable)\n"
-	        "  -p, --pin ID:CPU[,CPU]   pin relay ID (both directions, or\n"
-	        "                           guest-to-device,device-to-guest) (repeatable)\n"
-	        "  -m, --main-cpu N         CPU of the control thread\n"
-	        "  -l, --log-level LEVEL    emerg..debug or 1..8 (default info)\n"
-	        "      --file-prefix NAME   DPDK runtime prefix (default vrelay)\n"
-	        "      --socket-dir DIR     default socket directory (default /run/vrelay)\n"
-	        "      --socket-owner USER  owner of server-mode sockets\n"
-	        "      --socket-group GROUP group of server-mode sockets\n"
-	        "      --socket-mode MODE   octal mode of server-mode sockets (default 0660)\n"
-	        "      --retry-us N         how long a full peer ring is retried before the\n"
-	        "                           waiting packets are dropped (default 1000)\n"
-	        "      --check              validate the configuration and exit\n"
-	        "  -h, --help               this text\n"
-	        "  -V, --version            print the version\n\n"
-	        "Signals: SIGHUP reloads the configuration (relays added, removed, re-pinned);\n"
-	        "SIGTERM/SIGINT stop cleanly. Counters: dpdk-telemetry.py -f PREFIX, /vrelay/...\n",
-	        prog);
+	fprintf(
+	    out,
+	    "Usage: %s [options] [-- EAL options]\n"
+	    "Relay packets between DPDK devices and QEMU virtio-net over vhost-user.\n\n"
+	    "  -c, --config FILE        config file (docs/configuration.md)\n"
+	    "  -w, --workers LIST       worker CPUs, e.g. 1,2 or 2-5 or 0x6\n"
+	    "  -r, --relay SPEC         add a relay: 'id=N device=DEVARGS [socket=PATH]\n"
+	    "                           [mode=server|client] [queues=N] [mtu=N]\n"
+	    "                           [mrgbuf=yes|no] [cpu=C[,C]]' (repeatable)\n"
+	    "  -p, --pin ID:CPU[,CPU]   pin relay ID (both directions, or\n"
+	    "                           guest-to-device,device-to-guest) (repeatable)\n"
+	    "  -m, --main-cpu N         CPU of the control thread\n"
+	    "  -l, --log-level LEVEL    emerg..debug or 1..8 (default info)\n"
+	    "      --file-prefix NAME   DPDK runtime prefix (default vrelay)\n"
+	    "      --socket-dir DIR     default socket directory (default /run/vrelay)\n"
+	    "      --socket-owner USER  owner of server-mode sockets\n"
+	    "      --socket-group GROUP group of server-mode sockets\n"
+	    "      --socket-mode MODE   octal mode of server-mode sockets (default 0660)\n"
+	    "      --retry-us N         how long a full peer ring is retried before the\n"
+	    "                           waiting packets are dropped (default 1000)\n"
+	    "      --control-dir DIR    directory of the control endpoints (default /run/vrelay)\n"
+	    "      --ovsdb PATH         follow ovsdb-server's Interface table on this socket\n"
+	    "      --watch-file PATH    follow add/remove lines written to this file\n"
+	    "      --set KEY=VALUE      any [daemon] key of the config file (repeatable)\n"
+	    "      --check              validate the configuration and exit\n"
+	    "  -h, --help               this text\n"
+	    "  -V, --version            print the version\n\n"
+	    "Signals: SIGHUP reloads the configuration (relays added, removed, re-pinned);\n"
+	    "SIGTERM/SIGINT stop cleanly. Counters: dpdk-telemetry.py -f PREFIX, /vrelay/...\n",
+	    prog);
 }
 
 /* Options that add relays or pins apply after the config file. */
@@ -153,6 +172,21 @@ apply_relay(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
 }
 
 static int
+apply_set(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
+{
+	char key[64], sub[VR_ERR_MAX];
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(key))
+		return vr_err(err, errlen, "--set '%s': expected KEY=VALUE", arg);
+	memcpy(key, arg, (size_t)(eq - arg));
+	key[eq - arg] = '\0';
+	if (vr_conf_set_daemon(conf, key, eq + 1, sub, sizeof(sub)) < 0)
+		return vr_err(err, errlen, "--set %s: %s", key, sub);
+	return 0;
+}
+
+static int
 apply_deferred(struct vr_conf *conf, const struct deferred *df, char *err, size_t errlen)
 {
 	char sub[VR_ERR_MAX];
@@ -161,6 +195,8 @@ apply_deferred(struct vr_conf *conf, const struct deferred *df, char *err, size_
 	for (int i = 0; i < df->n; i++) {
 		const char *key = daemon_key(df->item[i].opt);
 
+		if (df->item[i].opt == OPT_SET && apply_set(conf, df->item[i].arg, err, errlen) < 0)
+			return -1;
 		if (key != NULL &&
 		    vr_conf_set_daemon(conf, key, df->item[i].arg, sub, sizeof(sub)) < 0)
 			return vr_err(err, errlen, "--%s: %s", key, sub);
@@ -251,7 +287,6 @@ vr_cmdline_parse(struct vr_cmdline *cl, struct vr_conf *conf, int argc, char *co
 		return -1;
 	if (apply_deferred(conf, &df, err, errlen) < 0)
 		return -1;
-	for (uint16_t i = 0; i < conf->n_relays; i++)
-		vr_relay_conf_default_socket(&conf->relays[i], conf->socket_dir);
+	vr_conf_finish(conf);
 	return vr_conf_validate(conf, err, errlen);
 }

@@ -52,6 +52,104 @@ vr_conf_init(struct vr_conf *c)
 	c->retry_us = 1000;
 	c->log_level = 7; /* RTE_LOG_INFO */
 	vr_relay_conf_init(&c->defaults, NULL);
+	snprintf(c->control_dir, sizeof(c->control_dir), DEFAULT_SOCKET_DIR);
+	c->ctl.mode = 0660;
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		c->ctl.pins[i][0] = c->ctl.pins[i][1] = VR_CPU_UNPINNED;
+}
+
+static const char *const service_keys[VR_SVC_N] = {"zmq-port-control", "zmq-stats", "zmq-config",
+                                                   "zmq-core-sched"};
+static const char *const service_files[VR_SVC_N] = {"port_control", "stats", "config",
+                                                    "core_sched"};
+
+const char *
+vr_service_name(enum vr_service s)
+{
+	return s < VR_SVC_N ? service_files[s] : "?";
+}
+
+void
+vr_conf_finish(struct vr_conf *c)
+{
+	for (int s = 0; s < VR_SVC_N; s++) {
+		if (strcmp(c->ctl.ep[s], "off") == 0)
+			c->ctl.ep[s][0] = '\0';
+		else if (c->ctl.ep[s][0] == '\0')
+			snprintf(c->ctl.ep[s], sizeof(c->ctl.ep[s]), "ipc://%.*s/%s",
+			         (int)(sizeof(c->ctl.ep[s]) - 32), c->control_dir,
+			         service_files[s]);
+	}
+	for (uint16_t i = 0; i < c->n_relays; i++) {
+		vr_relay_conf_apply_pins(&c->relays[i], c);
+		vr_relay_conf_default_socket(&c->relays[i], c->socket_dir, c->ctl.socket_pattern);
+	}
+}
+
+void
+vr_relay_conf_apply_pins(struct vr_relay_conf *r, const struct vr_conf *c)
+{
+	if (r->id < 0 || r->id >= VR_MAX_RELAYS)
+		return;
+	for (int k = 0; k < 2; k++)
+		if (r->cpu[k] == VR_CPU_UNPINNED)
+			r->cpu[k] = c->ctl.pins[r->id][k];
+}
+
+int
+vr_pci_parse(const char *s, char out[16])
+{
+	unsigned dom = 0, bus, dev, fn;
+	int n = 0;
+
+	if (s == NULL)
+		return -1;
+	if (sscanf(s, "%4x:%2x:%2x.%1x%n", &dom, &bus, &dev, &fn, &n) == 4 && s[n] == '\0' &&
+	    n == 12)
+		goto ok;
+	dom = 0;
+	n = 0;
+	if (sscanf(s, "%2x:%2x.%1x%n", &bus, &dev, &fn, &n) == 3 && s[n] == '\0' && n == 7)
+		goto ok;
+	return -1;
+ok:
+	if (dev > 0x1f || fn > 7 || !isxdigit((unsigned char)s[0]))
+		return -1;
+	snprintf(out, 16, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+	return 0;
+}
+
+bool
+vr_path_in_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (strncmp(path, dir, n) != 0 || path[n] != '/' || path[n + 1] == '\0')
+		return false;
+	for (const char *p = path + n; p != NULL; p = strchr(p + 1, '/')) {
+		if (strncmp(p, "/../", 4) == 0 || strcmp(p, "/..") == 0 ||
+		    strncmp(p, "/./", 3) == 0 || strcmp(p, "/.") == 0 || strncmp(p, "//", 2) == 0)
+			return false;
+		if (p[1] == '\0')
+			return false; /* a directory, not a file */
+	}
+	return true;
+}
+
+int
+vr_socket_pattern_check(const char *pattern, char *err, size_t errlen)
+{
+	const char *p = strchr(pattern, '%');
+
+	if (p == NULL || p[1] != 'u' || strchr(p + 2, '%') != NULL)
+		return vr_err(err, errlen,
+		              "socket pattern '%s' must hold exactly one %%u (the relay id)",
+		              pattern);
+	if (strchr(pattern, '/') != NULL)
+		return vr_err(err, errlen, "socket pattern '%s' is a file name: no '/'", pattern);
+	return 0;
 }
 
 /* Strict unsigned parse of the whole string in [min, max], base 0 or given. */
@@ -253,9 +351,38 @@ vr_conf_set_relay(struct vr_relay_conf *r, const char *key, const char *val, cha
 			return vr_err(err, errlen, "mrgbuf '%s' is not yes/no", val);
 	} else if (strcmp(key, "cpu") == 0) {
 		return vr_pin_parse(r->cpu, val, err, errlen);
+	} else if (strcmp(key, "member") == 0) {
+		return vr_relay_conf_add_member(r, val, err, errlen);
+	} else if (strcmp(key, "bond-mode") == 0) {
+		if (parse_u64(val, 10, 0, VR_BOND_MODE_MAX, &v) < 0)
+			return vr_err(err, errlen, "bond-mode '%s' is not in 0..%d", val,
+			              VR_BOND_MODE_MAX);
+		r->bond_mode = (uint8_t)v;
+	} else if (strcmp(key, "ident") == 0) {
+		if (copy_str(r->ident, sizeof(r->ident), val) < 0)
+			return vr_err(err, errlen, "ident '%s' is longer than %zu bytes", val,
+			              sizeof(r->ident) - 1);
 	} else {
 		return vr_err(err, errlen, "unknown relay key '%s'", key);
 	}
+	return 0;
+}
+
+int
+vr_relay_conf_add_member(struct vr_relay_conf *r, const char *member, char *err, size_t errlen)
+{
+	char pci[16];
+
+	if (r->n_members >= VR_BOND_MAX)
+		return vr_err(err, errlen, "a bond takes at most %d members", VR_BOND_MAX);
+	if (member[0] == '\0' || strlen(member) >= VR_MEMBER_MAX)
+		return vr_err(err, errlen, "bond member '%s' is empty or too long", member);
+	if (vr_pci_parse(member, pci) == 0)
+		member = pci;
+	for (unsigned i = 0; i < r->n_members; i++)
+		if (strcmp(r->members[i], member) == 0)
+			return vr_err(err, errlen, "bond member %s is given twice", member);
+	snprintf(r->members[r->n_members++], VR_MEMBER_MAX, "%s", member);
 	return 0;
 }
 
@@ -278,6 +405,99 @@ parse_log_level(const char *val, int *level)
 	return 0;
 }
 
+/* "ipc:///path", "tcp://host:port" or "off". */
+static int
+set_endpoint(char *dst, size_t len, const char *key, const char *val, char *err, size_t errlen)
+{
+	if (strcmp(val, "off") != 0 && strncmp(val, "ipc://", 6) != 0 &&
+	    strncmp(val, "tcp://", 6) != 0)
+		return vr_err(err, errlen, "%s '%s' is not ipc://PATH, tcp://HOST:PORT or off", key,
+		              val);
+	if (strncmp(val, "ipc://", 6) == 0 && val[6] != '/')
+		return vr_err(err, errlen, "%s '%s': the ipc path must be absolute", key, val);
+	if (copy_str(dst, len, val) < 0)
+		return vr_err(err, errlen, "%s '%s' is too long", key, val);
+	return 0;
+}
+
+static int
+set_abs_path(char *dst, size_t len, const char *key, const char *val, char *err, size_t errlen)
+{
+	if (val[0] != '/' || copy_str(dst, len, val) < 0)
+		return vr_err(err, errlen, "%s '%s' must be an absolute path of under %zu bytes",
+		              key, val, len);
+	return 0;
+}
+
+/* Daemon keys of the control plane (docs/control.md). 1 = not one of them. */
+static int
+set_control_key(struct vr_conf *c, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct vr_ctl_conf *t = &c->ctl;
+	uint64_t v;
+	bool b;
+
+	for (int s = 0; s < VR_SVC_N; s++)
+		if (strcmp(key, service_keys[s]) == 0)
+			return set_endpoint(t->ep[s], sizeof(t->ep[s]), key, val, err, errlen);
+	if (strcmp(key, "control-dir") == 0)
+		return set_abs_path(c->control_dir, sizeof(c->control_dir) - 32, key, val, err,
+		                    errlen);
+	if (strcmp(key, "control-owner") == 0 || strcmp(key, "control-group") == 0) {
+		char *dst = key[8] == 'o' ? t->owner : t->group;
+
+		if (copy_str(dst, sizeof(t->owner), val) < 0)
+			return vr_err(err, errlen, "%s '%s' is too long", key, val);
+		return 0;
+	}
+	if (strcmp(key, "control-mode") == 0) {
+		if (parse_u64(val, 8, 0, 0777, &v) < 0)
+			return vr_err(err, errlen, "control-mode '%s' is not an octal mode", val);
+		if (v & 0002)
+			return vr_err(err, errlen,
+			              "control-mode %s would let any local user rewire VMs: "
+			              "not world-writable",
+			              val);
+		t->mode = (mode_t)v;
+		return 0;
+	}
+	if (strcmp(key, "curve-secret-key") == 0)
+		return set_abs_path(t->curve_secret_file, sizeof(t->curve_secret_file), key, val,
+		                    err, errlen);
+	if (strcmp(key, "curve-client-keys") == 0)
+		return set_abs_path(t->curve_clients_file, sizeof(t->curve_clients_file), key, val,
+		                    err, errlen);
+	if (strcmp(key, "ovsdb") == 0)
+		return strcmp(val, "off") == 0
+		           ? (t->ovsdb[0] = '\0', 0)
+		           : set_abs_path(t->ovsdb, sizeof(t->ovsdb), key, val, err, errlen);
+	if (strcmp(key, "watch-file") == 0)
+		return set_abs_path(t->watch_file, sizeof(t->watch_file), key, val, err, errlen);
+	if (strcmp(key, "dynamic-sockets") == 0) {
+		if (parse_bool(val, &b) < 0)
+			return vr_err(err, errlen, "dynamic-sockets '%s' is not yes or no", val);
+		t->dynamic_sockets = b;
+		return 0;
+	}
+	if (strcmp(key, "socket-pattern") == 0) {
+		if (vr_socket_pattern_check(val, err, errlen) < 0)
+			return -1;
+		return copy_str(t->socket_pattern, sizeof(t->socket_pattern), val) < 0
+		           ? vr_err(err, errlen, "socket-pattern '%s' is too long", val)
+		           : 0;
+	}
+	if (strcmp(key, "huge-dir") == 0)
+		return set_abs_path(c->huge_dir, sizeof(c->huge_dir), key, val, err, errlen);
+	if (strcmp(key, "pid-file") == 0)
+		return set_abs_path(c->pid_file, sizeof(c->pid_file), key, val, err, errlen);
+	if (strcmp(key, "vfio-vf-token") == 0) {
+		if (copy_str(c->vfio_token, sizeof(c->vfio_token), val) < 0)
+			return vr_err(err, errlen, "vfio-vf-token '%s' is too long", val);
+		return 0;
+	}
+	return 1;
+}
+
 const char *
 vr_log_level_name(int level)
 {
@@ -291,7 +511,10 @@ int
 vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *err, size_t errlen)
 {
 	uint64_t v;
+	int rc = set_control_key(c, key, val, err, errlen);
 
+	if (rc <= 0)
+		return rc;
 	if (strcmp(key, "workers") == 0) {
 		return vr_cpuset_parse(&c->workers, val, err, errlen);
 	} else if (strcmp(key, "main-cpu") == 0) {
@@ -326,6 +549,9 @@ vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *er
 			              val);
 	} else if (strcmp(key, "id") == 0 || strcmp(key, "device") == 0 ||
 	           strcmp(key, "socket") == 0 || strcmp(key, "cpu") == 0) {
+		return vr_err(err, errlen, "'%s' belongs in a [relay N] section", key);
+	} else if (strcmp(key, "member") == 0 || strcmp(key, "bond-mode") == 0 ||
+	           strcmp(key, "ident") == 0) {
 		return vr_err(err, errlen, "'%s' belongs in a [relay N] section", key);
 	} else if (strcmp(key, "mode") == 0 || strcmp(key, "queues") == 0 ||
 	           strcmp(key, "mtu") == 0 || strcmp(key, "mrgbuf") == 0) {
@@ -507,6 +733,9 @@ vr_conf_load_file(struct vr_conf *c, const char *path, char *err, size_t errlen)
 	text[got] = '\0';
 	if (strlen(text) != got)
 		rc = vr_err(err, errlen, "%s: file contains a NUL byte", path);
+	else if (vr_vfconf_detect(text))
+		rc = vr_vfconf_parse_text(c, text, path, c->warnings, sizeof(c->warnings), err,
+		                          errlen);
 	else
 		rc = vr_conf_parse_text(c, text, path, err, errlen);
 	free(text);
@@ -514,10 +743,22 @@ vr_conf_load_file(struct vr_conf *c, const char *path, char *err, size_t errlen)
 }
 
 void
-vr_relay_conf_default_socket(struct vr_relay_conf *r, const char *socket_dir)
+vr_relay_conf_default_socket(struct vr_relay_conf *r, const char *socket_dir, const char *pattern)
 {
-	if (r->socket[0] == '\0')
-		snprintf(r->socket, sizeof(r->socket), "%s/relay%d.sock", socket_dir, r->id);
+	char name[VR_PATH_MAX];
+
+	if (r->socket[0] != '\0')
+		return;
+	if (pattern == NULL || pattern[0] == '\0')
+		pattern = "relay%u.sock";
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(name, sizeof(name), pattern, (unsigned)r->id); /* checked: one %u */
+#pragma GCC diagnostic pop
+	/* too long a path is cut here and refused by validation (no socket there) */
+	if ((size_t)snprintf(r->socket, sizeof(r->socket), "%.*s/%.*s", VR_PATH_MAX, socket_dir,
+	                     VR_PATH_MAX, name) >= sizeof(r->socket))
+		r->socket[0] = '\0';
 }
 
 int
@@ -528,6 +769,17 @@ vr_relay_conf_validate(const struct vr_relay_conf *r, const struct vr_cpuset *wo
 		return vr_err(err, errlen, "relay id %d is not in 0..%d", r->id, VR_MAX_RELAYS - 1);
 	if (r->device[0] == '\0')
 		return vr_err(err, errlen, "relay %d: no device given", r->id);
+	if (r->n_members > 0 && strncmp(r->device, "net_bonding", 11) != 0)
+		return vr_err(
+		    err, errlen,
+		    "relay %d: a bond's device name must start with net_bonding, not '%s'", r->id,
+		    r->device);
+	if (r->n_members == 1)
+		return vr_err(err, errlen, "relay %d: a bond needs at least 2 members", r->id);
+	if (r->n_members > 0 && strchr(r->device, ',') != NULL)
+		return vr_err(err, errlen,
+		              "relay %d: bond name '%s' takes no arguments (use bond-mode, member)",
+		              r->id, r->device);
 	if (r->socket[0] != '/')
 		return vr_err(err, errlen, "relay %d: socket path must be absolute", r->id);
 	for (int d = 0; d < 2; d++)
@@ -560,11 +812,22 @@ vr_conf_validate(const struct vr_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+static bool
+members_equal(const struct vr_relay_conf *a, const struct vr_relay_conf *b)
+{
+	if (a->n_members != b->n_members || a->bond_mode != b->bond_mode)
+		return false;
+	for (unsigned i = 0; i < a->n_members; i++)
+		if (strcmp(a->members[i], b->members[i]) != 0)
+			return false;
+	return true;
+}
+
 bool
 vr_relay_conf_equal(const struct vr_relay_conf *a, const struct vr_relay_conf *b)
 {
 	return a->id == b->id && strcmp(a->device, b->device) == 0 &&
 	       strcmp(a->socket, b->socket) == 0 && a->mode == b->mode && a->queues == b->queues &&
 	       a->mtu == b->mtu && a->mrgbuf == b->mrgbuf && a->cpu[0] == b->cpu[0] &&
-	       a->cpu[1] == b->cpu[1];
+	       a->cpu[1] == b->cpu[1] && members_equal(a, b) && strcmp(a->ident, b->ident) == 0;
 }

@@ -4,11 +4,12 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <zmq.h>
 
 #include "cmdline.h"
 #include "log.h"
@@ -96,11 +97,74 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+#define MAX_WATCH 32
+
+static struct watch {
+	int fd;
+	void *zsock;
+	control_cb cb;
+	void *arg;
+	bool paused;
+} watches[MAX_WATCH];
+static unsigned n_watches;
+
+static struct watch *
+find_watch(int fd, void *zsock)
+{
+	for (unsigned i = 0; i < n_watches; i++)
+		if (watches[i].fd == fd && watches[i].zsock == zsock)
+			return &watches[i];
+	return NULL;
+}
+
+int
+control_watch(int fd, void *zsock, control_cb cb, void *arg)
+{
+	if (n_watches >= MAX_WATCH)
+		return -1;
+	watches[n_watches++] = (struct watch){.fd = fd, .zsock = zsock, .cb = cb, .arg = arg};
+	return 0;
+}
+
+void
+control_unwatch(int fd, void *zsock)
+{
+	struct watch *w = find_watch(fd, zsock);
+
+	if (w != NULL)
+		*w = watches[--n_watches];
+}
+
+void
+control_pause(int fd, void *zsock, bool paused)
+{
+	struct watch *w = find_watch(fd, zsock);
+
+	if (w != NULL)
+		w->paused = paused;
+}
+
+int
+control_timer_new(void)
+{
+	return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+int
+control_timer_arm(int fd, unsigned ms)
+{
+	struct itimerspec its = {.it_value = {ms / 1000, (long)(ms % 1000) * 1000000L}};
+
+	if (ms == 0)
+		its.it_value.tv_nsec = 0;
+	return timerfd_settime(fd, 0, &its, NULL);
+}
+
 static int
-make_timer(void)
+make_tick(void)
 {
 	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	int fd = control_timer_new();
 
 	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) != 0) {
 		close(fd);
@@ -109,62 +173,93 @@ make_timer(void)
 	return fd;
 }
 
-/* Returns true when the daemon should stop. */
-static bool
-handle_signal(int sfd, struct vr_conf *conf, int argc, char *const argv[])
+static struct {
+	struct vr_conf *conf;
+	int argc;
+	char *const *argv;
+	int sfd, tfd;
+	bool stop;
+} loop;
+
+static void
+on_signal(void *arg)
 {
 	struct signalfd_siginfo si;
 
-	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+	(void)arg;
+	while (read(loop.sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			reload(conf, argc, argv);
+			reload(loop.conf, loop.argc, loop.argv);
 			continue;
 		}
 		VR_LOG(NOTICE, "signal %s: shutting down", strsignal((int)si.ssi_signo));
-		return true;
+		loop.stop = true;
 	}
-	return false;
+}
+
+static void
+on_tick(void *arg)
+{
+	uint64_t ticks;
+
+	(void)arg;
+	if (read(loop.tfd, &ticks, sizeof(ticks)) > 0)
+		relay_sample_rates(now_ns());
+}
+
+/* One pass: poll every active watch, run the callbacks of the ready ones. */
+static void
+poll_once(void)
+{
+	zmq_pollitem_t items[MAX_WATCH];
+	struct watch ready[MAX_WATCH];
+	unsigned n = 0, m = 0;
+
+	for (unsigned i = 0; i < n_watches; i++) {
+		if (watches[i].paused)
+			continue;
+		items[n] = (zmq_pollitem_t){
+		    .socket = watches[i].zsock, .fd = watches[i].fd, .events = ZMQ_POLLIN};
+		ready[n++] = watches[i];
+	}
+	if (zmq_poll(items, (int)n, -1) < 0) {
+		if (errno != EINTR)
+			VR_LOG(ERR, "control loop: zmq_poll: %s", zmq_strerror(errno));
+		return;
+	}
+	/* callbacks may (un)register watches: run them from the copy */
+	for (unsigned i = 0; i < n; i++)
+		if (items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
+			ready[m++] = ready[i];
+	for (unsigned i = 0; i < m && !loop.stop; i++)
+		if (find_watch(ready[i].fd, ready[i].zsock) != NULL)
+			ready[i].cb(ready[i].arg);
 }
 
 int
 control_run(struct vr_conf *conf, int argc, char *const argv[])
 {
-	struct epoll_event ev = {.events = EPOLLIN}, out[4];
 	sigset_t set;
-	int ep, sfd, tfd;
-	bool stop = false;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	tfd = make_timer();
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || tfd < 0 || ep < 0) {
+	loop.conf = conf;
+	loop.argc = argc;
+	loop.argv = argv;
+	loop.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	loop.tfd = make_tick();
+	if (loop.sfd < 0 || loop.tfd < 0 || control_watch(loop.sfd, NULL, on_signal, NULL) < 0 ||
+	    control_watch(loop.tfd, NULL, on_tick, NULL) < 0) {
 		VR_LOG(ERR, "control loop setup failed: %s", strerror(errno));
 		return -1;
 	}
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = tfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
-	while (!stop) {
-		int n = epoll_wait(ep, out, 4, -1);
-
-		for (int i = 0; i < n && !stop; i++) {
-			if (out[i].data.fd == sfd) {
-				stop = handle_signal(sfd, conf, argc, argv);
-			} else if (out[i].data.fd == tfd) {
-				uint64_t ticks;
-
-				if (read(tfd, &ticks, sizeof(ticks)) > 0)
-					relay_sample_rates(now_ns());
-			}
-		}
-	}
-	close(ep);
-	close(tfd);
-	close(sfd);
+	while (!loop.stop)
+		poll_once();
+	control_unwatch(loop.tfd, NULL);
+	control_unwatch(loop.sfd, NULL);
+	close(loop.tfd);
+	close(loop.sfd);
 	return 0;
 }

@@ -57,6 +57,7 @@ pending_expire(struct vr_dir *d, struct vr_pending *p, uint64_t now)
 	if (p->n == 0 || now - p->since <= d->retry_tsc)
 		return;
 	ctr_add(d->c.drop_full, p->n);
+	ctr_add(d->c.drop_full_bytes, sum_bytes(p->m, p->n));
 	rte_pktmbuf_free_bulk(p->m, p->n);
 	p->n = 0;
 }
@@ -201,6 +202,7 @@ dev2vm_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 			moved += n;
 			if (g == NULL || d->n_rx == 0) {
 				ctr_add(d->c.drop_unready, n);
+				ctr_add(d->c.drop_unready_bytes, bytes);
 				rte_pktmbuf_free_bulk(m, n);
 			} else {
 				to_guest_spread(d, g, m, n, now);
@@ -292,6 +294,7 @@ drop_pending_except(struct vr_dir *d, uint64_t keep)
 		if (p->n == 0 || (keep & (1ULL << (2 * qp))))
 			continue;
 		ctr_add(d->c.drop_unready, p->n);
+		ctr_add(d->c.drop_unready_bytes, sum_bytes(p->m, p->n));
 		rte_pktmbuf_free_bulk(p->m, p->n);
 		p->n = 0;
 	}

@@ -52,8 +52,10 @@ struct vr_dir_counters {
 	uint64_t rx_bytes;
 	uint64_t tx_pkts; /* accepted by the peer */
 	uint64_t tx_bytes;
-	uint64_t drop_full;         /* peer ring stayed full past the retry window */
-	uint64_t drop_unready;      /* no guest (not connected / vring disabled) */
+	uint64_t drop_full;    /* peer ring stayed full past the retry window */
+	uint64_t drop_unready; /* no guest (not connected / vring disabled) */
+	uint64_t drop_full_bytes;
+	uint64_t drop_unready_bytes;
 	uint64_t nombuf;            /* control-written: seconds the guest had frames waiting while
 	                             * the pool was empty (relay_sample_rates) */
 	uint64_t retries;           /* backpressure episodes: peer took a burst only in part */

@@ -6,8 +6,6 @@
  *   DPDK threads   vhost-user events (vhost.c callbacks), telemetry
  */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +18,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 
+#include "api.h"
 #include "cmdline.h"
 #include "control.h"
 #include "handoff.h"
@@ -76,54 +75,20 @@ build_eal_args(const struct vr_conf *c, const struct vr_cmdline *cl, char **argv
 	argv[n++] = level;
 	argv[n++] = "-a";
 	argv[n++] = "0000:00:00.0";
+	if (c->huge_dir[0] != '\0') {
+		argv[n++] = "--huge-dir";
+		argv[n++] = (char *)c->huge_dir;
+	}
+	if (c->vfio_token[0] != '\0') {
+		static char token[96];
+
+		snprintf(token, sizeof(token), "--vfio-vf-token=%s", c->vfio_token);
+		argv[n++] = token;
+	}
 	for (int i = 0; i < cl->eal_argc && n < max - 1; i++)
 		argv[n++] = cl->eal_argv[i];
 	argv[n] = NULL;
 	return n;
-}
-
-/* A user or group given by name or number; -1 when neither. */
-static long
-resolve_id(const char *name, bool is_group)
-{
-	struct passwd *pw = is_group ? NULL : getpwnam(name);
-	struct group *gr = is_group ? getgrnam(name) : NULL;
-	char *end;
-	long id;
-
-	if (pw != NULL)
-		return pw->pw_uid;
-	if (gr != NULL)
-		return gr->gr_gid;
-	id = strtol(name, &end, 10);
-	return *end == '\0' && end != name && id >= 0 ? id : -1;
-}
-
-static int
-resolve_socket_perm(const struct vr_conf *c, struct vr_socket_perm *p)
-{
-	long id;
-
-	p->uid = (uid_t)-1;
-	p->gid = (gid_t)-1;
-	p->mode = c->socket_mode;
-	if (c->socket_owner[0] != '\0') {
-		id = resolve_id(c->socket_owner, false);
-		if (id < 0)
-			return fprintf(stderr, "vrelayd: socket-owner '%s': no such user\n",
-			               c->socket_owner),
-			       -1;
-		p->uid = (uid_t)id;
-	}
-	if (c->socket_group[0] != '\0') {
-		id = resolve_id(c->socket_group, true);
-		if (id < 0)
-			return fprintf(stderr, "vrelayd: socket-group '%s': no such group\n",
-			               c->socket_group),
-			       -1;
-		p->gid = (gid_t)id;
-	}
-	return 0;
 }
 
 static int
@@ -176,12 +141,15 @@ block_signals(void)
 static int
 start(struct vr_cmdline *cl, int argc, char **argv)
 {
-	struct vr_socket_perm perm;
-	char *eal_argv[VR_EAL_ARGS_MAX + 16];
+	struct vr_perm perm;
+	char *eal_argv[VR_EAL_ARGS_MAX + 16], err[VR_ERR_MAX];
 	int eal_argc;
 
-	if (resolve_socket_perm(&conf, &perm) < 0)
+	if (vr_perm_resolve(&perm, conf.socket_owner, conf.socket_group, conf.socket_mode, err,
+	                    sizeof(err)) < 0) {
+		fprintf(stderr, "vrelayd: vhost-user sockets: %s\n", err);
 		return 1;
+	}
 	mkdir(conf.socket_dir, 0755); /* the default /run/vrelay may not exist yet */
 	block_signals();
 	eal_argc = build_eal_args(&conf, cl, eal_argv, VR_EAL_ARGS_MAX + 16);
@@ -202,10 +170,18 @@ start(struct vr_cmdline *cl, int argc, char **argv)
 		return 1;
 	}
 	add_configured_relays(&conf);
+	if (api_start(&conf, err, sizeof(err)) < 0) {
+		VR_LOG(ERR, "%s", err);
+		relay_remove_all();
+		workers_stop();
+		rte_eal_mp_wait_lcore();
+		return 1;
+	}
 	/* last: a client that gets an answer knows start-up is complete */
 	if (telemetry_register() != 0)
 		VR_LOG(ERR, "telemetry commands could not be registered");
 	control_run(&conf, argc, argv);
+	api_stop();
 	relay_remove_all();
 	workers_stop();
 	rte_eal_mp_wait_lcore();
@@ -232,6 +208,8 @@ main(int argc, char **argv)
 		printf("vrelayd %s\n", VRELAY_VERSION);
 		return 0;
 	}
+	if (conf.warnings[0] != '\0')
+		fprintf(stderr, "vrelayd: warning: %s", conf.warnings);
 	if (cl.check) {
 		printf("vrelayd: configuration OK: %u relays, %u worker CPUs\n", conf.n_relays,
 		       conf.workers.n);

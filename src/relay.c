@@ -511,9 +511,34 @@ relay_sample_rates(uint64_t now_ns)
 			continue;
 		sample_nombuf(r);
 		for (int k = 0; k < 2; k++)
+			vr_rate_sample(&r->rate_rx[k], ctr_read(r->dir[k]->c.rx_pkts),
+			               ctr_read(r->dir[k]->c.rx_bytes), now_ns);
+		for (int k = 0; k < 2; k++)
 			vr_rate_sample(&r->rate[k], ctr_read(r->dir[k]->c.tx_pkts),
 			               ctr_read(r->dir[k]->c.tx_bytes), now_ns);
 	}
 	workers_update_load(rte_rdtsc());
 	relay_unlock();
+}
+
+const char *
+relay_state_name(const struct vr_relay *r)
+{
+	if (r->removing)
+		return "removing";
+	if (!r->running)
+		return "waiting";
+	return __atomic_load_n(&r->migrating, __ATOMIC_RELAXED) ? "migrating" : "connected";
+}
+
+unsigned
+relay_guest_queues(const struct vr_relay *r)
+{
+	uint64_t mask = __atomic_load_n(&r->vring_enabled, __ATOMIC_RELAXED);
+	unsigned n = 0;
+
+	for (unsigned qp = 0; qp < VR_MAX_QP; qp++)
+		if (mask & (3ULL << (2 * qp)))
+			n++;
+	return n;
 }

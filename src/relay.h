@@ -37,7 +37,9 @@ struct vr_relay {
 	uint64_t features;
 	bool migrating; /* VHOST_F_LOG_ALL set */
 	uint64_t migrations;
-	/* rates, sampled by the control thread */
+	/* rates of what each direction took in and passed on, sampled by the
+	 * control thread once a second */
+	struct vr_rate rate_rx[2];
 	struct vr_rate rate[2];
 	uint64_t added_ns;
 };
@@ -56,6 +58,12 @@ void relay_unlock(void);
 struct vr_relay *relay_get(int id);
 struct vr_relay *relay_by_socket(const char *path);
 unsigned relay_count(void);
+
+/* "waiting", "connected", "migrating", "removing" (relay lock held). */
+const char *relay_state_name(const struct vr_relay *r);
+
+/* Guest queue pairs with an enabled vring. */
+unsigned relay_guest_queues(const struct vr_relay *r);
 
 /* Control timer: rates and worker load. */
 void relay_sample_rates(uint64_t now_ns);

@@ -85,6 +85,8 @@ dir_dict(const struct vr_relay *r, int k)
 	rte_tel_data_add_dict_u64(d, "drop_unready", ctr_read(c->drop_unready));
 	rte_tel_data_add_dict_u64(d, "nombuf", ctr_read(c->nombuf));
 	rte_tel_data_add_dict_u64(d, "retries", ctr_read(c->retries));
+	rte_tel_data_add_dict_u64(d, "rx_pps", r->rate_rx[k].pps);
+	rte_tel_data_add_dict_u64(d, "rx_bps", r->rate_rx[k].bps);
 	rte_tel_data_add_dict_u64(d, "pps", r->rate[k].pps);
 	rte_tel_data_add_dict_u64(d, "bps", r->rate[k].bps);
 	if (nq > VR_MAX_QP)
@@ -129,16 +131,6 @@ device_dict(const struct vr_relay *r)
 	return d;
 }
 
-static const char *
-relay_state(const struct vr_relay *r)
-{
-	if (r->removing)
-		return "removing";
-	if (!r->running)
-		return "waiting";
-	return __atomic_load_n(&r->migrating, __ATOMIC_RELAXED) ? "migrating" : "connected";
-}
-
 static int
 cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -161,7 +153,7 @@ cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "socket", r->conf.socket);
 	rte_tel_data_add_dict_string(d, "mode",
 	                             r->conf.mode == VR_VHOST_CLIENT ? "client" : "server");
-	rte_tel_data_add_dict_string(d, "state", relay_state(r));
+	rte_tel_data_add_dict_string(d, "state", relay_state_name(r));
 	rte_tel_data_add_dict_int(d, "vid", r->vid);
 	rte_tel_data_add_dict_int(d, "mtu", r->conf.mtu);
 	rte_tel_data_add_dict_int(d, "numa", r->pool_socket);

@@ -34,10 +34,10 @@
 	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |                   \
 	 (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
 
-static struct vr_socket_perm perm = {.uid = (uid_t)-1, .gid = (gid_t)-1, .mode = 0660};
+static struct vr_perm perm = {.uid = (uid_t)-1, .gid = (gid_t)-1, .mode = 0660};
 
 void
-vhost_set_socket_perm(const struct vr_socket_perm *p)
+vhost_set_socket_perm(const struct vr_perm *p)
 {
 	perm = *p;
 }

@@ -7,13 +7,9 @@
 
 #include "config.h"
 
-struct vr_socket_perm {
-	uid_t uid; /* (uid_t)-1: unchanged */
-	gid_t gid; /* (gid_t)-1: unchanged */
-	mode_t mode;
-};
+#include "perm.h"
 
-void vhost_set_socket_perm(const struct vr_socket_perm *p);
+void vhost_set_socket_perm(const struct vr_perm *p);
 
 /* Register, configure features and start the relay's vhost-user socket. */
 int vhost_register(const struct vr_relay_conf *c, char *err, size_t errlen);

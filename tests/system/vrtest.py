@@ -182,7 +182,8 @@ class Vrelayd:
         self.prefix = scratch.prefix(name)
         self.name = name
         self.argv = [VRELAYD, "-w", workers, "--file-prefix", self.prefix,
-                     "--socket-dir", scratch.dir, "-l", log_level] + list(args)
+                     "--socket-dir", scratch.dir, "--control-dir", scratch.dir,
+                     "-l", log_level] + list(args)
         self.proc = None
         self.tel = Telemetry(self.prefix)
 

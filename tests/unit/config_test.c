@@ -241,7 +241,7 @@ test_conf_full_file(void **state)
 	assert_int_equal(r->cpu[1], 5);
 
 	/* and the whole thing is consistent once relay 0 has its socket */
-	vr_relay_conf_default_socket(&c.relays[0], c.socket_dir);
+	vr_relay_conf_default_socket(&c.relays[0], c.socket_dir, NULL);
 	assert_string_equal(c.relays[0].socket, "/tmp/vr-sockets/relay0.sock");
 	if (vr_conf_validate(&c, err, sizeof(err)) != 0)
 		fail_msg("invalid: %s", err);
@@ -411,7 +411,7 @@ parse_ok(struct vr_conf *c, const char *text)
 	if (vr_conf_parse_text(c, text, "v.conf", err, sizeof(err)) != 0)
 		fail_msg("rejected: %s", err);
 	for (uint16_t i = 0; i < c->n_relays; i++)
-		vr_relay_conf_default_socket(&c->relays[i], c->socket_dir);
+		vr_relay_conf_default_socket(&c->relays[i], c->socket_dir, NULL);
 }
 
 static void
@@ -560,15 +560,15 @@ test_default_socket(void **state)
 	(void)state;
 	vr_relay_conf_init(&r, NULL);
 	r.id = 7;
-	vr_relay_conf_default_socket(&r, "/run/vrelay");
+	vr_relay_conf_default_socket(&r, "/run/vrelay", NULL);
 	assert_string_equal(r.socket, "/run/vrelay/relay7.sock");
 
 	/* a socket already given stays */
-	vr_relay_conf_default_socket(&r, "/elsewhere");
+	vr_relay_conf_default_socket(&r, "/elsewhere", NULL);
 	assert_string_equal(r.socket, "/run/vrelay/relay7.sock");
 
 	snprintf(r.socket, sizeof(r.socket), "/run/mine.sock");
-	vr_relay_conf_default_socket(&r, "/run/vrelay");
+	vr_relay_conf_default_socket(&r, "/run/vrelay", NULL);
 	assert_string_equal(r.socket, "/run/mine.sock");
 
 	/* the default directory from vr_conf_init */
@@ -577,7 +577,7 @@ test_default_socket(void **state)
 	vr_conf_init(&c);
 	vr_relay_conf_init(&r, &c.defaults);
 	r.id = 12;
-	vr_relay_conf_default_socket(&r, c.socket_dir);
+	vr_relay_conf_default_socket(&r, c.socket_dir, NULL);
 	assert_string_equal(r.socket, "/run/vrelay/relay12.sock");
 }
 

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The ZeroMQ control services, wire-compatible with virtio-forwarder
+ * (proto/virtioforwarder.proto, docs/control.md): port control, stats,
+ * config and core scheduler, each a REP socket on its own endpoint, all
+ * served by the control loop. Handlers act through the relay API.
+ */
+#ifndef VR_API_H
+#define VR_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+int api_start(const struct vr_conf *conf, char *err, size_t errlen);
+void api_stop(void);
+
+/* Send a reply on a service whose handler deferred it (stats with delay). */
+void api_reply(enum vr_service s, const uint8_t *buf, size_t len);
+
+/* Handlers: fill *out (malloc'd) with the packed reply, return its length;
+ * or return VR_REPLY_LATER to answer later through api_reply. */
+#define VR_REPLY_LATER ((size_t)-1)
+size_t portctl_handle(const uint8_t *req, size_t len, uint8_t **out);
+size_t stats_handle(const uint8_t *req, size_t len, uint8_t **out);
+size_t config_handle(const uint8_t *req, size_t len, uint8_t **out);
+size_t sched_handle(const uint8_t *req, size_t len, uint8_t **out);
+
+/* Settings the handlers read (socket dir and pattern, defaults, pins). */
+const struct vr_conf *api_conf(void);
+
+#endif

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Core scheduler and config services: which worker CPU polls each direction
+ * of each relay, read and changed at run time. A move goes through the data
+ * plane's handoff (relay_pin -> handoff_move), which loses no packet; this
+ * is the interface the load balancer drives. An UPDATE is checked whole
+ * before anything moves: a CPU without a worker or a missing relay refuses
+ * the request (the original answered OK and left the relay unserviced).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "errmsg.h"
+#include "handoff.h"
+#include "log.h"
+#include "relay.h"
+#include "request.h"
+#include "virtioforwarder.pb-c.h"
+#include "worker.h"
+
+static size_t
+pack_sched(Virtioforwarder__CoreSchedResponse *resp, uint8_t **out)
+{
+	size_t n = virtioforwarder__core_sched_response__get_packed_size(resp);
+
+	*out = malloc(n ? n : 1);
+	return *out != NULL ? virtioforwarder__core_sched_response__pack(resp, *out) : 0;
+}
+
+static int
+check_update(const struct vr_sched_req *q, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	relay_lock();
+	for (uint16_t i = 0; i < q->n && rc == 0; i++) {
+		if (relay_get(q->map[i].id) == NULL)
+			rc = vr_err(err, errlen, "relay %d does not exist", q->map[i].id);
+		for (int k = 0; k < 2 && rc == 0; k++)
+			if (q->map[i].cpu[k] != VR_CPU_UNPINNED &&
+			    worker_by_cpu(q->map[i].cpu[k]) < 0)
+				rc = vr_err(err, errlen, "relay %d: CPU %d has no worker",
+				            q->map[i].id, q->map[i].cpu[k]);
+	}
+	relay_unlock();
+	return rc;
+}
+
+size_t
+sched_handle(const uint8_t *req, size_t len, uint8_t **out)
+{
+	Virtioforwarder__CoreSchedResponse resp = VIRTIOFORWARDER__CORE_SCHED_RESPONSE__INIT;
+	static struct vr_sched_req q;
+	uint32_t cores[VR_MAX_CPUS];
+	char err[VR_ERR_MAX];
+	int rc = vr_sched_req_decode(req, len, &q, err, sizeof(err));
+
+	if (rc == 0 && q.get_cores) {
+		for (unsigned i = 0; i < vr_n_workers; i++)
+			cores[i] = vr_workers[i].cpu;
+		resp.eal_cores = cores;
+		resp.n_eal_cores = vr_n_workers;
+	} else if (rc == 0) {
+		rc = check_update(&q, err, sizeof(err));
+		for (uint16_t i = 0; i < q.n && rc == 0; i++)
+			rc = relay_pin(q.map[i].id, q.map[i].cpu[0], q.map[i].cpu[1], err,
+			               sizeof(err));
+	}
+	resp.status = rc == 0 ? VIRTIOFORWARDER__CORE_SCHED_RESPONSE__STATUS__OK
+	                      : VIRTIOFORWARDER__CORE_SCHED_RESPONSE__STATUS__ERROR;
+	if (rc != 0) {
+		VR_LOG(WARNING, "control: core scheduler request refused: %s", err);
+		resp.has_error_code = 1;
+		resp.error_code = -EINVAL;
+		resp.error_code_source = err;
+	} else if (!q.get_cores) {
+		VR_LOG(INFO, "control: core scheduler moved %u relays", q.n);
+	}
+	return pack_sched(&resp, out);
+}
+
+struct config_msg {
+	Virtioforwarder__ConfigResponse__RelayCPU pins[VR_MAX_RELAYS], live[VR_MAX_RELAYS];
+	Virtioforwarder__ConfigResponse__RelayCPU *pin_list[VR_MAX_RELAYS],
+	    *live_list[VR_MAX_RELAYS];
+	Virtioforwarder__ConfigResponse__Worker w[VR_MAX_CPUS], *w_list[VR_MAX_CPUS];
+};
+
+static void
+relay_cpu(Virtioforwarder__ConfigResponse__RelayCPU *e, int id, int vm2dev, int dev2vm)
+{
+	virtioforwarder__config_response__relay_cpu__init(e);
+	e->relay_number = id;
+	e->virtio2vf_cpu = vm2dev;
+	e->vf2virtio_cpu = dev2vm;
+}
+
+static void
+fill_relays(Virtioforwarder__ConfigResponse *resp, struct config_msg *m)
+{
+	const struct vr_conf *c = api_conf();
+
+	for (int i = 0; i < VR_MAX_RELAYS; i++) {
+		const struct vr_relay *r = relay_get(i);
+		int pin[2] = {c->ctl.pins[i][0], c->ctl.pins[i][1]};
+
+		if (r != NULL) {
+			pin[0] = r->conf.cpu[0];
+			pin[1] = r->conf.cpu[1];
+			relay_cpu(
+			    &m->live[resp->n_relay_cpu_live], i,
+			    r->dir[0]->worker >= 0 ? (int)vr_workers[r->dir[0]->worker].cpu : -1,
+			    r->dir[1]->worker >= 0 ? (int)vr_workers[r->dir[1]->worker].cpu : -1);
+			m->live_list[resp->n_relay_cpu_live] = &m->live[resp->n_relay_cpu_live];
+			resp->n_relay_cpu_live++;
+		}
+		if (pin[0] == VR_CPU_UNPINNED || pin[1] == VR_CPU_UNPINNED)
+			continue;
+		relay_cpu(&m->pins[resp->n_relay_cpu_map], i, pin[0], pin[1]);
+		m->pin_list[resp->n_relay_cpu_map] = &m->pins[resp->n_relay_cpu_map];
+		resp->n_relay_cpu_map++;
+	}
+	resp->relay_cpu_map = m->pin_list;
+	resp->relay_cpu_live = m->live_list;
+}
+
+size_t
+config_handle(const uint8_t *req, size_t len, uint8_t **out)
+{
+	Virtioforwarder__ConfigResponse resp = VIRTIOFORWARDER__CONFIG_RESPONSE__INIT;
+	static struct config_msg m;
+	char err[VR_ERR_MAX];
+	size_t n;
+
+	if (vr_config_req_decode(req, len, err, sizeof(err)) < 0) {
+		VR_LOG(WARNING, "control: config request refused: %s", err);
+		resp.status = VIRTIOFORWARDER__CONFIG_RESPONSE__STATUS__EBADR;
+	} else {
+		relay_lock();
+		fill_relays(&resp, &m);
+		for (unsigned i = 0; i < vr_n_workers; i++) {
+			virtioforwarder__config_response__worker__init(&m.w[i]);
+			m.w[i].cpu = vr_workers[i].cpu;
+			m.w[i].busy_permille = vr_workers[i].busy_permille;
+			m.w[i].directions = (uint32_t)handoff_worker_dirs(i);
+			m.w[i].pkts = ctr_read(vr_workers[i].pkts);
+			m.w_list[i] = &m.w[i];
+		}
+		relay_unlock();
+		resp.worker = m.w_list;
+		resp.n_worker = vr_n_workers;
+		resp.status = VIRTIOFORWARDER__CONFIG_RESPONSE__STATUS__OK;
+	}
+	n = virtioforwarder__config_response__get_packed_size(&resp);
+	*out = malloc(n ? n : 1);
+	return *out != NULL ? virtioforwarder__config_response__pack(&resp, *out) : 0;
+}
