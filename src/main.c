@@ -21,6 +21,7 @@
 #include "api.h"
 #include "cmdline.h"
 #include "control.h"
+#include "filemon.h"
 #include "handoff.h"
 #include "log.h"
 #include "relay.h"
@@ -177,10 +178,14 @@ start(struct vr_cmdline *cl, int argc, char **argv)
 		rte_eal_mp_wait_lcore();
 		return 1;
 	}
+	if (conf.ctl.watch_file[0] != '\0' &&
+	    filemon_start(conf.ctl.watch_file, err, sizeof(err)) < 0)
+		VR_LOG(ERR, "%s", err);
 	/* last: a client that gets an answer knows start-up is complete */
 	if (telemetry_register() != 0)
 		VR_LOG(ERR, "telemetry commands could not be registered");
 	control_run(&conf, argc, argv);
+	filemon_stop();
 	api_stop();
 	relay_remove_all();
 	workers_stop();

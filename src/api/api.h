@@ -27,6 +27,12 @@ size_t stats_handle(const uint8_t *req, size_t len, uint8_t **out);
 size_t config_handle(const uint8_t *req, size_t len, uint8_t **out);
 size_t sched_handle(const uint8_t *req, size_t len, uint8_t **out);
 
+/* Carry out a decoded port control request (also for the OVSDB and file
+ * monitors): 0, or -1 with a negative errno in code and the reason in msg. */
+struct vr_port_req;
+int portctl_execute(const struct vr_port_req *q, int *code, char *msg, size_t msglen, char *query,
+                    size_t querylen);
+
 /* Settings the handlers read (socket dir and pattern, defaults, pins). */
 const struct vr_conf *api_conf(void);
 

@@ -249,40 +249,54 @@ op_query(const struct vr_port_req *q, struct outcome *o)
 	return rc;
 }
 
+int
+portctl_execute(const struct vr_port_req *q, int *code, char *msg, size_t msglen, char *query,
+                size_t querylen)
+{
+	static struct outcome o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if (q->op == VR_PORT_ADD)
+		rc = op_add(q, &o);
+	else if (q->op == VR_PORT_REMOVE)
+		rc = op_remove(q, &o);
+	else if (q->op == VR_PORT_ADD_SOCK)
+		rc = op_add_sock(q, &o);
+	else if (q->op == VR_PORT_REMOVE_SOCK)
+		rc = op_remove_sock(q, &o);
+	else
+		rc = op_query(q, &o);
+	*code = o.code;
+	snprintf(msg, msglen, "%s", o.msg);
+	if (query != NULL)
+		snprintf(query, querylen, "%s", o.query);
+	return rc;
+}
+
 size_t
 portctl_handle(const uint8_t *req, size_t len, uint8_t **out)
 {
 	Virtioforwarder__PortControlResponse resp = VIRTIOFORWARDER__PORT_CONTROL_RESPONSE__INIT;
 	static struct vr_port_req q;
-	static struct outcome o;
+	static char msg[VR_ERR_MAX], query[VR_DEVARGS_MAX];
+	int rc, code = -EINVAL;
 	size_t n;
-	int rc;
 
-	memset(&o, 0, sizeof(o));
-	if (vr_port_req_decode(req, len, &q, o.msg, sizeof(o.msg)) < 0) {
-		o.code = -EINVAL;
-		rc = -1;
-	} else if (q.op == VR_PORT_ADD) {
-		rc = op_add(&q, &o);
-	} else if (q.op == VR_PORT_REMOVE) {
-		rc = op_remove(&q, &o);
-	} else if (q.op == VR_PORT_ADD_SOCK) {
-		rc = op_add_sock(&q, &o);
-	} else if (q.op == VR_PORT_REMOVE_SOCK) {
-		rc = op_remove_sock(&q, &o);
-	} else {
-		rc = op_query(&q, &o);
-	}
+	query[0] = '\0';
+	rc = vr_port_req_decode(req, len, &q, msg, sizeof(msg));
+	if (rc == 0)
+		rc = portctl_execute(&q, &code, msg, sizeof(msg), query, sizeof(query));
 	resp.status = rc == 0 ? VIRTIOFORWARDER__PORT_CONTROL_RESPONSE__STATUS__OK
 	                      : VIRTIOFORWARDER__PORT_CONTROL_RESPONSE__STATUS__ERROR;
 	if (rc != 0) {
-		VR_LOG(WARNING, "control: port control refused: %s", o.msg);
+		VR_LOG(WARNING, "control: port control refused: %s", msg);
 		resp.has_error_code = 1;
-		resp.error_code = o.code;
-		resp.error_code_source = o.msg;
+		resp.error_code = code;
+		resp.error_code_source = msg;
 	}
 	if (rc == 0 && q.op == VR_PORT_QUERY)
-		resp.query_string = o.query;
+		resp.query_string = query;
 	n = virtioforwarder__port_control_response__get_packed_size(&resp);
 	*out = malloc(n ? n : 1);
 	if (*out == NULL)

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "filemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "config.h"
+#include "control.h"
+#include "errmsg.h"
+#include "filecmd.h"
+#include "log.h"
+
+#define CHUNK 65536
+
+static struct {
+	int fd; /* inotify */
+	char path[VR_PATH_MAX * 2];
+	char name[VR_PATH_MAX];
+	off_t offset; /* bytes of the file consumed (complete lines) */
+	ino_t ino;    /* file the offset belongs to */
+	unsigned long lineno, done, refused;
+} fm = {.fd = -1};
+
+static void
+run_line(const char *line)
+{
+	static struct vr_port_req q;
+	char err[VR_ERR_MAX];
+	int code, rc;
+
+	fm.lineno++;
+	rc = vr_filecmd_parse(line, &q, err, sizeof(err));
+	if (rc == 0)
+		return;
+	if (rc > 0)
+		rc = portctl_execute(&q, &code, err, sizeof(err), NULL, 0);
+	if (rc < 0) {
+		fm.refused++;
+		VR_LOG(WARNING, "%s:%lu: refused: %s", fm.path, fm.lineno, err);
+	} else {
+		fm.done++;
+		VR_LOG(INFO, "%s:%lu: %s done", fm.path, fm.lineno, vr_port_op_name(q.op));
+	}
+}
+
+/* Carry out the complete lines after the offset. */
+static void
+read_new_lines(void)
+{
+	static char buf[CHUNK + 1];
+	struct stat st;
+	int fd = open(fm.path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return; /* not there (yet): its creation wakes us */
+	if (fstat(fd, &st) == 0 && (st.st_ino != fm.ino || st.st_size < fm.offset)) {
+		fm.ino = st.st_ino; /* replaced or truncated: start over */
+		fm.offset = 0;
+		fm.lineno = 0;
+	}
+	while ((n = pread(fd, buf, CHUNK, fm.offset)) > 0) {
+		char *p = buf, *nl;
+
+		buf[n] = '\0';
+		while ((nl = memchr(p, '\n', (size_t)(buf + n - p))) != NULL) {
+			*nl = '\0';
+			if (strlen(p) != (size_t)(nl - p)) {
+				fm.lineno++;
+				fm.refused++;
+				VR_LOG(WARNING, "%s:%lu: refused: NUL byte in line", fm.path,
+				       fm.lineno);
+			} else {
+				run_line(p);
+			}
+			p = nl + 1;
+		}
+		if (p == buf) { /* a line longer than CHUNK: skip it whole */
+			fm.lineno++;
+			fm.refused++;
+			VR_LOG(WARNING, "%s:%lu: refused: line longer than %d bytes", fm.path,
+			       fm.lineno, CHUNK);
+			p = buf + n;
+		}
+		fm.offset += p - buf;
+		if (n < CHUNK)
+			break;
+	}
+	close(fd);
+}
+
+static void
+on_inotify(void *arg)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool ours = false;
+	ssize_t n;
+
+	(void)arg;
+	while ((n = read(fm.fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->len > 0 && strcmp(ev->name, fm.name) == 0)
+				ours = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (ours)
+		read_new_lines();
+}
+
+int
+filemon_start(const char *path, char *err, size_t errlen)
+{
+	char dir[VR_PATH_MAX * 2], base[VR_PATH_MAX * 2];
+
+	snprintf(fm.path, sizeof(fm.path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
+	snprintf(fm.name, sizeof(fm.name), "%s", basename(base));
+	fm.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fm.fd < 0)
+		return vr_err(err, errlen, "watch-file: inotify: %s", strerror(errno));
+	/* the directory, so that a file created, replaced or removed is seen */
+	if (inotify_add_watch(fm.fd, dirname(dir),
+	                      IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE) <
+	        0 ||
+	    control_watch(fm.fd, NULL, on_inotify, NULL) < 0) {
+		vr_err(err, errlen, "watch-file %s: cannot watch its directory: %s", path,
+		       strerror(errno));
+		close(fm.fd);
+		fm.fd = -1;
+		return -1;
+	}
+	VR_LOG(INFO, "control: following commands in %s", path);
+	read_new_lines();
+	return 0;
+}
+
+void
+filemon_stop(void)
+{
+	if (fm.fd < 0)
+		return;
+	control_unwatch(fm.fd, NULL);
+	close(fm.fd);
+	fm.fd = -1;
+}
+
+void
+filemon_counts(unsigned long *done, unsigned long *refused)
+{
+	*done = fm.done;
+	*refused = fm.refused;
+}
