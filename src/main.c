@@ -23,6 +23,7 @@
 #include "control.h"
 #include "filemon.h"
 #include "handoff.h"
+#include "ovsdb.h"
 #include "log.h"
 #include "relay.h"
 #include "telemetry.h"
@@ -181,11 +182,14 @@ start(struct vr_cmdline *cl, int argc, char **argv)
 	if (conf.ctl.watch_file[0] != '\0' &&
 	    filemon_start(conf.ctl.watch_file, err, sizeof(err)) < 0)
 		VR_LOG(ERR, "%s", err);
+	if (conf.ctl.ovsdb[0] != '\0' && ovsdb_start(conf.ctl.ovsdb, err, sizeof(err)) < 0)
+		VR_LOG(ERR, "%s", err);
 	/* last: a client that gets an answer knows start-up is complete */
 	if (telemetry_register() != 0)
 		VR_LOG(ERR, "telemetry commands could not be registered");
 	control_run(&conf, argc, argv);
 	filemon_stop();
+	ovsdb_stop();
 	api_stop();
 	relay_remove_all();
 	workers_stop();
