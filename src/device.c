@@ -2,6 +2,7 @@
 #include "device.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_pci.h>
@@ -111,6 +112,43 @@ device_open(struct vr_device *dev, const char *devargs, char *err, size_t errlen
 	}
 	dev->max_queues = RTE_MIN(info.max_rx_queues, info.max_tx_queues);
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	return 0;
+}
+
+static void
+close_members(struct vr_device *m, unsigned n)
+{
+	for (unsigned i = n; i-- > 0;)
+		device_close(&m[i]);
+	free(m);
+}
+
+int
+device_open_bond(struct vr_device *dev, const char *name, unsigned mode,
+                 const char members[][VR_MEMBER_MAX], unsigned n, char *err, size_t errlen)
+{
+	struct vr_device *m = calloc(n, sizeof(*m));
+	char args[VR_DEVARGS_MAX], sub[VR_ERR_MAX];
+	int len;
+
+	if (m == NULL)
+		return vr_err(err, errlen, "bond %s: out of memory", name);
+	len = snprintf(args, sizeof(args), "%s,mode=%u", name, mode);
+	for (unsigned i = 0; i < n; i++) {
+		if (device_open(&m[i], members[i], sub, sizeof(sub)) < 0) {
+			close_members(m, i);
+			return vr_err(err, errlen, "bond %s: member %u: %s", name, i + 1, sub);
+		}
+		/* the bonding PMD names members by port name (DPDK 22.11: "slave") */
+		len += snprintf(args + len, sizeof(args) - (size_t)len, ",slave=%s", m[i].name);
+	}
+	if (len >= (int)sizeof(args) || device_open(dev, args, sub, sizeof(sub)) < 0) {
+		close_members(m, n);
+		return vr_err(err, errlen, "bond %s: %s", name,
+		              len >= (int)sizeof(args) ? "member names too long" : sub);
+	}
+	dev->members = m;
+	dev->n_members = (uint8_t)n;
 	return 0;
 }
 
@@ -248,10 +286,18 @@ device_close(struct vr_device *dev)
 	device_stop(dev);
 	if (rte_eth_dev_info_get(dev->port, &info) == 0)
 		rdev = info.device;
+	/* the bonding PMD refuses removal while it holds members: closing the
+	 * bond port releases them first */
+	if (dev->members != NULL)
+		rte_eth_dev_close(dev->port);
 	/* The driver's remove closes the port itself; closing first leaves
 	 * some PMDs (memif, null) unable to find and free their private data. */
 	if (rdev == NULL || rte_dev_remove(rdev) != 0) {
 		VR_LOG(WARNING, "device '%s': hot-unplug failed; closing the port only", dev->name);
 		rte_eth_dev_close(dev->port);
 	}
+	if (dev->members != NULL)
+		close_members(dev->members, dev->n_members);
+	dev->members = NULL;
+	dev->n_members = 0;
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 struct rte_mempool;
 
 /* Descriptors per device queue (lowered to what the device takes); the relay's
@@ -26,10 +28,18 @@ struct vr_device {
 	bool rss;            /* RSS spreads RX queues */
 	bool started;
 	char name[128]; /* ethdev name */
+	/* a bond's member ports, opened before and closed after the bond */
+	uint8_t n_members;
+	struct vr_device *members;
 };
 
 /* Probe devargs (or a PCI address) and find its port. */
 int device_open(struct vr_device *dev, const char *devargs, char *err, size_t errlen);
+
+/* Open each member (PCI address or devargs), then the bonding PMD's port
+ * named name over them in the given mode. */
+int device_open_bond(struct vr_device *dev, const char *name, unsigned mode,
+                     const char members[][VR_MEMBER_MAX], unsigned n, char *err, size_t errlen);
 
 /* Configure up to want queue pairs at mtu with RX buffers from pool, start. */
 int device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu,

@@ -278,7 +278,10 @@ relay_build(struct vr_relay *r, char *err, size_t errlen)
 {
 	char sub[VR_ERR_MAX];
 
-	if (device_open(&r->dev, r->conf.device, sub, sizeof(sub)) < 0)
+	if ((r->conf.n_members > 0
+	         ? device_open_bond(&r->dev, r->conf.device, r->conf.bond_mode, r->conf.members,
+	                            r->conf.n_members, sub, sizeof(sub))
+	         : device_open(&r->dev, r->conf.device, sub, sizeof(sub))) < 0)
 		return vr_err(err, errlen, "relay %d: %s", r->conf.id, sub);
 	r->pool_socket = device_socket(&r->dev);
 	r->pool = pool_create(r, r->pool_socket);

@@ -1,11 +1,9 @@
-#!/ usr / bin / python3
-""
-    "Run vrelay's system tests: run.py [-k SUBSTRING] [module ...].
+#!/usr/bin/python3
+"""Run vrelay's system tests: run.py [-k SUBSTRING] [module ...].
 
-    Each test_ *function gets a fresh
-    Scratch(directory,
-            DPDK prefixes) that is cleaned up whatever happens.Prints one line per test and a final
-    'N passed, N failed' line; exits non-zero when any test failed.
+Each test_* function gets a fresh Scratch (directory, DPDK prefixes) that is
+cleaned up whatever happens. Prints one line per test and a final
+'N passed, N failed' line; exits non-zero when any test failed.
 """
 
 import argparse
@@ -32,7 +30,7 @@ def discover(names):
 
 
 def main():
-#a runner stopped by SIGTERM / SIGHUP still cleans up(finally blocks run)
+    # a runner stopped by SIGTERM/SIGHUP still cleans up (finally blocks run)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(130))
     ap = argparse.ArgumentParser()
@@ -46,13 +44,21 @@ def main():
             continue
         s = vrtest.Scratch(name[5:25])
         t0 = time.monotonic()
-try : fn(s) passed
-+= 1 print("PASS %s (%.1fs)" % (full, time.monotonic() - t0), flush = True) except Exception as e
-    : #noqa : BLE001 -
-              report every failure the same way failed +=
-    1 print("FAIL %s (%.1fs): %s" % (full, time.monotonic() - t0, e),
-            flush = True) if not isinstance(e, vrtest.TestFailure)
-    : traceback.print_exc() print(s.logs()[-6000:], flush = True) finally
-    : s.cleanup() print("%d passed, %d failed" % (passed, failed)) return 1 if failed else 0
+        try:
+            fn(s)
+            passed += 1
+            print("PASS %s (%.1fs)" % (full, time.monotonic() - t0), flush=True)
+        except Exception as e:  # noqa: BLE001 - report every failure the same way
+            failed += 1
+            print("FAIL %s (%.1fs): %s" % (full, time.monotonic() - t0, e), flush=True)
+            if not isinstance(e, vrtest.TestFailure):
+                traceback.print_exc()
+            print(s.logs()[-6000:], flush=True)
+        finally:
+            s.cleanup()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
 
-      if __name__ == "__main__" : sys.exit(main())
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -48,7 +48,8 @@ def test_missing_hugepages(s):
     mnt = s.path("huge")
     os.mkdir(mnt)
     subprocess.run(["mount", "-t", "hugetlbfs", "-o", "size=2M", "nodev", mnt], check=True)
-try : d = Vrelayd(s, ["-r", "id=0 device=net_ring0", "--", "--huge-dir", mnt,
+    try:
+        d = Vrelayd(s, ["-r", "id=0 device=net_ring0", "--", "--huge-dir", mnt,
                         "--socket-mem", "1024"])
         d.start(wait=False)
         wait_for(lambda: not d.proc.alive(), 30, "vrelayd to give up")
@@ -102,7 +103,7 @@ def test_runtime_errors_leave_other_relays_alone(s):
                  "an error naming %s" % words)
         check(1 not in d.relays(), "bad relay 1 was added: %s" % body)
         log_at = len(d.proc.output())
-#a config file with a syntax error : refused, running relays kept
+    # a config file with a syntax error: refused, running relays kept
     with open(conf, "a") as f:
         f.write("[relay 2]\nthis is not a key value line\n")
     d.reload()
@@ -124,7 +125,7 @@ def test_ethdev_port_cap(s):
     check(len(ids) == 32 and 32 not in ids, "relays up: %s" % ids)
     out = d.proc.output()
     check("relay 32" in out and "at most 32 ports" in out, "no port-cap message:\n%s" % out[-800:])
-#remove one : the 33rd fits now
+    # remove one: the 33rd fits now
     write_config(conf, [r for r in relays if r[0] != 0])
     d.reload()
     wait_for(lambda: 32 in d.relays() and 0 not in d.relays(), 20, "relay 32 after freeing a port")

@@ -37,8 +37,8 @@ def test_add_remove_200_under_traffic(s):
     flow = CountedFlow(s, d, memif)
     guest1 = None
 
-#warm - up cycles, so one - time allocations(lib / vhost, net_ring's named
-#rings on their second creation) are in the baseline
+    # warm-up cycles, so one-time allocations (lib/vhost, net_ring's named
+    # rings on their second creation) are in the baseline
     for w in range(2):
         write_config(conf, [steady, churn])
         d.reload()

@@ -1,19 +1,17 @@
-""
-    "The ZeroMQ control services end to end, from Python and from vrelayctl:
-    every port -
-    control op,
-    stats against telemetry, the core scheduler moving a relay under traffic without loss,
-    bad requests,
-    endpoint permissions and CURVE on tcp
-    : //."""
+"""The ZeroMQ control services end to end, from Python and from vrelayctl:
+every port-control op, stats against telemetry, the core scheduler moving a
+relay under traffic without loss, bad requests, endpoint permissions and
+CURVE on tcp://."""
 
-      import os import socket import subprocess
+import json
+import os
+import socket
+import subprocess
 
-          import zmq
+import zmq
 
-              from vrtest
-              import(CountedFlow, Vrelayd, check, guest_pmd, memif_args, stable, wait_for)
-from vrctl import Client, vrelayctl
+from vrtest import CountedFlow, Vrelayd, check, memif_args, wait_for
+from vrctl import VRELAYCTL, Client, vrelayctl
 
 NO_DROP = ["--retry-us", "2000000"]
 
@@ -75,7 +73,6 @@ def test_vrelayctl(s):
     rc, out, err = vrelayctl(s.dir, "list")
     check(rc == 0 and long_dev in out and "relay2.sock" in out, "list:\n%s%s" % (out, err))
     rc, out, err = vrelayctl(s.dir, "stats", "--json", 2)
-    import json
     j = json.loads(out)
     check(rc == 0 and j[0]["device"] == long_dev and j[0]["g2d"]["rx_pkts"] == 0,
           "stats --json: %s" % out)
@@ -235,7 +232,6 @@ def test_endpoint_permissions(s):
     st = os.stat(s.path("port_control"))
     check(st.st_mode & 0o777 == 0o660 and st.st_gid == group, "port_control mode %o gid %d" %
           (st.st_mode & 0o777, st.st_gid))
-    from vrctl import VRELAYCTL
     p = run_as_nobody([VRELAYCTL, "-d", s.dir, "list"])
     check(p.returncode == 3 and "Permission denied" in p.stderr,
           "a user outside the group got in: %d %s %s" % (p.returncode, p.stdout, p.stderr))

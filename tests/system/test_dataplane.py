@@ -1,28 +1,24 @@
-""
-    "Backpressure accounting and lossless moves between workers."
-    ""
+"""Backpressure accounting and lossless moves between workers."""
 
-    import signal
+import signal
 
-        from vrtest
-        import(CountedFlow, Vrelayd, check, guest_pmd, memif_args, memif_peer, stable, wait_for)
+from vrtest import (CountedFlow, Vrelayd, check, guest_pmd, memif_args, memif_peer, stable,
+                    wait_for)
 
-def
-test_stalled_peer_counts_every_drop(s)
-    : ""
-      "The peer stops reading: the relay holds what it cannot deliver for the
-      retry window,
-      then drops and counts it.Nothing vanishes uncounted.""
-                                                          "
-      memif = s.path("memif.sock") d =
-          Vrelayd(s, [ "--retry-us", "500", "-r", "id=0 device=%s" % memif_args(memif, "server") ])
-              .start() peer = memif_peer(s, "peer", memif).start() guest =
-              guest_pmd(s, "guest", s.path("relay0.sock"))
-                  .start() wait_for(lambda
-                                    : d.relay(0)["state"] == "connected", 10, "guest to connect")
-                      peer.cmd("set fwd rxonly") peer.cmd("start") peer.proc.send_signal(
-                          signal.SIGSTOP) #the peer stops reading : memif ring fills
-try : guest.cmd("set fwd txonly")
+
+def test_stalled_peer_counts_every_drop(s):
+    """The peer stops reading: the relay holds what it cannot deliver for the
+    retry window, then drops and counts it. Nothing vanishes uncounted."""
+    memif = s.path("memif.sock")
+    d = Vrelayd(s, ["--retry-us", "500", "-r", "id=0 device=%s" % memif_args(memif, "server")]).start()
+    peer = memif_peer(s, "peer", memif).start()
+    guest = guest_pmd(s, "guest", s.path("relay0.sock")).start()
+    wait_for(lambda: d.relay(0)["state"] == "connected", 10, "guest to connect")
+    peer.cmd("set fwd rxonly")
+    peer.cmd("start")
+    peer.proc.send_signal(signal.SIGSTOP)  # the peer stops reading: memif ring fills
+    try:
+        guest.cmd("set fwd txonly")
         guest.cmd("start")
         wait_for(lambda: d.relay(0)["vm2dev"]["drop_full"] > 1000, 30, "drops while peer is stopped")
         guest.cmd("stop")

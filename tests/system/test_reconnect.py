@@ -94,7 +94,7 @@ def test_vrelayd_restart_client_mode(s):
         took = time.monotonic() - t_ready
         check(took <= RECOVERY_S, "restart %d (%s): guest reconnected after %.2fs" % (
             i, how, took))
-#the device peer reconnects to vrelayd's new memif socket
+        # the device peer reconnects to vrelayd's new memif socket
         peer = memif_peer(s, "peer%db" % i, memif).start()
         t_peer = time.monotonic()
         peer.cmd("set fwd txonly")

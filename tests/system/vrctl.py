@@ -33,21 +33,21 @@ class Client:
     def __init__(self, control_dir=None, endpoints=None, timeout_ms=5000, curve=None):
         self.pb = pb()
         self.ctx = zmq.Context()
-        self.eps = endpoints or
-{s: "ipc://%s/%s" % (control_dir, s)
-                                 for s in ("port_control", "stats", "config", "core_sched")
-} self.timeout_ms = timeout_ms self.curve = curve #(server_public, client_public, client_secret),
-  Z85 bytes
+        self.eps = endpoints or {s: "ipc://%s/%s" % (control_dir, s)
+                                 for s in ("port_control", "stats", "config", "core_sched")}
+        self.timeout_ms = timeout_ms
+        self.curve = curve  # (server_public, client_public, client_secret), Z85 bytes
 
-      def
-      raw(self, service, payload, timeout_ms = None)
-    : ""
-      "Send bytes, return reply bytes (None when no reply in time)."
-      "" s = self.ctx.socket(zmq.REQ) s.setsockopt(zmq.LINGER, 0) s
-                 .setsockopt(zmq.RCVTIMEO, timeout_ms or self.timeout_ms) if self.curve
-    : s.curve_serverkey,
-  s.curve_publickey, s.curve_secretkey = self.curve s.connect(self.eps[service])
-try : s.send(payload)
+    def raw(self, service, payload, timeout_ms=None):
+        """Send bytes, return reply bytes (None when no reply in time)."""
+        s = self.ctx.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RCVTIMEO, timeout_ms or self.timeout_ms)
+        if self.curve:
+            s.curve_serverkey, s.curve_publickey, s.curve_secretkey = self.curve
+        s.connect(self.eps[service])
+        try:
+            s.send(payload)
             return s.recv()
         except zmq.Again:
             return None

@@ -1,33 +1,43 @@
-""
-    "Helpers for vrelay's system tests: processes, DPDK telemetry, testpmd.
+"""Helpers for vrelay's system tests: processes, DPDK telemetry, testpmd.
 
-    Every DPDK process gets its own-- file -
-    prefix and the runtime directory under a per - test scratch dir;
-everything started is stopped by PID at teardown,
-    even when the test fails.Readiness is always polled with a deadline.""
-                                                                        "
+Every DPDK process gets its own --file-prefix and the runtime directory under
+a per-test scratch dir; everything started is stopped by PID at teardown,
+even when the test fails. Readiness is always polled with a deadline.
+"""
 
-    import json import os import re import shutil import signal import socket import subprocess
-        import tempfile import time
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
 
-            ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-                       BUILD = os.environ.get("VRELAY_BUILD", os.path.join(ROOT, "build")) VRELAYD =
-        os.path.join(BUILD, "src", "vrelayd") TESTPMD =
-            shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd" RUNTIME = "/var/run/dpdk"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("VRELAY_BUILD", os.path.join(ROOT, "build"))
+VRELAYD = os.path.join(BUILD, "src", "vrelayd")
+TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
+RUNTIME = "/var/run/dpdk"
 
-    class TestFailure(AssertionError)
-    : pass
 
-          def
-          check(cond, msg)
-    : if not cond : raise TestFailure(msg)
+class TestFailure(AssertionError):
+    pass
 
-def
-wait_for(pred, timeout, what, interval = 0.02)
-    : ""
-      "Poll pred() until it returns a truthy value; fail naming what."
-      "" deadline = time.monotonic() + timeout last_exc = None while True:
-try : v = pred()
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def wait_for(pred, timeout, what, interval=0.02):
+    """Poll pred() until it returns a truthy value; fail naming what."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            v = pred()
             if v:
                 return v
         except (OSError, ValueError, KeyError) as e:
@@ -79,7 +89,7 @@ class Proc:
         self.argv = argv
         self.log_path = log_path
         self.log = open(log_path, "ab")
-#restore_signals = False : children inherit SIGPIPE ignored, as QEMU runs
+        # restore_signals=False: children inherit SIGPIPE ignored, as QEMU runs
         self.p = subprocess.Popen(argv, stdin=stdin, stdout=self.log,
                                   stderr=subprocess.STDOUT, start_new_session=True,
                                   restore_signals=False)
@@ -187,7 +197,7 @@ class Vrelayd:
     def ready(self):
         check(self.proc.alive(), "vrelayd exited:\n" + self.proc.output()[-2000:])
         try:
-#null until vrelayd registers its commands at the end of start - up
+            # null until vrelayd registers its commands at the end of start-up
             return self.tel.query("/vrelay/relays") is not None
         except OSError:
             self.tel.close()
@@ -228,15 +238,15 @@ class Testpmd:
         self.s = scratch
         self.name = name
         self.prefix = scratch.prefix(name)
-#lcores "0,1" means both testpmd lcores on CPU 0, leaving CPU 1(the
-#relay worker's) to the relay: "a@b" maps lcore a onto CPU b
+        # lcores "0,1" means both testpmd lcores on CPU 0, leaving CPU 1 (the
+        # relay worker's) to the relay: "a@b" maps lcore a onto CPU b
         lc = ",".join("%s@0" % c for c in lcores.split(",")) if "@" not in lcores else lcores
         self.argv = [TESTPMD, "--lcores", lc, "--file-prefix", self.prefix, "--no-pci",
                      "--in-memory", "--single-file-segments"]
         for v in vdevs:
             self.argv += ["--vdev", v]
-#virtio_user in server mode notices a lost backend(and accepts the
-#next one) through its link - state interrupt, as QEMU watches its chardev
+        # virtio_user in server mode notices a lost backend (and accepts the
+        # next one) through its link-state interrupt, as QEMU watches its chardev
         self.argv += list(eal_extra) + ["--", "-i"] + ([] if lsc else ["--no-lsc-interrupt"]) + [
                                         "--port-topology=loop",
                                         "--total-num-mbufs=16384"] + list(extra)
@@ -294,7 +304,8 @@ class Testpmd:
                 pass
         return self.proc.stop(timeout=5, sig=signal.SIGKILL)
 
-#-- -- traffic -- --
+
+# ---- traffic ----
 
 DOC_IPS = "--tx-ip=198.51.100.1,198.51.100.2"
 JUMBO = ["--max-pkt-len=9600", "--enable-scatter"]
@@ -346,60 +357,61 @@ def send_oneway(d, rid, tx, rx, size, count, direction, timeout=120):
     c = stable(lambda: (dir_counters(d, rid, direction), rx.stats()["ipackets"]))[0]
     received = rx.stats()["ipackets"] - base_rx
     rx.cmd("stop")
-    delta =
-	{k: c[k] - base[k] for k in ("rx_pkts", "tx_pkts", "tx_bytes", "drop_full",
-                                          "drop_unready", "nombuf")
-} check(delta["rx_pkts"] == sent,
-        "%s %dB: relay took %d frames, sender sent %d" % (direction, size, delta["rx_pkts"], sent))
+    delta = {k: c[k] - base[k] for k in ("rx_pkts", "tx_pkts", "tx_bytes", "drop_full",
+                                          "drop_unready", "nombuf")}
+    check(delta["rx_pkts"] == sent,
+          "%s %dB: relay took %d frames, sender sent %d" % (direction, size, delta["rx_pkts"],
+                                                           sent))
     check(delta["tx_pkts"] + delta["drop_full"] + delta["drop_unready"] == delta["rx_pkts"],
           "%s %dB: relay counters do not add up: %s" % (direction, size, delta))
-        check(received == delta["tx_pkts"], "%s %dB: receiver got %d frames, relay delivered %d" %
-                                                (direction, size, received, delta["tx_pkts"]))
-            check(delta["tx_bytes"] == delta["tx_pkts"] * size,
-                  "%s %dB: relay delivered %d bytes for %d frames" %
-                      (direction, size, delta["tx_bytes"], delta["tx_pkts"])) return sent,
-    received,
-    delta
+    check(received == delta["tx_pkts"],
+          "%s %dB: receiver got %d frames, relay delivered %d" % (direction, size, received,
+                                                                delta["tx_pkts"]))
+    check(delta["tx_bytes"] == delta["tx_pkts"] * size,
+          "%s %dB: relay delivered %d bytes for %d frames" % (direction, size, delta["tx_bytes"],
+                                                            delta["tx_pkts"]))
+    return sent, received, delta
 
-    def guest_pmd(s, name, sock, queues = 1, server = False, extra = (), lcores = "0,1")
-    : v = "net_virtio_user0,path=%s,queues=%d%s" %
-          (sock, queues, ",server=1" if server else "")args = [DOC_IPS] + list(extra) if queues > 1
-    : args
-      += [ "--rxq=%d" % queues, "--txq=%d" %
-	   queues ] return Testpmd(s, name, [v], lcores = lcores, extra = args, lsc = server)
 
-          def memif_peer(s, name, sock, extra = ())
-    : return Testpmd(s, name, [memif_args(sock, "client")], extra = [DOC_IPS] + list(extra))
+def guest_pmd(s, name, sock, queues=1, server=False, extra=(), lcores="0,1"):
+    v = "net_virtio_user0,path=%s,queues=%d%s" % (sock, queues, ",server=1" if server else "")
+    args = [DOC_IPS] + list(extra)
+    if queues > 1:
+        args += ["--rxq=%d" % queues, "--txq=%d" % queues]
+    return Testpmd(s, name, [v], lcores=lcores, extra=args, lsc=server)
 
-          class CountedFlow : ""
-                              "A guest-to-device flow through relay rid that another activity must
-                              not disturb : started,
-      later stopped and checked exact at every hop
-                            .""
-                             "
 
-                        def __init__(self, s, d, memif, rid = 0, sock = None)
-    : self.d,
-      self.rid = d, rid self.peer = memif_peer(s, "peer%d" % rid, memif).start() self.guest =
-                        guest_pmd(s, "guest%d" % rid, sock or s.path("relay%d.sock" % rid))
-                            .start() wait_for(lambda
-                                              : d.relay(rid)["state"] == "connected", 10,
-                                                "guest %d to connect" % rid)
+def memif_peer(s, name, sock, extra=()):
+    return Testpmd(s, name, [memif_args(sock, "client")], extra=[DOC_IPS] + list(extra))
 
-                                def start(self)
-    : self.peer.cmd("set fwd rxonly") self.peer.cmd("start") self.guest.cmd("set fwd txonly")
-          self.guest.cmd("start")
 
-              def stop_and_check(self, what)
-    : ""
-      "Stop sending; sent == taken == delivered == received, no drop."
-      "" self.guest.cmd("stop") sent = stable(lambda
-                                              : self.guest.stats()["opackets"]) c,
-      received = stable(lambda
-                        : (self.d.relay(self.rid)["vm2dev"], self.peer.stats()["ipackets"]))
-          check(sent > 0, "%s: no traffic on relay %d" % (what, self.rid))
-              check(c["rx_pkts"] == sent == c["tx_pkts"] == received,
-                    "%s: guest sent %d, relay %d took %d and delivered %d, peer got %d" %
-                        (what, sent, self.rid, c["rx_pkts"], c["tx_pkts"], received))
-                  check(c["drop_full"] == 0 and c["drop_unready"] == 0,
-                        "%s: relay %d dropped: %s" % (what, self.rid, c)) return sent
+class CountedFlow:
+    """A guest-to-device flow through relay rid that another activity must
+    not disturb: started, later stopped and checked exact at every hop."""
+
+    def __init__(self, s, d, memif, rid=0, sock=None):
+        self.d, self.rid = d, rid
+        self.peer = memif_peer(s, "peer%d" % rid, memif).start()
+        self.guest = guest_pmd(s, "guest%d" % rid, sock or s.path("relay%d.sock" % rid)).start()
+        wait_for(lambda: d.relay(rid)["state"] == "connected", 10,
+                 "guest %d to connect" % rid)
+
+    def start(self):
+        self.peer.cmd("set fwd rxonly")
+        self.peer.cmd("start")
+        self.guest.cmd("set fwd txonly")
+        self.guest.cmd("start")
+
+    def stop_and_check(self, what):
+        """Stop sending; sent == taken == delivered == received, no drop."""
+        self.guest.cmd("stop")
+        sent = stable(lambda: self.guest.stats()["opackets"])
+        c, received = stable(lambda: (self.d.relay(self.rid)["vm2dev"],
+                                      self.peer.stats()["ipackets"]))
+        check(sent > 0, "%s: no traffic on relay %d" % (what, self.rid))
+        check(c["rx_pkts"] == sent == c["tx_pkts"] == received,
+              "%s: guest sent %d, relay %d took %d and delivered %d, peer got %d" % (
+                  what, sent, self.rid, c["rx_pkts"], c["tx_pkts"], received))
+        check(c["drop_full"] == 0 and c["drop_unready"] == 0,
+              "%s: relay %d dropped: %s" % (what, self.rid, c))
+        return sent
