@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -125,6 +126,18 @@ add_configured_relays(const struct vr_conf *c)
 }
 
 static void
+write_pid_file(const char *path)
+{
+	FILE *f;
+
+	if (path[0] == '\0')
+		return;
+	f = fopen(path, "w");
+	if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+		VR_LOG(ERR, "pid file %s: %s", path, strerror(errno));
+}
+
+static void
 block_signals(void)
 {
 	sigset_t set;
@@ -184,12 +197,15 @@ start(struct vr_cmdline *cl, int argc, char **argv)
 		VR_LOG(ERR, "%s", err);
 	if (conf.ctl.ovsdb[0] != '\0' && ovsdb_start(conf.ctl.ovsdb, err, sizeof(err)) < 0)
 		VR_LOG(ERR, "%s", err);
+	write_pid_file(conf.pid_file);
 	/* last: a client that gets an answer knows start-up is complete */
 	if (telemetry_register() != 0)
 		VR_LOG(ERR, "telemetry commands could not be registered");
 	control_run(&conf, argc, argv);
 	filemon_stop();
 	ovsdb_stop();
+	if (conf.pid_file[0] != '\0')
+		unlink(conf.pid_file);
 	api_stop();
 	relay_remove_all();
 	workers_stop();

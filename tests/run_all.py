@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make test: unit tests (every cmocka case counted) then system tests.
+"""make test: unit tests (every cmocka case counted), system tests, fuzzing.
 
 Prints each suite's output and ends with one line: 'N passed, N failed'."""
 
@@ -29,8 +29,18 @@ def run_unit(build):
 
 
 def run_system():
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "system", "run.py")],
-                         stdout=subprocess.PIPE, text=True)
+    return run_counted([sys.executable, os.path.join(HERE, "system", "run.py")])
+
+
+def run_fuzz(build):
+    """libFuzzer on the request decoders and both config parsers, bounded
+    (VRELAY_FUZZ_SECONDS per target, default 60)."""
+    return run_counted([sys.executable, os.path.join(HERE, "fuzz", "run.py"), "--build", build])
+
+
+def run_counted(argv):
+    """Stream a runner's output; its last line is 'N passed, N failed'."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     last = ""
     for line in p.stdout:
         sys.stdout.write(line)
@@ -50,8 +60,9 @@ def main():
     args = ap.parse_args()
     up, uf = run_unit(args.build)
     sp, sf = run_system()
-    print("%d passed, %d failed" % (up + sp, uf + sf))
-    return 1 if uf + sf else 0
+    fp, ff = run_fuzz(args.build)
+    print("%d passed, %d failed" % (up + sp + fp, uf + sf + ff))
+    return 1 if uf + sf + ff else 0
 
 
 if __name__ == "__main__":
