@@ -113,7 +113,10 @@ vr_pci_parse(const char *s, char out[16])
 		goto ok;
 	return -1;
 ok:
-	if (dev > 0x1f || fn > 7 || !isxdigit((unsigned char)s[0]))
+	for (const char *p = s; *p != '\0'; p++)
+		if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+			return -1; /* sscanf's %x also takes signs and blanks */
+	if (dom > 0xffff || bus > 0xff || dev > 0x1f || fn > 7)
 		return -1;
 	snprintf(out, 16, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
 	return 0;

@@ -45,9 +45,12 @@ struct vf_ctx {
 static void
 warnf(struct vf_ctx *x, const char *fmt, const char *var, const char *why)
 {
-	size_t used = strlen(x->warn);
+	size_t used;
 
-	if (x->warn == NULL || used + 1 >= x->warnlen)
+	if (x->warn == NULL)
+		return;
+	used = strlen(x->warn);
+	if (used + 1 >= x->warnlen)
 		return;
 	snprintf(x->warn + used, x->warnlen - used, "%s:%d: ", x->name, x->line);
 	used = strlen(x->warn);
@@ -237,7 +240,7 @@ set_daemon(struct vf_ctx *x, const char *key, const char *val, const char *var, 
 	char sub[VR_ERR_MAX];
 
 	if (vr_conf_set_daemon(x->c, key, val, sub, sizeof(sub)) < 0)
-		return vr_err(err, errlen, "%s: %s", var, sub);
+		return vr_err(err, errlen, "VIRTIOFWD_%s: %s", var, sub);
 	return 0;
 }
 
@@ -430,6 +433,13 @@ finish(struct vf_ctx *x, char *err, size_t errlen)
 			return vr_err(err, errlen, "%s: VIRTIOFWD_ZMQ_CORE_SCHED_EP: %s", x->name,
 			              sub);
 	}
+	for (uint16_t i = 0; i < x->c->n_relays; i++) {
+		struct vr_relay_conf *r = &x->c->relays[i];
+
+		r->mode = x->c->defaults.mode;
+		r->mtu = x->c->defaults.mtu;
+		r->mrgbuf = x->c->defaults.mrgbuf;
+	}
 	if (x->c->ctl.socket_pattern[0] == '\0')
 		snprintf(x->c->ctl.socket_pattern, VR_PATH_MAX, "virtio-forwarder%%u.sock");
 	return 0;
@@ -484,9 +494,7 @@ vr_vfconf_detect(const char *text)
 		}
 		if (strncmp(p, "export", 6) == 0 && (p[6] == ' ' || p[6] == '\t'))
 			p = skip_space(p + 6);
-		while (isalnum((unsigned char)*p) || *p == '_')
-			p++;
-		return *p == '=';
+		return strncmp(p, "VIRTIOFWD_", 10) == 0 || strncmp(p, "VIO4WD_", 7) == 0;
 	}
 	return false;
 }

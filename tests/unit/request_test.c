@@ -921,24 +921,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_port_add_pci),
-	    cmocka_unit_test(test_port_add_errors),
-	    cmocka_unit_test(test_port_pci_range),
-	    cmocka_unit_test(test_port_bond),
-	    cmocka_unit_test(test_port_bond_errors),
-	    cmocka_unit_test(test_port_name_devargs),
-	    cmocka_unit_test(test_port_conditional),
-	    cmocka_unit_test(test_port_other_ops),
-	    cmocka_unit_test(test_port_malformed),
-	    cmocka_unit_test(test_port_oversized),
-	    cmocka_unit_test(test_port_unknown_op),
-	    cmocka_unit_test(test_stats_defaults),
-	    cmocka_unit_test(test_stats_relays),
-	    cmocka_unit_test(test_stats_errors),
-	    cmocka_unit_test(test_sched_get_cores),
-	    cmocka_unit_test(test_sched_update),
-	    cmocka_unit_test(test_sched_errors),
-	    cmocka_unit_test(test_sched_malformed),
+	    cmocka_unit_test(test_port_add_pci),     cmocka_unit_test(test_port_add_errors),
+	    cmocka_unit_test(test_port_pci_range),   cmocka_unit_test(test_port_bond),
+	    cmocka_unit_test(test_port_bond_errors), cmocka_unit_test(test_port_name_devargs),
+	    cmocka_unit_test(test_port_conditional), cmocka_unit_test(test_port_other_ops),
+	    cmocka_unit_test(test_port_malformed),   cmocka_unit_test(test_port_oversized),
+	    cmocka_unit_test(test_port_unknown_op),  cmocka_unit_test(test_stats_defaults),
+	    cmocka_unit_test(test_stats_relays),     cmocka_unit_test(test_stats_errors),
+	    cmocka_unit_test(test_sched_get_cores),  cmocka_unit_test(test_sched_update),
+	    cmocka_unit_test(test_sched_errors),     cmocka_unit_test(test_sched_malformed),
 	    cmocka_unit_test(test_config_req),
 	};
 

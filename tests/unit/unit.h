@@ -22,7 +22,7 @@
 #define known_bug_unless(cond, what)                                                               \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			print_message("KNOWN BUG (%s:%d): %s\n", __FILE__, __LINE__, what);         \
+			print_message("KNOWN BUG (%s:%d): %s\n", __FILE__, __LINE__, what);        \
 			skip();                                                                    \
 		}                                                                                  \
 	} while (0)
