@@ -15,8 +15,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	rc = vr_stats_req_decode(data, size, &q, err, sizeof(err));
 	if (rc != VR_STATS_OK) {
-		FUZZ_CHECK(rc == VR_STATS_EBADR || rc == VR_STATS_E2BIG ||
-		           rc == VR_STATS_ENOMEM);
+		FUZZ_CHECK(rc == VR_STATS_EBADR || rc == VR_STATS_E2BIG || rc == VR_STATS_ENOMEM);
 		FUZZ_ERR_SET(err);
 		return 0;
 	}
