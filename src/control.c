@@ -88,8 +88,8 @@ reload(struct vr_conf *conf, int argc, char *const argv[])
 	*conf = next;
 }
 
-static uint64_t
-now_ns(void)
+uint64_t
+control_now_ns(void)
 {
 	struct timespec ts;
 
@@ -204,7 +204,7 @@ on_tick(void *arg)
 
 	(void)arg;
 	if (read(loop.tfd, &ticks, sizeof(ticks)) > 0)
-		relay_sample_rates(now_ns());
+		relay_sample_rates(control_now_ns());
 }
 
 /* One pass: poll every active watch, run the callbacks of the ready ones. */

@@ -10,6 +10,7 @@
 #define VR_CONTROL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -25,6 +26,9 @@ typedef void (*control_cb)(void *arg);
 int control_watch(int fd, void *zsock, control_cb cb, void *arg);
 void control_unwatch(int fd, void *zsock);
 void control_pause(int fd, void *zsock, bool paused);
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock of rates and delays. */
+uint64_t control_now_ns(void);
 
 /* A one-shot timer fd armed ms from now (0 disarms); -1 on error. */
 int control_timer_new(void);

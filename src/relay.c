@@ -328,10 +328,10 @@ relay_add(const struct vr_relay_conf *c, char *err, size_t errlen)
 		goto out_err;
 	}
 	r->registered = true;
-	VR_LOG(INFO, "relay %d: added: device %s (%u queues, MTU %u), %s socket %s, CPUs %u/%u",
+	VR_LOG(INFO, "relay %d: added: device %s (%u queues, MTU %u), %s socket %s, CPUs %d/%d",
 	       c->id, r->dev.name, r->dev.n_queues, c->mtu,
 	       c->mode == VR_VHOST_CLIENT ? "client" : "server", c->socket,
-	       vr_workers[r->dir[0]->worker].cpu, vr_workers[r->dir[1]->worker].cpu);
+	       relay_dir_cpu(r->dir[0]), relay_dir_cpu(r->dir[1]));
 	relay_unlock();
 	return 0;
 out_err:
@@ -544,4 +544,10 @@ relay_guest_queues(const struct vr_relay *r)
 		if (mask & (3ULL << (2 * qp)))
 			n++;
 	return n;
+}
+
+int
+relay_dir_cpu(const struct vr_dir *d)
+{
+	return d->worker >= 0 ? (int)vr_workers[d->worker].cpu : -1;
 }

@@ -62,6 +62,9 @@ unsigned relay_count(void);
 /* "waiting", "connected", "migrating", "removing" (relay lock held). */
 const char *relay_state_name(const struct vr_relay *r);
 
+/* The worker CPU polling a direction, -1 when none (relay lock held). */
+int relay_dir_cpu(const struct vr_dir *d);
+
 /* Guest queue pairs with an enabled vring. */
 unsigned relay_guest_queues(const struct vr_relay *r);
 

@@ -75,8 +75,7 @@ dir_dict(const struct vr_relay *r, int k)
 	if (d == NULL)
 		return NULL;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_int(d, "cpu",
-	                          dir->worker >= 0 ? (int)vr_workers[dir->worker].cpu : -1);
+	rte_tel_data_add_dict_int(d, "cpu", relay_dir_cpu(dir));
 	rte_tel_data_add_dict_u64(d, "rx_pkts", ctr_read(c->rx_pkts));
 	rte_tel_data_add_dict_u64(d, "rx_bytes", ctr_read(c->rx_bytes));
 	rte_tel_data_add_dict_u64(d, "tx_pkts", ctr_read(c->tx_pkts));

@@ -296,39 +296,73 @@ print_list(const Virtioforwarder__StatsResponse *r)
 	}
 }
 
+/* One direction of a relay, whichever of the protocol's two messages. */
+struct dir_row {
+	const char *name;
+	int cpu;
+	uint64_t rx, rx_bytes, tx, tx_bytes, full, nopeer;
+	double rx_pps, tx_pps, tx_bytes_per_s;
+};
+
+static void
+dir_rows(const Virtioforwarder__RelayState *s, struct dir_row row[2])
+{
+	const Virtioforwarder__RelayState__VMtoVF *d = s->vm_to_vf;
+	const Virtioforwarder__RelayState__VFtoVM *u = s->vf_to_vm;
+
+	row[0] = (struct dir_row){"g2d",
+	                          s->cpu ? s->cpu->vm_to_vf : -1,
+	                          d->pkts_rx_from_vm,
+	                          d->bytes_rx_from_vm,
+	                          d->pkts_tx_to_vf,
+	                          d->bytes_tx_to_vf,
+	                          d->pkts_dropped_vf_queue_full,
+	                          d->pkts_dropped_vf_not_connected,
+	                          d->pkt_rate_rx_from_vm,
+	                          d->pkt_rate_tx_to_vf,
+	                          d->byte_rate_tx_to_vf};
+	row[1] = (struct dir_row){"d2g",
+	                          s->cpu ? s->cpu->vf_to_vm : -1,
+	                          u->pkts_rx_from_vf,
+	                          u->bytes_rx_from_vf,
+	                          u->pkts_tx_to_vm,
+	                          u->bytes_tx_to_vm,
+	                          u->pkts_dropped_vm_queue_full,
+	                          u->pkts_dropped_vm_not_connected,
+	                          u->pkt_rate_rx_from_vf,
+	                          u->pkt_rate_tx_to_vm,
+	                          u->byte_rate_tx_to_vm};
+}
+
 static void
 print_stats(const Virtioforwarder__StatsResponse *r)
 {
 	printf("%-5s %-4s %-7s %14s %14s %12s %12s %12s %12s %10s\n", "RELAY", "DIR", "CPU",
 	       "RX_PKTS", "TX_PKTS", "DROP_FULL", "DROP_NOPEER", "RX_PPS", "TX_PPS", "TX_MBIT/S");
 	for (size_t i = 0; i < r->n_relay; i++) {
-		const Virtioforwarder__RelayState *s = r->relay[i];
-		const Virtioforwarder__RelayState__VMtoVF *d = s->vm_to_vf;
-		const Virtioforwarder__RelayState__VFtoVM *u = s->vf_to_vm;
+		struct dir_row row[2];
+		char id[16];
 
-		printf("%-5u %-4s %-7d %14" PRIu64 " %14" PRIu64 " %12" PRIu64 " %12" PRIu64
-		       " %12.0f %12.0f %10.1f\n",
-		       s->id, "g2d", s->cpu ? s->cpu->vm_to_vf : -1, d->pkts_rx_from_vm,
-		       d->pkts_tx_to_vf, d->pkts_dropped_vf_queue_full,
-		       d->pkts_dropped_vf_not_connected, d->pkt_rate_rx_from_vm,
-		       d->pkt_rate_tx_to_vf, d->byte_rate_tx_to_vf * 8 / 1e6);
-		printf("%-5s %-4s %-7d %14" PRIu64 " %14" PRIu64 " %12" PRIu64 " %12" PRIu64
-		       " %12.0f %12.0f %10.1f\n",
-		       "", "d2g", s->cpu ? s->cpu->vf_to_vm : -1, u->pkts_rx_from_vf,
-		       u->pkts_tx_to_vm, u->pkts_dropped_vm_queue_full,
-		       u->pkts_dropped_vm_not_connected, u->pkt_rate_rx_from_vf,
-		       u->pkt_rate_tx_to_vm, u->byte_rate_tx_to_vm * 8 / 1e6);
+		dir_rows(r->relay[i], row);
+		for (int k = 0; k < 2; k++) {
+			snprintf(id, sizeof(id), "%u", r->relay[i]->id);
+			printf("%-5s %-4s %-7d %14" PRIu64 " %14" PRIu64 " %12" PRIu64 " %12" PRIu64
+			       " %12.0f %12.0f %10.1f\n",
+			       k == 0 ? id : "", row[k].name, row[k].cpu, row[k].rx, row[k].tx,
+			       row[k].full, row[k].nopeer, row[k].rx_pps, row[k].tx_pps,
+			       row[k].tx_bytes_per_s * 8 / 1e6);
+		}
 	}
 }
 
 static json_t *
-dir_json(uint64_t rx, uint64_t rxb, uint64_t tx, uint64_t txb, uint64_t full, uint64_t nopeer,
-         double rxr, double txr, double txbr, int cpu)
+dir_json(const struct dir_row *d)
 {
-	return json_pack("{sI sI sI sI sI sI sf sf sf si}", "rx_pkts", (json_int_t)rx, "rx_bytes",
-	                 (json_int_t)rxb, "tx_pkts", (json_int_t)tx, "tx_bytes", (json_int_t)txb,
-	                 "drop_full", (json_int_t)full, "drop_nopeer", (json_int_t)nopeer, "rx_pps",
-	                 rxr, "tx_pps", txr, "tx_bytes_per_s", txbr, "cpu", cpu);
+	return json_pack("{sI sI sI sI sI sI sf sf sf si}", "rx_pkts", (json_int_t)d->rx,
+	                 "rx_bytes", (json_int_t)d->rx_bytes, "tx_pkts", (json_int_t)d->tx,
+	                 "tx_bytes", (json_int_t)d->tx_bytes, "drop_full", (json_int_t)d->full,
+	                 "drop_nopeer", (json_int_t)d->nopeer, "rx_pps", d->rx_pps, "tx_pps",
+	                 d->tx_pps, "tx_bytes_per_s", d->tx_bytes_per_s, "cpu", d->cpu);
 }
 
 static void
@@ -338,27 +372,15 @@ print_stats_json(const Virtioforwarder__StatsResponse *r)
 
 	for (size_t i = 0; i < r->n_relay; i++) {
 		const Virtioforwarder__RelayState *s = r->relay[i];
-		const Virtioforwarder__RelayState__VMtoVF *d = s->vm_to_vf;
-		const Virtioforwarder__RelayState__VFtoVM *u = s->vf_to_vm;
+		struct dir_row row[2];
 		json_t *o = json_pack(
 		    "{si sb ss ss ss ss}", "id", (int)s->id, "active", s->active, "state",
 		    s->state ? s->state : "", "device", s->vf ? s->vf->pci_addr_str : "", "socket",
 		    s->vhost->vhost_socket_name, "mode", s->vhost_mode ? s->vhost_mode : "");
 
-		json_object_set_new(
-		    o, "g2d",
-		    dir_json(d->pkts_rx_from_vm, d->bytes_rx_from_vm, d->pkts_tx_to_vf,
-		             d->bytes_tx_to_vf, d->pkts_dropped_vf_queue_full,
-		             d->pkts_dropped_vf_not_connected, d->pkt_rate_rx_from_vm,
-		             d->pkt_rate_tx_to_vf, d->byte_rate_tx_to_vf,
-		             s->cpu ? s->cpu->vm_to_vf : -1));
-		json_object_set_new(
-		    o, "d2g",
-		    dir_json(u->pkts_rx_from_vf, u->bytes_rx_from_vf, u->pkts_tx_to_vm,
-		             u->bytes_tx_to_vm, u->pkts_dropped_vm_queue_full,
-		             u->pkts_dropped_vm_not_connected, u->pkt_rate_rx_from_vf,
-		             u->pkt_rate_tx_to_vm, u->byte_rate_tx_to_vm,
-		             s->cpu ? s->cpu->vf_to_vm : -1));
+		dir_rows(s, row);
+		for (int k = 0; k < 2; k++)
+			json_object_set_new(o, row[k].name, dir_json(&row[k]));
 		json_array_append_new(all, o);
 	}
 	json_dumpf(all, stdout, JSON_INDENT(2));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <protobuf-c/protobuf-c.h>
 #include <zmq.h>
 
 #include "control.h"
@@ -23,6 +24,15 @@ static struct {
 	void *ctx;
 	void *sock[VR_SVC_N];
 } api;
+
+size_t
+api_pack(const ProtobufCMessage *msg, uint8_t **out)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+
+	*out = malloc(n ? n : 1);
+	return *out != NULL ? protobuf_c_message_pack(msg, *out) : 0;
+}
 
 const struct vr_conf *
 api_conf(void)

@@ -33,6 +33,10 @@ struct vr_port_req;
 int portctl_execute(const struct vr_port_req *q, int *code, char *msg, size_t msglen, char *query,
                     size_t querylen);
 
+/* A reply message packed into *out (malloc'd); its length, 0 on no memory. */
+struct ProtobufCMessage;
+size_t api_pack(const struct ProtobufCMessage *msg, uint8_t **out);
+
 /* Settings the handlers read (socket dir and pattern, defaults, pins). */
 const struct vr_conf *api_conf(void);
 

@@ -281,7 +281,6 @@ portctl_handle(const uint8_t *req, size_t len, uint8_t **out)
 	static struct vr_port_req q;
 	static char msg[VR_ERR_MAX], query[VR_DEVARGS_MAX];
 	int rc, code = -EINVAL;
-	size_t n;
 
 	query[0] = '\0';
 	rc = vr_port_req_decode(req, len, &q, msg, sizeof(msg));
@@ -297,9 +296,5 @@ portctl_handle(const uint8_t *req, size_t len, uint8_t **out)
 	}
 	if (rc == 0 && q.op == VR_PORT_QUERY)
 		resp.query_string = query;
-	n = virtioforwarder__port_control_response__get_packed_size(&resp);
-	*out = malloc(n ? n : 1);
-	if (*out == NULL)
-		return 0;
-	return virtioforwarder__port_control_response__pack(&resp, *out);
+	return api_pack(&resp.base, out);
 }

@@ -21,15 +21,6 @@
 #include "virtioforwarder.pb-c.h"
 #include "worker.h"
 
-static size_t
-pack_sched(Virtioforwarder__CoreSchedResponse *resp, uint8_t **out)
-{
-	size_t n = virtioforwarder__core_sched_response__get_packed_size(resp);
-
-	*out = malloc(n ? n : 1);
-	return *out != NULL ? virtioforwarder__core_sched_response__pack(resp, *out) : 0;
-}
-
 static int
 check_update(const struct vr_sched_req *q, char *err, size_t errlen)
 {
@@ -79,7 +70,7 @@ sched_handle(const uint8_t *req, size_t len, uint8_t **out)
 	} else if (!q.get_cores) {
 		VR_LOG(INFO, "control: core scheduler moved %u relays", q.n);
 	}
-	return pack_sched(&resp, out);
+	return api_pack(&resp.base, out);
 }
 
 struct config_msg {
@@ -110,10 +101,8 @@ fill_relays(Virtioforwarder__ConfigResponse *resp, struct config_msg *m)
 		if (r != NULL) {
 			pin[0] = r->conf.cpu[0];
 			pin[1] = r->conf.cpu[1];
-			relay_cpu(
-			    &m->live[resp->n_relay_cpu_live], i,
-			    r->dir[0]->worker >= 0 ? (int)vr_workers[r->dir[0]->worker].cpu : -1,
-			    r->dir[1]->worker >= 0 ? (int)vr_workers[r->dir[1]->worker].cpu : -1);
+			relay_cpu(&m->live[resp->n_relay_cpu_live], i, relay_dir_cpu(r->dir[0]),
+			          relay_dir_cpu(r->dir[1]));
 			m->live_list[resp->n_relay_cpu_live] = &m->live[resp->n_relay_cpu_live];
 			resp->n_relay_cpu_live++;
 		}
@@ -133,7 +122,6 @@ config_handle(const uint8_t *req, size_t len, uint8_t **out)
 	Virtioforwarder__ConfigResponse resp = VIRTIOFORWARDER__CONFIG_RESPONSE__INIT;
 	static struct config_msg m;
 	char err[VR_ERR_MAX];
-	size_t n;
 
 	if (vr_config_req_decode(req, len, err, sizeof(err)) < 0) {
 		VR_LOG(WARNING, "control: config request refused: %s", err);
@@ -154,7 +142,5 @@ config_handle(const uint8_t *req, size_t len, uint8_t **out)
 		resp.n_worker = vr_n_workers;
 		resp.status = VIRTIOFORWARDER__CONFIG_RESPONSE__STATUS__OK;
 	}
-	n = virtioforwarder__config_response__get_packed_size(&resp);
-	*out = malloc(n ? n : 1);
-	return *out != NULL ? virtioforwarder__config_response__pack(&resp, *out) : 0;
+	return api_pack(&resp.base, out);
 }

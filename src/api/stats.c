@@ -25,7 +25,6 @@
 #include "relay.h"
 #include "request.h"
 #include "virtioforwarder.pb-c.h"
-#include "worker.h"
 
 /* What a RelayState points into: lives until the reply is packed. */
 struct relay_msg {
@@ -52,15 +51,6 @@ static struct {
 	struct dir_sample s0[VR_MAX_RELAYS][2];
 	struct relay_msg msgs[VR_MAX_RELAYS];
 } st = {.timer = -1};
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static struct dir_sample
 sample_dir(const struct vr_dir *d)
@@ -95,12 +85,6 @@ device_up(const struct vr_relay *r)
 
 	return r->dev.started && rte_eth_link_get_nowait(r->dev.port, &link) == 0 &&
 	       link.link_status == RTE_ETH_LINK_UP;
-}
-
-static int
-worker_cpu(const struct vr_dir *d)
-{
-	return d->worker >= 0 ? (int)vr_workers[d->worker].cpu : -1;
 }
 
 /* Device to guest: the original's "VF to VM" (up) direction. */
@@ -180,8 +164,8 @@ fill_relay(struct relay_msg *m, const struct vr_relay *r, const struct dir_sampl
 		rs->ident = m->ident;
 	}
 	m->cpu.has_vf_to_vm = m->cpu.has_vm_to_vf = 1;
-	m->cpu.vf_to_vm = worker_cpu(r->dir[VR_DIR_DEV2VM]);
-	m->cpu.vm_to_vf = worker_cpu(r->dir[VR_DIR_VM2DEV]);
+	m->cpu.vf_to_vm = relay_dir_cpu(r->dir[VR_DIR_DEV2VM]);
+	m->cpu.vm_to_vf = relay_dir_cpu(r->dir[VR_DIR_VM2DEV]);
 	rs->cpu = &m->cpu;
 	snprintf(m->socket, sizeof(m->socket), "%s", r->conf.socket);
 	m->vhost.vhost_socket_name = m->socket;
@@ -207,15 +191,6 @@ fill_relay(struct relay_msg *m, const struct vr_relay *r, const struct dir_sampl
 }
 
 static size_t
-pack_stats(Virtioforwarder__StatsResponse *resp, uint8_t **out)
-{
-	size_t n = virtioforwarder__stats_response__get_packed_size(resp);
-
-	*out = malloc(n ? n : 1);
-	return *out != NULL ? virtioforwarder__stats_response__pack(resp, *out) : 0;
-}
-
-static size_t
 stats_error(int status, const char *msg, uint8_t **out)
 {
 	Virtioforwarder__StatsResponse resp = VIRTIOFORWARDER__STATS_RESPONSE__INIT;
@@ -223,7 +198,7 @@ stats_error(int status, const char *msg, uint8_t **out)
 	resp.status = (Virtioforwarder__StatsResponse__Status)status;
 	resp.error = (char *)msg;
 	VR_LOG(WARNING, "control: stats request refused: %s", msg);
-	return pack_stats(&resp, out);
+	return api_pack(&resp.base, out);
 }
 
 /* The relays a request covers, in its order; relay lock held. */
@@ -251,7 +226,7 @@ build_reply(const struct vr_stats_req *q, bool delayed, uint8_t **out)
 {
 	Virtioforwarder__StatsResponse resp = VIRTIOFORWARDER__STATS_RESPONSE__INIT;
 	Virtioforwarder__RelayState *list[VR_MAX_RELAYS];
-	double secs = delayed ? (double)(mono_ns() - st.t0_ns) / 1e9 : 0;
+	double secs = delayed ? (double)(control_now_ns() - st.t0_ns) / 1e9 : 0;
 	char err[VR_ERR_MAX];
 	int ids[VR_MAX_RELAYS], n;
 	size_t len;
@@ -274,7 +249,7 @@ build_reply(const struct vr_stats_req *q, bool delayed, uint8_t **out)
 		list[resp.n_relay++] = &st.msgs[i].rs;
 	}
 	resp.status = VIRTIOFORWARDER__STATS_RESPONSE__STATUS__OK;
-	len = pack_stats(&resp, out);
+	len = api_pack(&resp.base, out);
 	relay_unlock();
 	return len;
 }
@@ -310,7 +285,7 @@ start_delay(uint8_t **out)
 		for (int k = 0; k < 2 && r != NULL; k++)
 			st.s0[i][k] = sample_dir(r->dir[k]);
 	}
-	st.t0_ns = mono_ns();
+	st.t0_ns = control_now_ns();
 	relay_unlock();
 	control_timer_arm(st.timer, st.req.delay_ms);
 	return VR_REPLY_LATER;
