@@ -128,20 +128,14 @@ apply_pin(struct vr_conf *conf, const char *arg, char *err, size_t errlen)
 {
 	char sub[VR_ERR_MAX];
 	const char *colon = strchr(arg, ':');
-	char idbuf[16];
-	int id = -1, cpu[2];
+	int id, cpu[2];
 
-	if (colon == NULL || colon == arg || (size_t)(colon - arg) >= sizeof(idbuf))
+	if (colon == NULL || colon == arg)
 		return vr_err(err, errlen, "--pin '%s': expected RELAY:CPU[,CPU]", arg);
-	memcpy(idbuf, arg, (size_t)(colon - arg));
-	idbuf[colon - arg] = '\0';
-	char *end;
-	long v = strtol(idbuf, &end, 10);
-
-	if (*end != '\0' || idbuf[0] == '-' || v < 0 || v >= VR_MAX_RELAYS)
-		return vr_err(err, errlen, "--pin '%s': '%s' is not a relay id (0..%d)", arg, idbuf,
-		              VR_MAX_RELAYS - 1);
-	id = (int)v;
+	id = vr_relay_id_parse(arg, colon);
+	if (id < 0)
+		return vr_err(err, errlen, "--pin '%s': '%.*s' is not a relay id (0..%d)", arg,
+		              (int)(colon - arg), arg, VR_MAX_RELAYS - 1);
 	if (vr_pin_parse(cpu, colon + 1, sub, sizeof(sub)) < 0)
 		return vr_err(err, errlen, "--pin: %s", sub);
 	for (uint16_t i = 0; i < conf->n_relays; i++) {

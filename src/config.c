@@ -172,6 +172,20 @@ parse_u64(const char *s, int base, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int
+vr_relay_id_parse(const char *s, const char *end)
+{
+	char buf[16];
+	size_t n = end != NULL ? (size_t)(end - s) : strlen(s);
+	uint64_t v;
+
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return parse_u64(buf, 10, 0, VR_MAX_RELAYS - 1, &v) == 0 ? (int)v : -1;
+}
+
 static int
 parse_bool(const char *s, bool *out)
 {

@@ -94,6 +94,10 @@ struct vr_conf {
 void vr_conf_init(struct vr_conf *c);
 void vr_relay_conf_init(struct vr_relay_conf *r, const struct vr_relay_conf *defaults);
 
+/* A relay id 0..VR_MAX_RELAYS-1 written in decimal, the whole of s (or of
+ * s up to end when end is not NULL); -1 when it is anything else. */
+int vr_relay_id_parse(const char *s, const char *end);
+
 /* "1,3-5,8" -> set; accepts also a hex mask "0x3a". */
 int vr_cpuset_parse(struct vr_cpuset *set, const char *s, char *err, size_t errlen);
 bool vr_cpuset_has(const struct vr_cpuset *set, int cpu);

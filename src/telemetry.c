@@ -25,15 +25,7 @@ static const char *const dir_names[2] = {"vm2dev", "dev2vm"};
 static int
 parse_id(const char *params)
 {
-	char *end;
-	long id;
-
-	if (params == NULL || *params == '\0')
-		return -1;
-	id = strtol(params, &end, 10);
-	if (*end != '\0' || id < 0 || id >= VR_MAX_RELAYS)
-		return -1;
-	return (int)id;
+	return params != NULL ? vr_relay_id_parse(params, NULL) : -1;
 }
 
 static int

@@ -170,7 +170,7 @@ static_vf(struct vf_ctx *x, const char *item, char *err, size_t errlen)
 	const char *eq = strchr(item, '=');
 	struct vr_conf *c = x->c;
 	struct vr_relay_conf *r;
-	char pci[16], addr[32], *end;
+	char pci[16], addr[32];
 	long id;
 
 	if (eq == NULL || (size_t)(eq - item) >= sizeof(addr))
@@ -180,8 +180,8 @@ static_vf(struct vf_ctx *x, const char *item, char *err, size_t errlen)
 	if (vr_pci_parse(addr, pci) < 0)
 		return vr_err(err, errlen, "STATIC_VFS item '%s': '%s' is not a PCI address", item,
 		              addr);
-	id = strtol(eq + 1, &end, 10);
-	if (eq[1] == '\0' || *end != '\0' || id < 0 || id >= VR_MAX_RELAYS || eq[1] == '-')
+	id = vr_relay_id_parse(eq + 1, NULL);
+	if (id < 0)
 		return vr_err(err, errlen, "STATIC_VFS item '%s': relay id not in 0..%d", item,
 		              VR_MAX_RELAYS - 1);
 	for (uint16_t i = 0; i < c->n_relays; i++)
@@ -200,14 +200,14 @@ static int
 cpu_pin(struct vf_ctx *x, const char *item, char *err, size_t errlen)
 {
 	const char *colon = strchr(item, ':');
-	char sub[VR_ERR_MAX], *end;
+	char sub[VR_ERR_MAX];
 	int cpu[2];
 	long id;
 
 	if (colon == NULL)
 		return vr_err(err, errlen, "CPU_PINS item '%s' is not RELAY:CPU[,CPU]", item);
-	id = strtol(item, &end, 10);
-	if (end != colon || item == colon || item[0] == '-' || id < 0 || id >= VR_MAX_RELAYS)
+	id = vr_relay_id_parse(item, colon);
+	if (id < 0)
 		return vr_err(err, errlen, "CPU_PINS item '%s': relay id not in 0..%d", item,
 		              VR_MAX_RELAYS - 1);
 	if (vr_pin_parse(cpu, colon + 1, sub, sizeof(sub)) < 0)

@@ -12,12 +12,9 @@
 static int
 parse_id(const char *s, int *id, char *err, size_t errlen)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *s == '-' || *end != '\0' || v < 0 || v >= VR_MAX_RELAYS)
+	*id = vr_relay_id_parse(s, NULL);
+	if (*id < 0)
 		return vr_err(err, errlen, "relay id '%s' is not in 0..%d", s, VR_MAX_RELAYS - 1);
-	*id = (int)v;
 	return 0;
 }
 

@@ -34,7 +34,6 @@ vr_ovsdb_row_parse(const json_t *row, struct vr_ovsdb_row *out, char *err, size_
 {
 	const json_t *name = json_object_get(row, "name");
 	const char *v, *dev;
-	char *end;
 	long id;
 
 	memset(out, 0, sizeof(*out));
@@ -48,8 +47,8 @@ vr_ovsdb_row_parse(const json_t *row, struct vr_ovsdb_row *out, char *err, size_
 		v = vr_ovsdb_map_get(json_object_get(row, "external_ids"), "virtio_relay");
 	if (v == NULL)
 		return 0;
-	id = strtol(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || id < 0 || id >= VR_MAX_RELAYS)
+	id = vr_relay_id_parse(v, NULL);
+	if (id < 0)
 		return vr_err(err, errlen,
 		              "interface %s: external_ids:virtio_forwarder='%.32s' is not "
 		              "a relay id in 0..%d",
