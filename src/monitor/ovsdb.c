@@ -35,36 +35,39 @@
 
 #define RX_MAX (4 << 20)
 
-struct owned {
+/* One Interface row that asks for a relay. Rows that were refused (the id
+ * or device held by another row, say) stay here inactive and are tried
+ * again whenever a relay is removed: OVSDB states what is wanted, so a row
+ * gets its relay as soon as it can have it, as ovs-vswitchd does for ports. */
+struct wanted {
 	char uuid[40];
+	char name[64];
 	int id;
 	char device[VR_DEVARGS_MAX];
-	bool seen; /* in the current initial table */
+	bool active; /* holds its relay */
+	bool seen;   /* in the current initial table */
+	bool fresh;  /* arrived in the update being applied */
 };
+
+#define WANTED_MAX (4 * VR_MAX_RELAYS)
 
 static struct {
 	char path[VR_PATH_MAX];
 	int fd, timer;
 	char *rx;
 	size_t rx_len;
-	struct owned own[VR_MAX_RELAYS];
-	unsigned n_own;
+	struct wanted rows[WANTED_MAX];
+	unsigned n_rows;
 	unsigned long connects;
 } db = {.fd = -1, .timer = -1};
 
-static struct owned *
-find_owned(const char *uuid)
+static struct wanted *
+find_wanted(const char *uuid)
 {
-	for (unsigned i = 0; i < db.n_own; i++)
-		if (strcmp(db.own[i].uuid, uuid) == 0)
-			return &db.own[i];
+	for (unsigned i = 0; i < db.n_rows; i++)
+		if (strcmp(db.rows[i].uuid, uuid) == 0)
+			return &db.rows[i];
 	return NULL;
-}
-
-static void
-drop_owned(struct owned *o)
-{
-	*o = db.own[--db.n_own];
 }
 
 /* The PCI device behind a netdev (a VF's representor or the VF itself). */
@@ -87,99 +90,131 @@ netdev_pci(const char *name, char *out, size_t len)
 	return 0;
 }
 
-static void
-run(enum vr_port_op op, int id, const char *device, const char *iface, char *err, size_t errlen,
-    int *rc)
+/* Add or remove a row's relay; quiet: a retry, logged only if it works. */
+static int
+run(enum vr_port_op op, const struct wanted *w, bool quiet)
 {
 	static struct vr_port_req q;
-	int code;
+	char err[VR_ERR_MAX];
+	int code, rc;
 
 	memset(&q, 0, sizeof(q));
 	q.op = op;
-	q.id = id;
+	q.id = w->id;
 	q.conditional = true;
-	snprintf(q.device, sizeof(q.device), "%s", device);
-	*rc = portctl_execute(&q, &code, err, errlen, NULL, 0);
-	if (*rc < 0)
-		VR_LOG(WARNING, "ovsdb: interface %s: %s refused: %s", iface, vr_port_op_name(op),
-		       err);
-	else
-		VR_LOG(NOTICE, "ovsdb: interface %s: relay %d %s", iface, id,
+	snprintf(q.device, sizeof(q.device), "%s", w->device);
+	rc = portctl_execute(&q, &code, err, sizeof(err), NULL, 0);
+	if (rc < 0 && !quiet)
+		VR_LOG(WARNING, "ovsdb: interface %s: %s refused: %s%s", w->name,
+		       vr_port_op_name(op), err,
+		       op == VR_PORT_ADD ? " (tried again when a relay is removed)" : "");
+	else if (rc == 0)
+		VR_LOG(NOTICE, "ovsdb: interface %s: relay %d on %s %s", w->name, w->id, w->device,
 		       op == VR_PORT_ADD ? "added" : "removed");
+	return rc;
 }
 
-/* Bring relays in line with one row's new state (NULL = deleted). */
+/* What one row now asks for; w->id = -1 if nothing (or nothing usable). */
 static void
-apply_row(const char *uuid, const json_t *row)
+row_wants(const char *uuid, const json_t *row, struct wanted *w)
 {
-	struct vr_ovsdb_row want = {.id = -1};
-	struct owned *o = find_owned(uuid);
-	char err[VR_ERR_MAX], device[VR_DEVARGS_MAX] = "";
-	int rc;
+	struct vr_ovsdb_row r = {.id = -1};
+	char err[VR_ERR_MAX];
 
-	if (row != NULL && vr_ovsdb_row_parse(row, &want, err, sizeof(err)) < 0)
-		VR_LOG(WARNING, "ovsdb: %s; no relay for it", err);
-	if (want.id >= 0) {
-		if (want.devargs[0] != '\0')
-			snprintf(device, sizeof(device), "%s", want.devargs);
-		else if (netdev_pci(want.name, device, sizeof(device)) < 0) {
-			VR_LOG(WARNING,
-			       "ovsdb: interface %s: no PCI device behind it and no "
-			       "options:dpdk-devargs; no relay for it",
-			       want.name);
-			want.id = -1;
-		}
-	}
-	if (o != NULL) {
-		o->seen = true;
-		if (want.id == o->id && strcmp(device, o->device) == 0)
-			return;
-		run(VR_PORT_REMOVE, o->id, o->device, want.name[0] ? want.name : uuid, err,
-		    sizeof(err), &rc);
-		drop_owned(o);
-	}
-	if (want.id < 0)
+	memset(w, 0, sizeof(*w));
+	w->id = -1;
+	snprintf(w->uuid, sizeof(w->uuid), "%s", uuid);
+	if (row == NULL)
 		return;
-	run(VR_PORT_ADD, want.id, device, want.name, err, sizeof(err), &rc);
-	if (rc == 0 && db.n_own < VR_MAX_RELAYS) {
-		o = &db.own[db.n_own++];
-		snprintf(o->uuid, sizeof(o->uuid), "%s", uuid);
-		o->id = want.id;
-		snprintf(o->device, sizeof(o->device), "%s", device);
-		o->seen = true;
+	if (vr_ovsdb_row_parse(row, &r, err, sizeof(err)) < 0)
+		VR_LOG(WARNING, "ovsdb: %s; no relay for it", err);
+	snprintf(w->name, sizeof(w->name), "%s", r.name[0] ? r.name : uuid);
+	if (r.id < 0)
+		return;
+	if (r.devargs[0] != '\0')
+		snprintf(w->device, sizeof(w->device), "%s", r.devargs);
+	else if (netdev_pci(r.name, w->device, sizeof(w->device)) < 0) {
+		VR_LOG(WARNING,
+		       "ovsdb: interface %s: no PCI device behind it and no "
+		       "options:dpdk-devargs; no relay for it",
+		       w->name);
+		return;
 	}
+	w->id = r.id;
 }
 
+/* Remove a row's relay (if it holds one) and forget the row. */
+static bool
+drop_wanted(struct wanted *w)
+{
+	bool removed = w->active && run(VR_PORT_REMOVE, w, false) == 0;
+
+	*w = db.rows[--db.n_rows];
+	return removed;
+}
+
+/*
+ * Bring relays in line with one update (or, initial, the whole table). All
+ * removals come before any add, so a transaction in which one row gives up
+ * a relay id or device and another takes it works in whatever order the
+ * rows arrive; refused rows are retried after removals.
+ */
 static void
-apply_updates(const json_t *updates)
+apply_updates(const json_t *updates, bool initial)
 {
 	const json_t *rows = json_object_get(updates, "Interface"), *change;
+	unsigned i;
+	bool removed = false;
 	const char *uuid;
 
+	for (i = 0; initial && i < db.n_rows; i++)
+		db.rows[i].seen = false;
 	json_object_foreach((json_t *)rows, uuid, change)
 	{
 		const json_t *row = json_object_get(change, "new");
+		struct wanted want, *w = find_wanted(uuid);
 
-		apply_row(uuid, json_is_object(row) ? row : NULL);
+		row_wants(uuid, json_is_object(row) ? row : NULL, &want);
+		if (w != NULL && w->id == want.id && strcmp(w->device, want.device) == 0) {
+			w->seen = true;
+			continue;
+		}
+		if (w != NULL)
+			removed |= drop_wanted(w);
+		if (want.id < 0)
+			continue;
+		if (db.n_rows == WANTED_MAX) {
+			VR_LOG(WARNING, "ovsdb: interface %s: more than %d rows ask for relays; ignored",
+			       want.name, WANTED_MAX);
+			continue;
+		}
+		want.seen = want.fresh = true;
+		db.rows[db.n_rows++] = want;
+	}
+	for (i = 0; initial && i < db.n_rows;)
+		if (db.rows[i].seen)
+			i++;
+		else
+			removed |= drop_wanted(&db.rows[i]);
+	/* Older refused rows only retry after a removal, and quietly, so a
+	 * standing conflict is logged once. */
+	for (i = 0; i < db.n_rows; i++) {
+		struct wanted *w = &db.rows[i];
+
+		if (!w->active && (w->fresh || removed))
+			w->active = run(VR_PORT_ADD, w, !w->fresh) == 0;
+		w->fresh = false;
 	}
 }
 
-/* After the initial table: relays of rows deleted while disconnected go. */
-static void
-forget_unseen(void)
+static unsigned
+relays_held(void)
 {
-	char err[VR_ERR_MAX];
-	int rc;
+	unsigned n = 0;
 
-	for (unsigned i = 0; i < db.n_own;) {
-		if (db.own[i].seen) {
-			i++;
-			continue;
-		}
-		run(VR_PORT_REMOVE, db.own[i].id, db.own[i].device, db.own[i].uuid, err,
-		    sizeof(err), &rc);
-		drop_owned(&db.own[i]);
-	}
+	for (unsigned i = 0; i < db.n_rows; i++)
+		n += db.rows[i].active;
+	return n;
 }
 
 static int
@@ -212,7 +247,7 @@ handle_message(json_t *msg)
 		send_json(json_pack("{sOsOs[]}", "id", id, "result", json_object_get(msg, "params"),
 		                    "error"));
 	} else if (json_is_string(method) && strcmp(json_string_value(method), "update") == 0) {
-		apply_updates(json_array_get(json_object_get(msg, "params"), 1));
+		apply_updates(json_array_get(json_object_get(msg, "params"), 1), false);
 	} else if (json_is_string(id) && strcmp(json_string_value(id), "vrelay-monitor") == 0) {
 		const json_t *error = json_object_get(msg, "error");
 
@@ -223,11 +258,9 @@ handle_message(json_t *msg)
 			free(e);
 			return;
 		}
-		for (unsigned i = 0; i < db.n_own; i++)
-			db.own[i].seen = false;
-		apply_updates(json_object_get(msg, "result"));
-		forget_unseen();
-		VR_LOG(NOTICE, "ovsdb: in sync with %s (%u relays from it)", db.path, db.n_own);
+		apply_updates(json_object_get(msg, "result"), true);
+		VR_LOG(NOTICE, "ovsdb: in sync with %s (%u relays from it)", db.path,
+		       relays_held());
 	}
 }
 
