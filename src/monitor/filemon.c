@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rte_hash_crc.h>
+
 #include "api.h"
 #include "config.h"
 #include "control.h"
@@ -24,7 +26,12 @@ static struct {
 	char path[VR_PATH_MAX * 2];
 	char name[VR_PATH_MAX];
 	off_t offset; /* bytes of the file consumed (complete lines) */
-	ino_t ino;    /* file the offset belongs to */
+	/* the file the offset belongs to: inode number and birth time, as a
+	 * new file may get the inode number of the one it replaced */
+	uint64_t ino;
+	struct statx_timestamp born;
+	uint32_t crc;  /* of the bytes consumed, to notice them rewritten */
+	bool skipping; /* inside a line too long to take */
 	unsigned long lineno, done, refused;
 } fm = {.fd = -1};
 
@@ -50,43 +57,90 @@ run_line(const char *line)
 	}
 }
 
+static void
+start_over(void)
+{
+	fm.offset = 0;
+	fm.lineno = 0;
+	fm.crc = 0;
+	fm.skipping = false;
+}
+
+/* Whether the bytes already consumed are still the file's first bytes: a
+ * file truncated and rewritten longer between two reads, or replaced by a
+ * new file that got the old inode number, is told apart only by content. */
+static bool
+prefix_unchanged(int fd, char *buf)
+{
+	uint32_t crc = 0;
+	off_t at = 0;
+
+	while (at < fm.offset) {
+		size_t want = (size_t)(fm.offset - at) < CHUNK ? (size_t)(fm.offset - at) : CHUNK;
+		ssize_t n = pread(fd, buf, want, at);
+
+		if (n <= 0)
+			return false;
+		crc = rte_hash_crc(buf, (uint32_t)n, crc);
+		at += n;
+	}
+	return crc == fm.crc;
+}
+
+#define refuse(fmt, ...)                                                                           \
+	do {                                                                                       \
+		fm.lineno++;                                                                       \
+		fm.refused++;                                                                      \
+		VR_LOG(WARNING, "%s:%lu: refused: " fmt, fm.path, fm.lineno, ##__VA_ARGS__);       \
+	} while (0)
+
+/* One complete line, p up to its newline nl. The end of a line too long to
+ * read whole is dropped with it, never taken for a command of its own. */
+static void
+take_line(char *p, char *nl)
+{
+	/* before the line is cut: the sum is of the file's bytes */
+	fm.crc = rte_hash_crc(p, (uint32_t)(nl + 1 - p), fm.crc);
+	*nl = '\0';
+	if (fm.skipping)
+		fm.skipping = false;
+	else if (strlen(p) != (size_t)(nl - p))
+		refuse("NUL byte in line");
+	else
+		run_line(p);
+}
+
 /* Carry out the complete lines after the offset. */
 static void
 read_new_lines(void)
 {
 	static char buf[CHUNK + 1];
-	struct stat st;
+	struct statx st;
 	int fd = open(fm.path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
 		return; /* not there (yet): its creation wakes us */
-	if (fstat(fd, &st) == 0 && (st.st_ino != fm.ino || st.st_size < fm.offset)) {
-		fm.ino = st.st_ino; /* replaced or truncated: start over */
-		fm.offset = 0;
-		fm.lineno = 0;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_SIZE | STATX_BTIME, &st) == 0 &&
+	    (st.stx_ino != fm.ino || memcmp(&st.stx_btime, &fm.born, sizeof(fm.born)) != 0 ||
+	     st.stx_size < (uint64_t)fm.offset || !prefix_unchanged(fd, buf))) {
+		fm.ino = st.stx_ino; /* replaced or rewritten: start over */
+		fm.born = st.stx_btime;
+		start_over();
 	}
 	while ((n = pread(fd, buf, CHUNK, fm.offset)) > 0) {
 		char *p = buf, *nl;
 
 		buf[n] = '\0';
 		while ((nl = memchr(p, '\n', (size_t)(buf + n - p))) != NULL) {
-			*nl = '\0';
-			if (strlen(p) != (size_t)(nl - p)) {
-				fm.lineno++;
-				fm.refused++;
-				VR_LOG(WARNING, "%s:%lu: refused: NUL byte in line", fm.path,
-				       fm.lineno);
-			} else {
-				run_line(p);
-			}
+			take_line(p, nl);
 			p = nl + 1;
 		}
-		if (p == buf) { /* a line longer than CHUNK: skip it whole */
-			fm.lineno++;
-			fm.refused++;
-			VR_LOG(WARNING, "%s:%lu: refused: line longer than %d bytes", fm.path,
-			       fm.lineno, CHUNK);
+		if (p == buf && n == CHUNK) { /* a line longer than CHUNK */
+			if (!fm.skipping)
+				refuse("line longer than %d bytes", CHUNK);
+			fm.skipping = true;
+			fm.crc = rte_hash_crc(buf, (uint32_t)n, fm.crc);
 			p = buf + n;
 		}
 		fm.offset += p - buf;
@@ -131,8 +185,8 @@ filemon_start(const char *path, char *err, size_t errlen)
 		return vr_err(err, errlen, "watch-file: inotify: %s", strerror(errno));
 	/* the directory, so that a file created, replaced or removed is seen */
 	if (inotify_add_watch(fm.fd, dirname(dir),
-	                      IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE) <
-	        0 ||
+	                      IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE |
+	                          IN_MOVED_FROM) < 0 ||
 	    control_watch(fm.fd, NULL, on_inotify, NULL) < 0) {
 		vr_err(err, errlen, "watch-file %s: cannot watch its directory: %s", path,
 		       strerror(errno));

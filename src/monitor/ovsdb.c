@@ -184,7 +184,8 @@ apply_updates(const json_t *updates, bool initial)
 		if (want.id < 0)
 			continue;
 		if (db.n_rows == WANTED_MAX) {
-			VR_LOG(WARNING, "ovsdb: interface %s: more than %d rows ask for relays; ignored",
+			VR_LOG(WARNING,
+			       "ovsdb: interface %s: more than %d rows ask for relays; ignored",
 			       want.name, WANTED_MAX);
 			continue;
 		}

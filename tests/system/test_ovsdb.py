@@ -13,8 +13,8 @@ import signal
 import socket
 import subprocess
 
-from vrtest import (CountedFlow, TestFailure, Vrelayd, check, memif_args, wait_for)
-from vrctl import Client
+from vrtest import CountedFlow, Vrelayd, check, memif_args, wait_for
+from vrctl import relay_ids as ids, relay_map, wait_relay_ids as wait_ids
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 NO_DROP = ["--retry-us", "2000000"]
@@ -84,29 +84,6 @@ def add_port(db, name, rid=None, dev=None, sock=None):
     db.vsctl(*args, sock=sock)
 
 
-def ids(d):
-    return sorted(d.relays())
-
-
-def wait_ids(d, want, what, timeout=10):
-    last = [None]
-
-    def ok():
-        last[0] = ids(d)
-        return last[0] == sorted(want)
-    try:
-        wait_for(ok, timeout, what)
-    except TestFailure as e:
-        raise TestFailure("%s: relays are %s, want %s" % (e, last[0], sorted(want)))
-
-
-def relay_map(s):
-    """{relay id: (device, vhost socket)} from the stats service."""
-    c = Client(s.dir)
-    try:
-        return {r.id: (r.vf.pci_addr_str, r.vhost.vhost_socket_name) for r in c.stats().relay}
-    finally:
-        c.close()
 
 
 def log_lines(d, *words, since=0):

@@ -9,7 +9,7 @@ import sys
 
 import zmq
 
-from vrtest import BUILD, check
+from vrtest import BUILD, TestFailure, check, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VRELAYCTL = os.path.join(BUILD, "tools", "vrelayctl")
@@ -97,3 +97,31 @@ def vrelayctl(control_dir, *args):
     p = subprocess.run([VRELAYCTL, "-d", control_dir] + [str(a) for a in args],
                        capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
+
+
+def relay_ids(d):
+    """The ids of vrelayd d's relays, sorted."""
+    return sorted(d.relays())
+
+
+def wait_relay_ids(d, want, what, timeout=10):
+    """Poll until d's relays are exactly want; the failure shows the last list."""
+    last = [None]
+
+    def ok():
+        last[0] = relay_ids(d)
+        return last[0] == sorted(want)
+    try:
+        wait_for(ok, timeout, what)
+    except TestFailure as e:
+        raise TestFailure("%s: relays are %s, want %s" % (e, last[0], sorted(want)))
+
+
+def relay_map(s):
+    """{relay id: (device, vhost socket)} from the stats service of the
+    vrelayd whose control directory is scratch s's."""
+    c = Client(s.dir)
+    try:
+        return {r.id: (r.vf.pci_addr_str, r.vhost.vhost_socket_name) for r in c.stats().relay}
+    finally:
+        c.close()

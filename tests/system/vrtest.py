@@ -7,7 +7,6 @@ even when the test fails. Readiness is always polled with a deadline.
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
