@@ -1,0 +1,312 @@
+"""QEMU guests on vrelayd for the VM tests: QMP, the serial console, and a
+peer host in a network namespace.
+
+Topology (one Peer per test):
+
+    guest eth0 --virtio/vhost-user--> vrelayd relay N --net_af_packet--> vrNNNN-k
+                                                     (veth) <---> pk in netns, bridge br0
+                                                                  192.0.2.1, 2001:db8::1
+
+Each relay's device is one host-side veth; its other end is a port of the
+bridge in the peer namespace, where ping, iperf3 and tcpdump run. Two relays
+on one bridge are the source and destination of a live migration: the
+bridge's MAC table is the network that must learn the guest's new place.
+"""
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "system"))
+from vrtest import BUILD, TestFailure, check, wait_for  # noqa: E402
+import guest  # noqa: E402
+
+QEMU = "qemu-system-x86_64"
+# Guest RAM 256 MiB + 8 KiB: not a multiple of 256 KiB, which keeps QEMU 7.2
+# TCG off the migration dirty-bitmap path that corrupts guests (see
+# ../shared/notes/qemu-vhost-on-this-machine.md).
+GUEST_RAM = "262152K"
+GUEST_IP, GUEST_IP6 = "192.0.2.10", "2001:db8::10"
+PEER_IP, PEER_IP6 = "192.0.2.1", "2001:db8::1"
+GUEST_MAC = "52:54:00:00:02:0a"
+
+
+class Qmp:
+    """A QMP client on one of a QEMU's QMP sockets; events are kept."""
+
+    def __init__(self, path, timeout=30):
+        self.sock = wait_for(lambda: self._connect(path), timeout, "QMP socket %s" % path)
+        self.buf = b""
+        self.events = []
+        self._read()  # greeting
+        self.execute("qmp_capabilities")
+
+    @staticmethod
+    def _connect(path):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            return None
+
+    def _read(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure("QMP: no message within %ds" % timeout)
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise TestFailure("QMP: QEMU closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def execute(self, cmd, timeout=60, **args):
+        msg = {"execute": cmd}
+        if args:
+            msg["arguments"] = args
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            r = self._read(timeout)
+            if "event" in r:
+                self.events.append(r)
+                continue
+            if "error" in r:
+                raise TestFailure("QMP %s: %s" % (cmd, r["error"].get("desc", r["error"])))
+            return r.get("return")
+
+    def wait_event(self, name, timeout=60, pred=lambda e: True):
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, e in enumerate(self.events):
+                if e["event"] == name and pred(e):
+                    return self.events.pop(i)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure("QMP: no %s event within %ds" % (name, timeout))
+            r = self._read(left)
+            if "event" in r:
+                self.events.append(r)
+
+    def close(self):
+        self.sock.close()
+
+
+class Vm:
+    """One QEMU process running the test guest; console on its stdio.
+
+    vhost: "client" (QEMU connects to vrelayd's socket) or "server" (QEMU
+    listens, vrelayd's relay is in client mode)."""
+
+    def __init__(self, s, name, sock, vhost="client", queues=1, incoming=None, extra=(),
+                 netdev_extra="", device_extra=""):
+        self.s, self.name, self.sock = s, name, sock
+        self.qmp_path = s.path(name + ".qmp")
+        self.qmp_obs_path = s.path(name + ".qmp2")
+        vmlinuz, initrd = guest.ensure(BUILD)
+        chardev = "socket,id=vu0,path=%s" % sock
+        chardev += ",server=on,wait=off" if vhost == "server" else ",reconnect=1"
+        mq = ",queues=%d" % queues if queues > 1 else ""
+        dev_mq = ",mq=on" if queues > 1 else ""
+        self.argv = [
+            QEMU, "-machine", "q35,accel=tcg", "-m", GUEST_RAM, "-smp", "1",
+            "-nodefaults", "-display", "none", "-no-user-config",
+            "-object", "memory-backend-memfd,id=mem,size=%s,share=on" % GUEST_RAM,
+            "-numa", "node,memdev=mem",
+            "-kernel", vmlinuz, "-initrd", initrd,
+            "-append", "console=ttyS0 panic=-1 loglevel=4 vr.ip=%s/24 vr.ip6=%s/64" % (
+                GUEST_IP, GUEST_IP6),
+            "-chardev", chardev,
+            "-netdev", "vhost-user,id=net0,chardev=vu0%s%s" % (mq, netdev_extra),
+            # vectors=0: INTx; QEMU 7.2 TCG segfaults with vhost-user + MSI-X
+            "-device", "virtio-net-pci,netdev=net0,id=nic0,mac=%s,vectors=0%s%s" % (
+                GUEST_MAC, dev_mq, device_extra),
+            "-serial", "stdio",
+            "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+            "-qmp", "unix:%s,server=on,wait=off" % self.qmp_obs_path,
+        ] + (["-incoming", incoming] if incoming else []) + list(extra)
+        self.proc = None
+        self.qmp = None
+        self.console = None
+
+    def start(self, wait_ready=True, timeout=90):
+        for p in (self.qmp_path, self.qmp_obs_path):
+            if os.path.exists(p):
+                os.unlink(p)
+        self.proc = self.s.spawn(self.argv, self.name + ".console", stdin=subprocess.PIPE)
+        self.console = Console(self)
+        self.qmp = Qmp(self.qmp_path)
+        if wait_ready:
+            self.console.wait_ready(timeout)
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.alive()
+
+    def kill(self):
+        if self.qmp:
+            self.qmp.close()
+            self.qmp = None
+        self.proc.stop(timeout=5, sig=9)
+
+    def quit(self):
+        try:
+            self.qmp.execute("quit")
+        except (TestFailure, OSError):
+            pass
+        self.qmp.close()
+        self.qmp = None
+        self.proc.stop(timeout=10)
+
+
+class Console:
+    """The guest's serial shell: run() types a command and waits for its
+    end marker; nothing is timed, everything is matched."""
+
+    def __init__(self, vm):
+        self.vm = vm
+        self.seq = 0
+        self.ready_at = 0
+
+    def text(self):
+        return self.vm.proc.output().replace("\r", "")
+
+    def wait_for_text(self, needle, timeout, since=0):
+        def seen():
+            check(self.vm.alive(), "QEMU %s exited:\n%s" % (self.vm.name, self.text()[-3000:]))
+            at = self.text().find(needle, since)
+            return at + 1 if at >= 0 else None
+        return wait_for(seen, timeout, "'%s' on %s's console" % (needle, self.vm.name)) - 1
+
+    def wait_ready(self, timeout=90, since=None):
+        at = self.wait_for_text(guest.READY_LINE, timeout,
+                                self.ready_at if since is None else since)
+        self.ready_at = at + len(guest.READY_LINE)
+
+    def write(self, line):
+        self.vm.proc.p.stdin.write(line.encode() + b"\n")
+        self.vm.proc.p.stdin.flush()
+
+    def run(self, cmd, timeout=60, ok=True):
+        """(exit status, output) of a shell command in the guest."""
+        self.seq += 1
+        start = len(self.text())
+        # printf, so the marker text typed differs from the one printed
+        self.write("%s; printf '@@END %%d %%d@@\\n' %d $?" % (cmd, self.seq))
+        tag = "@@END %d " % self.seq
+        at = self.wait_for_text(tag, timeout, start)
+        out = self.text()
+        rc = int(out[at + len(tag):].split("@@", 1)[0])
+        body = out[start:at]
+        if ok:
+            check(rc == 0, "guest: '%s' exited %d:\n%s" % (cmd, rc, body[-2000:]))
+        return rc, body
+
+    def oopses(self):
+        t = self.text()
+        return [w for w in ("Oops", "Call Trace", "BUG:", "Kernel panic", "general protection")
+                if w in t]
+
+
+def sh(*argv, ok=True, timeout=60):
+    p = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+    if ok and p.returncode != 0:
+        raise TestFailure("%s: exit %d: %s" % (" ".join(argv), p.returncode, p.stderr.strip()))
+    return p
+
+
+class Peer:
+    """The peer host: a network namespace with a bridge holding its
+    addresses, and one veth per relay device. Removed by cleanup()."""
+
+    def __init__(self, s, ports=1, mtu=1500):
+        self.s = s
+        self.tag = "%04x" % random.randrange(0x10000)
+        self.ns = "vrtpeer-%d-%s" % (os.getpid(), self.tag)
+        self.host_ifs = []
+        s.procs.append(_Cleanup(self.cleanup))
+        sh("ip", "netns", "add", self.ns)
+        self.ip("link", "add", "br0", "type", "bridge")
+        self.ip("link", "set", "br0", "mtu", str(mtu), "up")
+        self.ip("addr", "add", PEER_IP + "/24", "dev", "br0")
+        self.ip("addr", "add", PEER_IP6 + "/64", "dev", "br0", "nodad")
+        self.ip("link", "set", "lo", "up")
+        for k in range(ports):
+            self.add_port(k, mtu)
+
+    def add_port(self, k, mtu=1500):
+        host = "vr%s%s-%d" % (os.getpid() % 1000, self.tag, k)
+        sh("ip", "link", "add", host, "mtu", str(mtu), "type", "veth", "peer", "name", "p%d" % k,
+           "netns", self.ns)
+        self.host_ifs.append(host)
+        sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % host)
+        sh("ip", "link", "set", host, "up")
+        self.ip("link", "set", "p%d" % k, "mtu", str(mtu), "master", "br0", "up")
+        return host
+
+    def device(self, k):
+        """vrelayd devargs for port k."""
+        return "net_af_packet%d,iface=%s,qpairs=1" % (k, self.host_ifs[k])
+
+    def ip(self, *args):
+        return sh("ip", "-n", self.ns, *args)
+
+    def run(self, *argv, ok=True, timeout=60):
+        return sh("ip", "netns", "exec", self.ns, *argv, ok=ok, timeout=timeout)
+
+    def spawn(self, argv, log_leaf):
+        return self.s.spawn(["ip", "netns", "exec", self.ns] + list(argv), log_leaf)
+
+    def ping(self, dst=GUEST_IP, count=3, size=56, interval=0.2, deadline=None, flood=False):
+        argv = ["ping", "-n", "-q", "-c", str(count), "-s", str(size)]
+        argv += ["-f"] if flood else ["-i", str(interval)]
+        if deadline:
+            argv += ["-w", str(deadline)]
+        p = self.run(*(argv + [dst]), ok=False, timeout=(deadline or 60) + 30)
+        return parse_ping(p.stdout + p.stderr)
+
+    def cleanup(self):
+        for h in self.host_ifs:
+            sh("ip", "link", "del", h, ok=False)
+        sh("ip", "netns", "del", self.ns, ok=False)
+
+
+def parse_ping(out):
+    """{'tx': n, 'rx': n, 'text': out} from ping's summary."""
+    res = {"tx": 0, "rx": 0, "text": out}
+    for line in out.splitlines():
+        if "packets transmitted" in line:
+            parts = line.split(",")
+            res["tx"] = int(parts[0].split()[0])
+            res["rx"] = int(parts[1].split()[0])
+    return res
+
+
+class _Cleanup:
+    """A Scratch process-list entry that runs a cleanup function."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.argv = ["(cleanup)"]
+        self.log_path = os.devnull
+        self.done = False
+
+    def alive(self):
+        return not self.done
+
+    def stop(self, timeout=0, sig=None):
+        if not self.done:
+            self.done = True
+            self.fn()
+
+    def output(self):
+        return ""
