@@ -127,7 +127,8 @@ vr_path_in_dir(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 
-	while (n > 1 && dir[n - 1] == '/')
+	/* down to n = 0 for "/": path[0] is then the separator */
+	while (n > 0 && dir[n - 1] == '/')
 		n--;
 	if (strncmp(path, dir, n) != 0 || path[n] != '/' || path[n + 1] == '\0')
 		return false;

@@ -37,9 +37,12 @@ struct vf_ctx {
 	size_t warnlen;
 	bool ipc_port_control;
 	char ovsdb[VR_PATH_MAX];
+	int ovsdb_line;
 	bool core_sched;
-	bool saw_core_sched;
 	char core_sched_ep[VR_EP_MAX];
+	/* as before the file: a list variable assigned again starts from these */
+	uint16_t n_relays0;
+	int pins0[VR_MAX_RELAYS][2];
 };
 
 static void
@@ -52,7 +55,10 @@ warnf(struct vf_ctx *x, const char *fmt, const char *var, const char *why)
 	used = strlen(x->warn);
 	if (used + 1 >= x->warnlen)
 		return;
-	snprintf(x->warn + used, x->warnlen - used, "%s:%d: ", x->name, x->line);
+	if (x->line > 0)
+		snprintf(x->warn + used, x->warnlen - used, "%s:%d: ", x->name, x->line);
+	else
+		snprintf(x->warn + used, x->warnlen - used, "%s: ", x->name);
 	used = strlen(x->warn);
 	snprintf(x->warn + used, x->warnlen - used, fmt, var, why);
 	used = strlen(x->warn);
@@ -62,14 +68,23 @@ warnf(struct vf_ctx *x, const char *fmt, const char *var, const char *why)
 	}
 }
 
-/* One shell word starting at *pp: unquoted text, '...' and "..." segments. */
+/* A backslash ending the line: the shell would join the next line to it. */
+static bool
+is_continuation(const char *p)
+{
+	return p[0] == '\\' && p[1] == '\0';
+}
+
+/* One shell word starting at *pp: unquoted text, '...' and "..." segments.
+ * As in a shell, '#' starts a comment only at the start of a word, which the
+ * callers test: inside a word it is text. */
 static int
 read_word(const char **pp, char *out, size_t outlen, char *err, size_t errlen)
 {
 	const char *p = *pp;
 	size_t n = 0;
 
-	while (*p != '\0' && !isspace((unsigned char)*p) && *p != ')' && *p != '#') {
+	while (*p != '\0' && !isspace((unsigned char)*p) && *p != ')') {
 		char q = *p;
 
 		if (q == '$' || q == '`' || q == '(' || q == ';' || q == '&' || q == '|' ||
@@ -95,7 +110,9 @@ read_word(const char **pp, char *out, size_t outlen, char *err, size_t errlen)
 			continue;
 		}
 		if (q == '\\')
-			return vr_err(err, errlen, "backslash escapes are not supported");
+			return vr_err(err, errlen,
+			              is_continuation(p) ? "continuation lines are not supported"
+			                                 : "backslash escapes are not supported");
 		if (n + 1 >= outlen)
 			return vr_err(err, errlen, "value longer than %zu bytes", outlen - 1);
 		out[n++] = *p++;
@@ -142,6 +159,8 @@ read_value(const char *p, struct vf_values *vals, char *err, size_t errlen)
 		p++;
 	}
 	p = skip_space(p);
+	if (is_continuation(p))
+		return vr_err(err, errlen, "continuation lines are not supported");
 	if (*p != '\0' && *p != '#')
 		return vr_err(err, errlen, "unexpected text '%s' after the value", p);
 	return 0;
@@ -219,14 +238,23 @@ cpu_pin(struct vf_ctx *x, const char *item, char *err, size_t errlen)
 	return 0;
 }
 
+/* A list variable: as in a shell, an assignment replaces what an earlier one
+ * of the same variable gave, so that is undone first. */
 static int
 list_var(struct vf_ctx *x, const char *var, const struct vf_values *vals,
          int (*fn)(struct vf_ctx *, const char *, char *, size_t), char *err, size_t errlen)
 {
 	static char items[VF_MAX_VALUES][VF_VALUE_MAX];
+	struct vr_conf *c = x->c;
 	int n = split_items(vals, items, VF_MAX_VALUES);
 
-	(void)var;
+	if (strcmp(var, "STATIC_VFS") == 0) {
+		memset(&c->relays[x->n_relays0], 0,
+		       (size_t)(c->n_relays - x->n_relays0) * sizeof(c->relays[0]));
+		c->n_relays = x->n_relays0;
+	} else {
+		memcpy(c->ctl.pins, x->pins0, sizeof(x->pins0));
+	}
 	for (int i = 0; i < n; i++)
 		if (fn(x, items[i], err, errlen) < 0)
 			return -1;
@@ -282,17 +310,24 @@ set_endpoint_var(struct vf_ctx *x, const char *var, const char *v, char *err, si
 {
 	static const struct {
 		const char *var, *key;
-	} map[] = {{"ZMQ_CONFIG_EP", "zmq-config"},
-	           {"ZMQ_PORT_CONTROL_EP", "zmq-port-control"},
-	           {"ZMQ_STATS_EP", "zmq-stats"}};
+		enum vr_service svc;
+	} map[] = {{"ZMQ_CONFIG_EP", "zmq-config", VR_SVC_CONFIG},
+	           {"ZMQ_PORT_CONTROL_EP", "zmq-port-control", VR_SVC_PORT_CONTROL},
+	           {"ZMQ_STATS_EP", "zmq-stats", VR_SVC_STATS}};
 
 	if (strcmp(var, "ZMQ_CORE_SCHED_EP") == 0) {
 		snprintf(x->core_sched_ep, sizeof(x->core_sched_ep), "%s", v);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(var, map[i].var) == 0)
-			return v[0] == '\0' ? 0 : set_daemon(x, map[i].key, v, var, err, errlen);
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(var, map[i].var) != 0)
+			continue;
+		if (v[0] != '\0')
+			return set_daemon(x, map[i].key, v, var, err, errlen);
+		/* blank, also after an earlier value: vrelay's default */
+		x->c->ctl.ep[map[i].svc][0] = '\0';
+		return 0;
+	}
 	return 1;
 }
 
@@ -318,6 +353,7 @@ virtiofwd_var(struct vf_ctx *x, const char *var, const char *v, char *err, size_
 		x->c->log_level = v[0] - '0' + 1; /* syslog 0..7 -> RTE_LOG 1..8 */
 	} else if (strcmp(var, "OVSDB_SOCK_PATH") == 0) {
 		snprintf(x->ovsdb, sizeof(x->ovsdb), "%s", v);
+		x->ovsdb_line = x->line;
 	} else if (strcmp(var, "SOCKET_OWNER") == 0 || strcmp(var, "SOCKET_GROUP") == 0) {
 		if (v[0] != '\0')
 			return set_daemon(x, var[7] == 'O' ? "socket-owner" : "socket-group", v,
@@ -367,10 +403,8 @@ one_var(struct vf_ctx *x, const char *name, const struct vf_values *vals, char *
 	}
 	if (strncmp(name, "VIO4WD_CORE_SCHED_", 18) == 0) {
 		/* the others configure the separate load balancer, not the daemon */
-		if (strcmp(name + 18, "ENABLE") == 0) {
-			x->saw_core_sched = true;
+		if (strcmp(name + 18, "ENABLE") == 0)
 			x->core_sched = !vals->array && strcmp(vals->v[0], "true") == 0;
-		}
 		return 0;
 	}
 	warnf(x, "%s: %s", name, "not a virtio-forwarder variable, ignored");
@@ -386,9 +420,11 @@ parse_line(struct vf_ctx *x, const char *s, char *err, size_t errlen)
 
 	s = skip_space(s);
 	if (*s == '\0' || *s == '#')
-		return 0;
+		return 0; /* a comment: a backslash at its end continues nothing */
 	if (strncmp(s, "export", 6) == 0 && (s[6] == ' ' || s[6] == '\t'))
 		s = skip_space(s + 6);
+	if (is_continuation(s))
+		return vr_err(err, errlen, "continuation lines are not supported");
 	if (!isalpha((unsigned char)*s) && *s != '_')
 		return vr_err(err, errlen, "expected NAME=value, got '%s'", s);
 	while ((isalnum((unsigned char)s[n]) || s[n] == '_') && n + 1 < sizeof(name)) {
@@ -410,7 +446,17 @@ finish(struct vf_ctx *x, char *err, size_t errlen)
 {
 	struct vr_ctl_conf *t = &x->c->ctl;
 
-	if (!x->ipc_port_control) {
+	if (!x->ipc_port_control && t->ep[VR_SVC_PORT_CONTROL][0] != '\0' &&
+	    strcmp(t->ep[VR_SVC_PORT_CONTROL], "off") != 0) {
+		/* as virtio-forwarder: a ZMQ_PORT_CONTROL_EP is used for port
+		 * control whatever IPC_PORT_CONTROL says, and OVSDB is not */
+		if (x->ovsdb[0] != '\0') {
+			x->line = x->ovsdb_line;
+			warnf(x, "VIRTIOFWD_%s: %s", "OVSDB_SOCK_PATH",
+			      "ignored: VIRTIOFWD_ZMQ_PORT_CONTROL_EP is set, so ZeroMQ controls "
+			      "the ports, not OVSDB");
+		}
+	} else if (!x->ipc_port_control) {
 		/* as virtio-forwarder: OVSDB drives the ports, not ZeroMQ */
 		snprintf(t->ovsdb, sizeof(t->ovsdb), "%s",
 		         x->ovsdb[0] ? x->ovsdb : VF_DEFAULT_OVSDB);
@@ -422,7 +468,8 @@ finish(struct vf_ctx *x, char *err, size_t errlen)
 		    "each other",
 		    x->name);
 	}
-	if (x->saw_core_sched && !x->core_sched)
+	/* as virtio-forwarder: on only with VIO4WD_CORE_SCHED_ENABLE=true */
+	if (!x->core_sched)
 		snprintf(t->ep[VR_SVC_CORE_SCHED], VR_EP_MAX, "off");
 	else if (x->core_sched_ep[0] != '\0') {
 		char sub[VR_ERR_MAX];
@@ -457,6 +504,8 @@ vr_vfconf_parse_text(struct vr_conf *c, const char *text, const char *name, char
 		warn[0] = '\0';
 	else
 		x.warn = NULL;
+	x.n_relays0 = c->n_relays;
+	memcpy(x.pins0, c->ctl.pins, sizeof(x.pins0));
 	while (*p != '\0') {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
@@ -468,9 +517,6 @@ vr_vfconf_parse_text(struct vr_conf *c, const char *text, const char *name, char
 		memcpy(line, p, len);
 		line[len] = '\0';
 		p += len + (nl != NULL);
-		if (len > 0 && line[len - 1] == '\\')
-			return vr_err(err, errlen, "%s:%d: continuation lines are not supported",
-			              name, x.line);
 		if (parse_line(&x, line, sub, sizeof(sub)) < 0)
 			return vr_err(err, errlen, "%s:%d: %s", name, x.line, sub);
 	}

@@ -16,15 +16,12 @@
 			fail_msg("'%s' does not contain '%s'", hay_, needle_);                     \
 	} while (0)
 
-/* A check that fails because of a known bug, reported but not yet fixed: the
- * test stops there and is reported SKIPPED with the bug named, instead of
- * failing the suite. Once the bug is fixed the check passes by itself. */
-#define known_bug_unless(cond, what)                                                               \
+/* A check that once failed through a bug now fixed: what names the bug, so
+ * a regression reads as the bug it brings back. */
+#define no_regression(cond, what)                                                                  \
 	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			print_message("KNOWN BUG (%s:%d): %s\n", __FILE__, __LINE__, what);        \
-			skip();                                                                    \
-		}                                                                                  \
+		if (!(cond))                                                                       \
+			fail_msg("regression (%s:%d): %s", __FILE__, __LINE__, what);              \
 	} while (0)
 
 /* Write text to a new temporary file; path receives its name (>= 64 bytes). */

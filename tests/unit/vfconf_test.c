@@ -607,7 +607,7 @@ test_vf_value_errors(void **state)
 	}
 	/* the core scheduler's endpoint is checked at the end, with
 	 * VIO4WD_CORE_SCHED_ENABLE known */
-	expect_vf_error("VIRTIOFWD_ZMQ_CORE_SCHED_EP=foo\n",
+	expect_vf_error("VIRTIOFWD_ZMQ_CORE_SCHED_EP=foo\nVIO4WD_CORE_SCHED_ENABLE=true\n",
 	                "vf.conf: VIRTIOFWD_ZMQ_CORE_SCHED_EP: zmq-core-sched 'foo' is not "
 	                "ipc://PATH, tcp://HOST:PORT or off");
 	expect_vf_ok("VIRTIOFWD_ZMQ_CORE_SCHED_EP=foo\nVIO4WD_CORE_SCHED_ENABLE=false\n");
@@ -731,20 +731,19 @@ test_vf_warn_null(void **state)
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	known_bug_unless(
-	    WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "vr_vfconf_parse_text with warn NULL crashes on the first warning: "
-	    "warnf() calls strlen(x->warn) before testing it for NULL (vfconf.c warnf)");
+	no_regression(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "vr_vfconf_parse_text with warn NULL crashes on the first warning: "
+	              "warnf() calls strlen(x->warn) before testing it for NULL (vfconf.c warnf)");
 }
 
 static void
 test_vf_ovsdb_mode(void **state)
 {
 	(void)state;
-	/* IPC_PORT_CONTROL empty: OVSDB drives the ports, no port control */
-	expect_vf_ok(
-	    "VIRTIOFWD_IPC_PORT_CONTROL=\n"
-	    "VIRTIOFWD_ZMQ_PORT_CONTROL_EP=ipc:///var/run/virtio-forwarder/port_control\n");
+	/* IPC_PORT_CONTROL and ZMQ_PORT_CONTROL_EP empty: OVSDB drives the
+	 * ports, no port control */
+	expect_vf_ok("VIRTIOFWD_IPC_PORT_CONTROL=\n"
+	             "VIRTIOFWD_ZMQ_PORT_CONTROL_EP=\n");
 	assert_string_equal(conf.ctl.ovsdb, "/usr/local/var/run/openvswitch/db.sock");
 	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "off");
 	vr_conf_finish(&conf);
@@ -778,6 +777,97 @@ test_vf_ovsdb_mode(void **state)
 	expect_vf_error("VIRTIOFWD_OVSDB_SOCK_PATH=/db.sock\nVIRTIOFWD_IPC_PORT_CONTROL=y\n",
 	                "vf.conf: VIRTIOFWD_OVSDB_SOCK_PATH and VIRTIOFWD_IPC_PORT_CONTROL exclude "
 	                "each other");
+}
+
+/* As virtio-forwarder, whose start script passes a non-empty
+ * ZMQ_PORT_CONTROL_EP as --zmq-port-control-ep, which the daemon prefers to
+ * OVSDB: with IPC_PORT_CONTROL empty that endpoint still controls the ports. */
+static void
+test_vf_port_control_ep_wins(void **state)
+{
+	char *text;
+
+	(void)state;
+	expect_vf_ok(
+	    "VIRTIOFWD_IPC_PORT_CONTROL=\n"
+	    "VIRTIOFWD_ZMQ_PORT_CONTROL_EP=ipc:///var/run/virtio-forwarder/port_control\n");
+	assert_string_equal(warn, "");
+	assert_string_equal(conf.ctl.ovsdb, "");
+	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL],
+	                    "ipc:///var/run/virtio-forwarder/port_control");
+	vr_conf_finish(&conf);
+	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL],
+	                    "ipc:///var/run/virtio-forwarder/port_control");
+	assert_string_equal(conf.ctl.ovsdb, "");
+
+	/* also with IPC_PORT_CONTROL not set at all, the endpoint first */
+	expect_vf_ok("VIRTIOFWD_ZMQ_PORT_CONTROL_EP=tcp://127.0.0.1:5556\n");
+	assert_string_equal(conf.ctl.ovsdb, "");
+	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "tcp://127.0.0.1:5556");
+
+	/* the shipped file with IPC_PORT_CONTROL blanked */
+	text = replace(shipped, "VIRTIOFWD_IPC_PORT_CONTROL=y\n", "VIRTIOFWD_IPC_PORT_CONTROL=\n");
+	expect_vf_ok(text);
+	free(text);
+	assert_string_equal(warn, "");
+	assert_string_equal(conf.ctl.ovsdb, "");
+	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL],
+	                    "ipc:///var/run/virtio-forwarder/port_control");
+
+	/* an OVSDB socket is then unused: a warning naming its line */
+	expect_vf_ok("VIRTIOFWD_OVSDB_SOCK_PATH=/run/openvswitch/db.sock\n"
+	             "VIRTIOFWD_ZMQ_PORT_CONTROL_EP=ipc:///tmp/pc\n");
+	assert_string_equal(conf.ctl.ovsdb, "");
+	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "ipc:///tmp/pc");
+	assert_string_equal(warn, "vf.conf:1: VIRTIOFWD_OVSDB_SOCK_PATH: ignored: "
+	                          "VIRTIOFWD_ZMQ_PORT_CONTROL_EP is set, so ZeroMQ controls the "
+	                          "ports, not OVSDB\n");
+
+	/* the last assignment counts: blanked again, OVSDB */
+	expect_vf_ok("VIRTIOFWD_ZMQ_PORT_CONTROL_EP=ipc:///tmp/pc\n"
+	             "VIRTIOFWD_ZMQ_PORT_CONTROL_EP=\n");
+	assert_string_equal(conf.ctl.ovsdb, "/usr/local/var/run/openvswitch/db.sock");
+	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "off");
+	/* and "off" is no endpoint: OVSDB */
+	expect_vf_ok("VIRTIOFWD_ZMQ_PORT_CONTROL_EP=off\n");
+	assert_string_equal(conf.ctl.ovsdb, "/usr/local/var/run/openvswitch/db.sock");
+	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "off");
+}
+
+/* As virtio-forwarder, whose start script passes --zmq-core-sched-ep only
+ * when VIO4WD_CORE_SCHED_ENABLE is true: a file without the variable has
+ * the core scheduler's endpoint off. */
+static void
+test_vf_core_sched_default_off(void **state)
+{
+	char *text;
+
+	(void)state;
+	expect_vf_ok("VIRTIOFWD_CPU_MASK=1\n");
+	assert_string_equal(conf.ctl.ep[VR_SVC_CORE_SCHED], "off");
+	vr_conf_finish(&conf);
+	assert_string_equal(conf.ctl.ep[VR_SVC_CORE_SCHED], "");
+	expect_vf_ok("VIRTIOFWD_ZMQ_CORE_SCHED_EP=ipc:///var/run/virtio-forwarder/core_sched\n");
+	assert_string_equal(conf.ctl.ep[VR_SVC_CORE_SCHED], "off");
+	/* an endpoint nobody uses is not checked */
+	expect_vf_ok("VIRTIOFWD_ZMQ_CORE_SCHED_EP=foo\n");
+	assert_string_equal(conf.ctl.ep[VR_SVC_CORE_SCHED], "off");
+
+	/* the shipped file without its ENABLE line */
+	text = replace(shipped, "VIO4WD_CORE_SCHED_ENABLE=true\n", "");
+	expect_vf_ok(text);
+	free(text);
+	assert_string_equal(conf.ctl.ep[VR_SVC_CORE_SCHED], "off");
+	vr_conf_finish(&conf);
+	assert_string_equal(conf.ctl.ep[VR_SVC_CORE_SCHED], "");
+	/* the other services keep theirs */
+	assert_string_equal(conf.ctl.ep[VR_SVC_STATS], "ipc:///var/run/virtio-forwarder/stats");
+
+	/* the last ENABLE counts */
+	expect_vf_ok("VIO4WD_CORE_SCHED_ENABLE=false\nVIO4WD_CORE_SCHED_ENABLE=true\n");
+	assert_string_equal(conf.ctl.ep[VR_SVC_CORE_SCHED], "");
+	expect_vf_ok("VIO4WD_CORE_SCHED_ENABLE=true\nVIO4WD_CORE_SCHED_ENABLE=\n");
+	assert_string_equal(conf.ctl.ep[VR_SVC_CORE_SCHED], "off");
 }
 
 static void
@@ -830,9 +920,9 @@ test_vf_errors_name_variable(void **state)
 			named = false;
 		}
 	}
-	known_bug_unless(named, "errors of the variables set through vr_conf_set_daemon name "
-	                        "them without their VIRTIOFWD_ prefix, e.g. 'SOCKET_DIR: ...' "
-	                        "(vfconf.c set_daemon is passed var, not the full name)");
+	no_regression(named, "errors of the variables set through vr_conf_set_daemon name "
+	                     "them without their VIRTIOFWD_ prefix, e.g. 'SOCKET_DIR: ...' "
+	                     "(vfconf.c set_daemon is passed var, not the full name)");
 }
 
 /* ---- vr_vfconf_detect --------------------------------------------------- */
@@ -868,10 +958,9 @@ test_vf_detect_vrelay_without_section(void **state)
 	(void)state;
 	vr_conf_init(&conf);
 	assert_int_equal(vr_conf_parse_text(&conf, "workers=1\n", "x.conf", err, sizeof(err)), 0);
-	known_bug_unless(
-	    !vr_vfconf_detect("workers=1\nmtu=9000\n"),
-	    "vr_vfconf_detect takes a vrelay file starting 'workers=1' for "
-	    "virtio-forwarder's format (vfconf.c vr_vfconf_detect only looks for NAME=)");
+	no_regression(!vr_vfconf_detect("workers=1\nmtu=9000\n"),
+	              "vr_vfconf_detect takes a vrelay file starting 'workers=1' for "
+	              "virtio-forwarder's format (vfconf.c vr_vfconf_detect only looks for NAME=)");
 }
 
 /* ---- shell semantics the parser departs from ----------------------------- */
@@ -896,11 +985,11 @@ test_vf_static_vfs_shipped_order(void **state)
 	assert_true(conf.relays[0].mrgbuf);
 	vr_conf_finish(&conf);
 	assert_string_equal(conf.relays[0].socket, "/tmp/virtio-forwarder/virtio-forwarder1.sock");
-	known_bug_unless(conf.relays[0].mode == VR_VHOST_CLIENT &&
-	                     conf.relays[1].mode == VR_VHOST_CLIENT,
-	                 "STATIC_VFS relays are made from the defaults on the STATIC_VFS line "
-	                 "(vfconf.c static_vf), so the shipped file's VIRTIOFWD_VHOST_CLIENT=y, "
-	                 "which comes later, leaves them in server mode");
+	no_regression(conf.relays[0].mode == VR_VHOST_CLIENT &&
+	                  conf.relays[1].mode == VR_VHOST_CLIENT,
+	              "STATIC_VFS relays are made from the defaults on the STATIC_VFS line "
+	              "(vfconf.c static_vf), so the shipped file's VIRTIOFWD_VHOST_CLIENT=y, "
+	              "which comes later, leaves them in server mode");
 }
 
 /* As in a shell, '#' starts a comment only at the start of a word. */
@@ -908,12 +997,22 @@ static void
 test_vf_hash_inside_word(void **state)
 {
 	(void)state;
-	if (vf_parse("VIRTIOFWD_SOCKET_DIR=/tmp/a#b\n") == 0) {
-		known_bug_unless(
-		    strcmp(conf.socket_dir, "/tmp/a#b") == 0,
-		    "'#' inside a word cuts the value as a comment (vfconf.c read_word): "
-		    "VIRTIOFWD_SOCKET_DIR=/tmp/a#b gives /tmp/a, a shell /tmp/a#b");
-	}
+	expect_vf_ok("VIRTIOFWD_SOCKET_DIR=/tmp/a#b\n");
+	assert_string_equal(conf.socket_dir, "/tmp/a#b");
+	/* right after '=' is inside the word NAME=value too */
+	expect_vf_ok("VIRTIOFWD_SOCKET_OWNER=#1\n");
+	assert_string_equal(conf.socket_owner, "#1");
+	/* text, quotes and '#' join into one word; a comment after a blank */
+	expect_vf_ok("VIRTIOFWD_SOCKET_OWNER='a'#b\"c\"# # d\n");
+	assert_string_equal(conf.socket_owner, "a#bc#");
+	/* inside an array element: part of the item */
+	expect_vf_error("VIRTIOFWD_STATIC_VFS=(0000:05:08.1=1#x)\n",
+	                "vf.conf:1: STATIC_VFS item '0000:05:08.1=1#x': relay id not in 0..63");
+	/* a word starting with '#' in an array is a comment, so no ')' follows */
+	expect_vf_error("VIRTIOFWD_STATIC_VFS=(0000:05:08.1=1 #x)\n",
+	                "vf.conf:1: array not closed with ')' on this line");
+	expect_vf_error("VIRTIOFWD_LOG_LEVEL=6#7\n",
+	                "vf.conf:1: VIRTIOFWD_LOG_LEVEL '6#7' is not 0..7");
 }
 
 /* A backslash at the end of a comment continues nothing. */
@@ -921,9 +1020,28 @@ static void
 test_vf_comment_backslash(void **state)
 {
 	(void)state;
-	known_bug_unless(vf_parse("# C:\\\nVIRTIOFWD_LOG_LEVEL=1\n") == 0,
-	                 "a comment line ending in '\\' is refused as a continuation line "
-	                 "(vfconf.c vr_vfconf_parse_text)");
+	expect_vf_ok("# C:\\\nVIRTIOFWD_LOG_LEVEL=1\n");
+	assert_int_equal(conf.log_level, 2);
+	/* indented, or after a value: the next line is still a line of its own */
+	expect_vf_ok("  # \\\nVIRTIOFWD_LOG_LEVEL=1 # c:\\\nVIRTIOFWD_JUMBO=y #\\");
+	assert_int_equal(conf.log_level, 2);
+	assert_int_equal(conf.defaults.mtu, VR_MTU_MAX);
+	/* outside a comment it is a continuation line, refused wherever it is */
+	expect_vf_error("VIRTIOFWD_LOG_LEVEL=1\\\n",
+	                "vf.conf:1: continuation lines are not supported");
+	expect_vf_error("VIRTIOFWD_LOG_LEVEL=1 \\\n",
+	                "vf.conf:1: continuation lines are not supported");
+	expect_vf_error("VIRTIOFWD_LOG_LEVEL=\\\n1\n",
+	                "vf.conf:1: continuation lines are not supported");
+	expect_vf_error("\n \\\nVIRTIOFWD_LOG_LEVEL=1\n",
+	                "vf.conf:2: continuation lines are not supported");
+	expect_vf_error("export \\\nVIRTIOFWD_LOG_LEVEL=1\n",
+	                "vf.conf:1: continuation lines are not supported");
+	expect_vf_error("VIRTIOFWD_STATIC_VFS=(0000:05:08.1=1)\\\n",
+	                "vf.conf:1: continuation lines are not supported");
+	/* a backslash inside the line stays an escape, refused as such */
+	expect_vf_error("VIRTIOFWD_SOCKET_DIR=/tmp/a\\# b\n",
+	                "vf.conf:1: backslash escapes are not supported");
 }
 
 /* A variable assigned twice holds its last value, lists included. */
@@ -931,11 +1049,50 @@ static void
 test_vf_list_reassigned(void **state)
 {
 	(void)state;
-	known_bug_unless(vf_parse("VIRTIOFWD_STATIC_VFS=(0000:05:08.1=1)\n"
-	                          "VIRTIOFWD_STATIC_VFS=\n") == 0 &&
-	                     conf.n_relays == 0,
-	                 "a second VIRTIOFWD_STATIC_VFS= adds to the first instead of replacing "
-	                 "it (vfconf.c list_var); likewise VIRTIOFWD_CPU_PINS");
+	expect_vf_ok("VIRTIOFWD_STATIC_VFS=(0000:05:08.1=1)\n"
+	             "VIRTIOFWD_STATIC_VFS=\n");
+	assert_int_equal(conf.n_relays, 0);
+	/* the second list replaces the first, so the same id may come again */
+	expect_vf_ok("VIRTIOFWD_STATIC_VFS=(0000:05:08.1=1 0000:05:08.2=2)\n"
+	             "VIRTIOFWD_STATIC_VFS=0000:05:08.3=1\n");
+	assert_int_equal(conf.n_relays, 1);
+	expect_relay(0, 1, "0000:05:08.3");
+	/* the shipped file's commented example, then its blank line */
+	expect_vf_ok("VIRTIOFWD_STATIC_VFS=(0000:05:08.1=1)\nVIRTIOFWD_STATIC_VFS=''\n");
+	assert_int_equal(conf.n_relays, 0);
+
+	expect_vf_ok("VIRTIOFWD_CPU_PINS=(0:1,2 1:3)\n"
+	             "VIRTIOFWD_CPU_PINS=\n");
+	for (int i = 0; i < VR_MAX_RELAYS; i++) {
+		assert_int_equal(conf.ctl.pins[i][0], VR_CPU_UNPINNED);
+		assert_int_equal(conf.ctl.pins[i][1], VR_CPU_UNPINNED);
+	}
+	expect_vf_ok("VIRTIOFWD_CPU_PINS=(0:1,2 1:3)\n"
+	             "VIRTIOFWD_CPU_PINS=1:4\n");
+	assert_int_equal(conf.ctl.pins[0][0], VR_CPU_UNPINNED);
+	assert_int_equal(conf.ctl.pins[0][1], VR_CPU_UNPINNED);
+	assert_int_equal(conf.ctl.pins[1][0], 4);
+	assert_int_equal(conf.ctl.pins[1][1], 4);
+
+	/* what was there before the file stays: only the file's own are replaced */
+	vr_conf_init(&conf);
+	conf.n_relays = 1;
+	conf.relays[0].id = 5;
+	snprintf(conf.relays[0].device, sizeof(conf.relays[0].device), "net_null0");
+	conf.ctl.pins[5][0] = conf.ctl.pins[5][1] = 7;
+	assert_int_equal(vr_vfconf_parse_text(&conf,
+	                                      "VIRTIOFWD_STATIC_VFS=0000:05:08.1=1\n"
+	                                      "VIRTIOFWD_CPU_PINS=1:2\n"
+	                                      "VIRTIOFWD_STATIC_VFS=0000:05:08.2=2\n"
+	                                      "VIRTIOFWD_CPU_PINS=2:3\n",
+	                                      "vf.conf", NULL, 0, err, sizeof(err)),
+	                 0);
+	assert_int_equal(conf.n_relays, 2);
+	expect_relay(0, 5, "net_null0");
+	expect_relay(1, 2, "0000:05:08.2");
+	assert_int_equal(conf.ctl.pins[5][0], 7);
+	assert_int_equal(conf.ctl.pins[1][0], VR_CPU_UNPINNED);
+	assert_int_equal(conf.ctl.pins[2][0], 3);
 }
 
 /* ---- config.c helpers --------------------------------------------------- */
@@ -975,9 +1132,13 @@ test_path_in_dir_root(void **state)
 	(void)state;
 	assert_false(vr_path_in_dir("/", "/"));
 	assert_false(vr_path_in_dir("/../x", "/"));
-	known_bug_unless(vr_path_in_dir("/a.sock", "/"),
-	                 "vr_path_in_dir(\"/a.sock\", \"/\") is false: the directory '/' is cut to "
-	                 "n = 1 and then path[1] must be '/' (config.c vr_path_in_dir)");
+	assert_false(vr_path_in_dir("//a.sock", "/"));
+	assert_false(vr_path_in_dir("/./a.sock", "/"));
+	assert_false(vr_path_in_dir("/run/", "/"));
+	assert_false(vr_path_in_dir("a.sock", "/"));
+	assert_true(vr_path_in_dir("/a.sock", "/"));
+	assert_true(vr_path_in_dir("/a.sock", "//"));
+	assert_true(vr_path_in_dir("/run/vrelay/a.sock", "/"));
 }
 
 static void
@@ -1050,9 +1211,9 @@ test_pci_parse_signs(void **state)
 			all_refused = false;
 		}
 	}
-	known_bug_unless(all_refused,
-	                 "vr_pci_parse takes a sign or a blank inside a field (sscanf %x): "
-	                 "'0000:-1:08.1' gives a cut '0000:ffffffff:0' (config.c vr_pci_parse)");
+	no_regression(all_refused,
+	              "vr_pci_parse takes a sign or a blank inside a field (sscanf %x): "
+	              "'0000:-1:08.1' gives a cut '0000:ffffffff:0' (config.c vr_pci_parse)");
 }
 
 static void
@@ -1148,6 +1309,8 @@ main(void)
 	    cmocka_unit_test(test_vf_warnings),
 	    cmocka_unit_test(test_vf_warn_null),
 	    cmocka_unit_test(test_vf_ovsdb_mode),
+	    cmocka_unit_test(test_vf_port_control_ep_wins),
+	    cmocka_unit_test(test_vf_core_sched_default_off),
 	    cmocka_unit_test(test_vf_core_sched),
 	    cmocka_unit_test(test_vf_errors_name_variable),
 	    cmocka_unit_test(test_vf_detect),
