@@ -23,7 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "system"))
-from vrtest import BUILD, TestFailure, check, wait_for  # noqa: E402
+from vrtest import BUILD, TestFailure, Vrelayd, check, wait_for  # noqa: E402
 import guest  # noqa: E402
 
 QEMU = "qemu-system-x86_64"
@@ -108,7 +108,7 @@ class Vm:
     listens, vrelayd's relay is in client mode)."""
 
     def __init__(self, s, name, sock, vhost="client", queues=1, incoming=None, extra=(),
-                 netdev_extra="", device_extra=""):
+                 netdev_extra="", device_extra="", peer=None):
         self.s, self.name, self.sock = s, name, sock
         self.qmp_path = s.path(name + ".qmp")
         self.qmp_obs_path = s.path(name + ".qmp2")
@@ -134,6 +134,8 @@ class Vm:
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_obs_path,
         ] + (["-incoming", incoming] if incoming else []) + list(extra)
+        if peer is not None:  # in the host namespace, for migration over TCP there
+            self.argv = peer.in_host(self.argv)
         self.proc = None
         self.qmp = None
         self.console = None
@@ -225,40 +227,52 @@ def sh(*argv, ok=True, timeout=60):
 
 
 class Peer:
-    """The peer host: a network namespace with a bridge holding its
-    addresses, and one veth per relay device. Removed by cleanup()."""
+    """Two network namespaces: "host", where vrelayd and QEMU run and the
+    relays' net_tap devices join bridge br0 (the network that must learn
+    where a guest is), and "peer", the peer host on a veth from br0, with
+    192.0.2.1 and 2001:db8::1. Both removed by cleanup().
 
-    def __init__(self, s, ports=1, mtu=1500):
+    (net_af_packet is not used: DPDK 22.11 opens it with
+    PACKET_FANOUT_FLAG_DEFRAG, so the kernel hands it IP fragments
+    reassembled, cut to its frame size: fragmented pings never arrive.)"""
+
+    def __init__(self, s, mtu=1500):
         self.s = s
-        self.tag = "%04x" % random.randrange(0x10000)
-        self.ns = "vrtpeer-%d-%s" % (os.getpid(), self.tag)
-        self.host_ifs = []
+        tag = "%d-%04x" % (os.getpid(), random.randrange(0x10000))
+        self.host_ns, self.ns = "vrth-" + tag, "vrtp-" + tag
         s.procs.append(_Cleanup(self.cleanup))
+        sh("ip", "netns", "add", self.host_ns)
         sh("ip", "netns", "add", self.ns)
-        self.ip("link", "add", "br0", "type", "bridge")
-        self.ip("link", "set", "br0", "mtu", str(mtu), "up")
-        self.ip("addr", "add", PEER_IP + "/24", "dev", "br0")
-        self.ip("addr", "add", PEER_IP6 + "/64", "dev", "br0", "nodad")
+        self.host_ip("link", "set", "lo", "up")
+        self.host_ip("link", "add", "br0", "mtu", str(mtu), "type", "bridge")
+        self.host_ip("link", "set", "br0", "up")
+        self.host_ip("link", "add", "up0", "mtu", str(mtu), "type", "veth", "peer", "name",
+                     "eth0", "netns", self.ns)
+        self.host_ip("link", "set", "up0", "master", "br0", "up")
         self.ip("link", "set", "lo", "up")
-        for k in range(ports):
-            self.add_port(k, mtu)
+        self.ip("link", "set", "eth0", "up")
+        self.ip("addr", "add", PEER_IP + "/24", "dev", "eth0")
+        self.ip("addr", "add", PEER_IP6 + "/64", "dev", "eth0", "nodad")
 
-    def add_port(self, k, mtu=1500):
-        host = "vr%s%s-%d" % (os.getpid() % 1000, self.tag, k)
-        sh("ip", "link", "add", host, "mtu", str(mtu), "type", "veth", "peer", "name", "p%d" % k,
-           "netns", self.ns)
-        self.host_ifs.append(host)
-        sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % host)
-        sh("ip", "link", "set", host, "up")
-        self.ip("link", "set", "p%d" % k, "mtu", str(mtu), "master", "br0", "up")
-        return host
+    @staticmethod
+    def device(k):
+        """vrelayd devargs for device k: a tap in the host namespace."""
+        return "net_tap%d,iface=vtap%d" % (k, k)
 
-    def device(self, k):
-        """vrelayd devargs for port k."""
-        return "net_af_packet%d,iface=%s,qpairs=1" % (k, self.host_ifs[k])
+    def attach(self, k, timeout=30):
+        """Put device k's tap (made by vrelayd) on the bridge."""
+        wait_for(lambda: self.host_ip("link", "show", "vtap%d" % k, ok=False).returncode == 0,
+                 timeout, "vrelayd's vtap%d" % k)
+        self.host_ip("link", "set", "vtap%d" % k, "master", "br0", "up")
 
-    def ip(self, *args):
-        return sh("ip", "-n", self.ns, *args)
+    def in_host(self, argv):
+        return ["ip", "netns", "exec", self.host_ns] + list(argv)
+
+    def host_ip(self, *args, ok=True):
+        return sh("ip", "-n", self.host_ns, *args, ok=ok)
+
+    def ip(self, *args, ok=True):
+        return sh("ip", "-n", self.ns, *args, ok=ok)
 
     def run(self, *argv, ok=True, timeout=60):
         return sh("ip", "netns", "exec", self.ns, *argv, ok=ok, timeout=timeout)
@@ -275,9 +289,15 @@ class Peer:
         return parse_ping(p.stdout + p.stderr)
 
     def cleanup(self):
-        for h in self.host_ifs:
-            sh("ip", "link", "del", h, ok=False)
         sh("ip", "netns", "del", self.ns, ok=False)
+        sh("ip", "netns", "del", self.host_ns, ok=False)
+
+
+def vrelayd(s, peer, args, **kw):
+    """A Vrelayd (not started) that runs in the peer's host namespace."""
+    d = Vrelayd(s, args, **kw)
+    d.argv = peer.in_host(d.argv)
+    return d
 
 
 def parse_ping(out):
