@@ -13,6 +13,7 @@
 #include "dataplane.h"
 
 #include <rte_ethdev.h>
+#include <rte_ring.h>
 #include <rte_vhost.h>
 
 #include "flowhash.h"
@@ -173,11 +174,39 @@ to_guest_room(const struct vr_dir *d)
 	return room;
 }
 
+static void drop_pending_except(struct vr_dir *d, uint64_t keep);
+
+/* Holding frames for a guest on its way (hold_until)? Once the window
+ * closes without it, what was held is dropped as not-ready. */
+static bool
+hold_active(struct vr_dir *d, uint64_t now)
+{
+	uint64_t until = __atomic_load_n(&d->hold_until, __ATOMIC_RELAXED);
+
+	if (until == 0)
+		return false;
+	if (now < until)
+		return true;
+	__atomic_store_n(&d->hold_until, 0, __ATOMIC_RELAXED);
+	drop_pending_except(d, 0);
+	return false;
+}
+
+/* Room in the hold buffer for one more burst. */
+static uint16_t
+hold_room(const struct vr_dir *d)
+{
+	uint16_t free = VR_PEND_MAX - d->pend[0].n;
+
+	return free < VR_BURST ? free : VR_BURST;
+}
+
 static unsigned
 dev2vm_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_budget *b)
 {
 	struct rte_mbuf *m[VR_BURST];
 	unsigned moved = 0;
+	bool holding = unlikely(g == NULL && hold_active(d, now));
 
 	if (g != NULL)
 		for (uint16_t k = 0; k < d->n_rx; k++)
@@ -188,7 +217,9 @@ dev2vm_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 		uint16_t want, n;
 
 		do {
-			want = budget_burst(b, g != NULL ? to_guest_room(d) : VR_BURST);
+			want = budget_burst(b, g != NULL ? to_guest_room(d)
+			                       : holding ? hold_room(d)
+			                                 : VR_BURST);
 			if (want == 0)
 				break;
 			n = rte_eth_rx_burst(d->port, q, m, want);
@@ -200,7 +231,9 @@ dev2vm_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 			ctr_add(d->c.rx_bytes, bytes);
 			budget_charge(b, n, bytes);
 			moved += n;
-			if (g == NULL || d->n_rx == 0) {
+			if (g == NULL && holding) {
+				pending_keep(d, &d->pend[0], m, n, now);
+			} else if (g == NULL || d->n_rx == 0) {
 				ctr_add(d->c.drop_unready, n);
 				ctr_add(d->c.drop_unready_bytes, bytes);
 				rte_pktmbuf_free_bulk(m, n);
@@ -214,6 +247,70 @@ dev2vm_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 }
 
 /* ---- guest to device ---- */
+
+/*
+ * Learning the guest's addresses (announce.h). Most frames are neither ARP
+ * nor neighbour discovery and come from the MAC already known: they cost
+ * two compares. The rest update a copy that readers see through learned_seq.
+ */
+static inline bool
+may_teach(const struct vr_dir *d, const uint8_t *f, uint32_t len)
+{
+	uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+
+	if (type == 0x0806)
+		return true;
+	if (type == 0x86dd)
+		return len >= 14 + 40 + 1 && f[14 + 6] == 58 &&
+		       (f[14 + 40] == 135 || f[14 + 40] == 136);
+	return !d->learned.has_mac || memcmp(f + 6, d->learned.mac, 6) != 0;
+}
+
+static void
+learn_from(struct vr_dir *d, struct rte_mbuf **m, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *f = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		uint32_t len = rte_pktmbuf_data_len(m[i]);
+		struct vr_addrs next;
+
+		if (len < 14 || likely(!may_teach(d, f, len)))
+			continue;
+		next = d->learned;
+		if (!vr_addrs_learn(&next, f, len))
+			continue;
+		__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		d->learned = next;
+		__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELEASE);
+	}
+}
+
+void
+dir_learned_read(const struct vr_dir *d, struct vr_addrs *out)
+{
+	uint32_t before, after;
+
+	do {
+		before = __atomic_load_n(&d->learned_seq, __ATOMIC_ACQUIRE);
+		memcpy(out, (const void *)&d->learned, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		after = __atomic_load_n(&d->learned_seq, __ATOMIC_RELAXED);
+	} while ((before & 1) != 0 || before != after);
+}
+
+/* Announcements the control side queued go out ahead of guest traffic. */
+static void
+inject_send(struct vr_dir *d)
+{
+	struct rte_mbuf *m[VR_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(d->inject, (void **)m, VR_BURST, NULL);
+	uint16_t sent = rte_eth_tx_burst(d->port, 0, m, (uint16_t)n);
+
+	ctr_add(d->c.announced, sent);
+	if (sent < n)
+		rte_pktmbuf_free_bulk(m + sent, n - sent);
+}
 
 /* Guest queue pair qp goes out on device queue qp mod n_devq. */
 static bool
@@ -253,6 +350,7 @@ vm2dev_queue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, uint64_t n
 		ctr_add(d->c.q_pkts[qp], n);
 		budget_charge(b, n, bytes);
 		moved += n;
+		learn_from(d, m, n);
 		sent = device_transmit(d, qp % d->n_devq, m, n);
 		if (sent < n) {
 			pending_keep(d, &d->pend[qp], m + sent, n - sent, now);
@@ -267,6 +365,8 @@ vm2dev_poll(struct vr_dir *d, const struct vr_guest *g, uint64_t now, struct vr_
 {
 	unsigned moved = 0;
 
+	if (unlikely(d->inject != NULL && rte_ring_count(d->inject) > 0))
+		inject_send(d);
 	if (g == NULL) {
 		/* guest gone: what it sent before leaving still goes out */
 		for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)
@@ -314,8 +414,17 @@ dir_refresh(struct vr_dir *d, const struct vr_guest *g, uint32_t gen, uint64_t m
 		if (live & (1ULL << (2 * qp + 1)))
 			d->tx_qp[d->n_tx++] = qp;
 	}
-	if (d->kind == VR_DIR_DEV2VM)
+	if (d->kind == VR_DIR_DEV2VM && g != NULL)
+		__atomic_store_n(&d->hold_until, 0, __ATOMIC_RELAXED); /* it came */
+	if (d->kind == VR_DIR_DEV2VM && (g != NULL || d->hold_until == 0))
 		drop_pending_except(d, live);
+	if (d->kind == VR_DIR_VM2DEV && gen != d->seen_gen && gen != 0) {
+		/* a new guest session: learn its addresses afresh */
+		__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		memset(&d->learned, 0, sizeof(d->learned));
+		__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELEASE);
+	}
 	d->seen_gen = gen;
 	d->seen_mask = mask;
 }

@@ -24,6 +24,7 @@
 
 #include <rte_mbuf.h>
 
+#include "announce.h"
 #include "budget.h"
 #include "config.h"
 #include "dataplane_limits.h"
@@ -59,6 +60,7 @@ struct vr_dir_counters {
 	uint64_t nombuf;            /* control-written: seconds the guest had frames waiting while
 	                             * the pool was empty (relay_sample_rates) */
 	uint64_t retries;           /* backpressure episodes: peer took a burst only in part */
+	uint64_t announced;         /* announcement frames sent out on the device */
 	uint64_t q_pkts[VR_MAX_QP]; /* per guest queue pair */
 };
 
@@ -82,10 +84,23 @@ struct vr_dir {
 	uint16_t next_q;                   /* worker: round-robin start for fairness */
 	struct vr_dir_counters c;          /* worker-written */
 	struct vr_pending pend[VR_MAX_QP]; /* worker-written, per guest queue pair */
+	/* device-to-guest only: until this TSC, frames for a guest that has not
+	 * started yet wait in pend[0] instead of being dropped (a migrating
+	 * guest, announced here when it stopped at the source). Control-written
+	 * (atomic), cleared by the worker when the guest comes. */
+	uint64_t hold_until;
+	/* guest-to-device only */
+	struct rte_ring *inject; /* [ctl] frames the control side has sent out on the
+	                          * device (announcements); single consumer: the worker */
+	uint32_t learned_seq;    /* seqcount: odd while the worker writes learned */
+	struct vr_addrs learned; /* the guest's addresses (announce.h), worker-written */
 } __rte_cache_aligned;
 
 /* Poll one direction once within budget b; returns packets moved. */
 unsigned dir_poll(struct vr_dir *d, uint64_t now, struct vr_budget *b);
+
+/* A consistent copy of what the worker learned of the guest (control side). */
+void dir_learned_read(const struct vr_dir *d, struct vr_addrs *out);
 
 /* Free every pending mbuf (direction detached); counts them as drop_unready. */
 void dir_drain(struct vr_dir *d);

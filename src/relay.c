@@ -17,6 +17,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 #include <rte_vhost.h>
 
 #include "errmsg.h"
@@ -201,7 +202,102 @@ dir_create(const struct vr_relay *r, enum vr_dir_kind kind)
 	d->pool = r->pool;
 	d->retry_tsc = retry_tsc;
 	d->worker = -1;
+	if (kind == VR_DIR_VM2DEV) {
+		static unsigned seq;
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), "vr_announce_%u", seq++);
+		d->inject = rte_ring_create(name, 64, r->pool_socket, RING_F_SC_DEQ);
+		if (d->inject == NULL) {
+			rte_free(d);
+			return NULL;
+		}
+	}
 	return d;
+}
+
+/* After the direction left its worker: frames not sent go back to the pool. */
+static void
+dir_free(struct vr_dir *d)
+{
+	struct rte_mbuf *m;
+
+	dir_drain(d);
+	while (d->inject != NULL && rte_ring_dequeue(d->inject, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(d->inject);
+	rte_free(d);
+}
+
+/* Queue a's announcement frames for the guest-to-device worker, which owns
+ * the device's TX queues; returns how many were queued. */
+static unsigned
+queue_announcement(struct vr_relay *r, const struct vr_addrs *a, unsigned *built)
+{
+	uint8_t frames[VR_ANNOUNCE_MAX][VR_ANNOUNCE_FRAME];
+	size_t len[VR_ANNOUNCE_MAX];
+	unsigned n = vr_announce_frames(a, frames, len), queued = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(r->pool);
+		char *p = m != NULL ? rte_pktmbuf_append(m, (uint16_t)len[i]) : NULL;
+
+		if (p == NULL) {
+			rte_pktmbuf_free(m);
+			break;
+		}
+		memcpy(p, frames[i], len[i]);
+		if (rte_ring_mp_enqueue(r->dir[VR_DIR_VM2DEV]->inject, m) != 0) {
+			rte_pktmbuf_free(m);
+			break;
+		}
+		queued++;
+	}
+	*built = n;
+	return queued;
+}
+
+int
+relay_prime_announce(int id, const struct vr_addrs *a, bool now, char *err, size_t errlen)
+{
+	struct vr_relay *r;
+	unsigned queued = 0, n = 0;
+
+	relay_lock();
+	r = relay_get(id);
+	if (r == NULL) {
+		relay_unlock();
+		return vr_err(err, errlen, "relay %d does not exist", id);
+	}
+	r->announce = *a;
+	if (now && !r->running) {
+		__atomic_store_n(&r->dir[VR_DIR_DEV2VM]->hold_until,
+		                 rte_get_tsc_cycles() + 2 * rte_get_tsc_hz(), __ATOMIC_RELAXED);
+		queued = queue_announcement(r, a, &n);
+	}
+	relay_unlock();
+	if (now)
+		VR_LOG(NOTICE,
+		       "relay %d: guest stopped at its source: %u of %u announcement frames "
+		       "queued, its frames held until it starts here",
+		       id, queued, n);
+	else
+		VR_LOG(INFO, "relay %d: will announce %u address(es) when its next guest starts",
+		       id, 1 + vr_addrs_n_ip(a));
+	return 0;
+}
+
+/* The guest's vrings just started here: tell the network (relay lock held).
+ * The primed addresses are sent once. */
+void
+relay_send_announce(struct vr_relay *r)
+{
+	unsigned n, queued = queue_announcement(r, &r->announce, &n);
+
+	if (n > 0)
+		VR_LOG(NOTICE, "relay %d: guest started: %u of %u announcement frames queued",
+		       r->conf.id, queued, n);
+	memset(&r->announce, 0, sizeof(r->announce));
 }
 
 static int
@@ -247,8 +343,7 @@ relay_destroy(struct vr_relay *r)
 	for (int k = 0; k < 2; k++) {
 		if (r->dir[k] == NULL)
 			continue;
-		dir_drain(r->dir[k]);
-		rte_free(r->dir[k]);
+		dir_free(r->dir[k]);
 	}
 	if (r->dev.name[0] != '\0')
 		device_close(&r->dev);

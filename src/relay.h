@@ -42,11 +42,19 @@ struct vr_relay {
 	struct vr_rate rate_rx[2];
 	struct vr_rate rate[2];
 	uint64_t added_ns;
+	/* addresses to announce when the next guest starts (relay lock) */
+	struct vr_addrs announce;
 };
 
 int relay_module_init(uint32_t retry_us, const struct vr_conf *conf);
 
 int relay_add(const struct vr_relay_conf *c, char *err, size_t errlen);
+/* Live migration's destination: announce a when the guest starts here;
+ * now: also at once (the guest stopped at the source), holding the
+ * device's frames for it until it starts. */
+int relay_prime_announce(int id, const struct vr_addrs *a, bool now, char *err, size_t errlen);
+/* new_device: send the primed announcement, if any (relay lock held). */
+void relay_send_announce(struct vr_relay *r);
 int relay_remove(int id, char *err, size_t errlen);
 /* cpu = VR_CPU_UNPINNED leaves that direction where it is. */
 int relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen);

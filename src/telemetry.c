@@ -76,6 +76,7 @@ dir_dict(const struct vr_relay *r, int k)
 	rte_tel_data_add_dict_u64(d, "drop_unready", ctr_read(c->drop_unready));
 	rte_tel_data_add_dict_u64(d, "nombuf", ctr_read(c->nombuf));
 	rte_tel_data_add_dict_u64(d, "retries", ctr_read(c->retries));
+	rte_tel_data_add_dict_u64(d, "announced", ctr_read(c->announced));
 	rte_tel_data_add_dict_u64(d, "rx_pps", r->rate_rx[k].pps);
 	rte_tel_data_add_dict_u64(d, "rx_bps", r->rate_rx[k].bps);
 	rte_tel_data_add_dict_u64(d, "pps", r->rate[k].pps);
@@ -122,6 +123,27 @@ device_dict(const struct vr_relay *r)
 	return d;
 }
 
+/* What the relay learned of its guest (announce.h). */
+static void
+add_learned(struct rte_tel_data *d, const struct vr_relay *r)
+{
+	struct rte_tel_data *ips = rte_tel_data_alloc();
+	char text[48];
+	struct vr_addrs a;
+
+	dir_learned_read(r->dir[VR_DIR_VM2DEV], &a);
+	vr_addrs_mac_str(&a, text, sizeof(text));
+	rte_tel_data_add_dict_string(d, "guest_mac", text);
+	if (ips == NULL)
+		return;
+	rte_tel_data_start_array(ips, RTE_TEL_STRING_VAL);
+	for (unsigned i = 0; i < vr_addrs_n_ip(&a); i++) {
+		vr_addrs_ip_str(&a, i, text, sizeof(text));
+		rte_tel_data_add_array_string(ips, text);
+	}
+	rte_tel_data_add_dict_container(d, "guest_ips", ips, 0);
+}
+
 static int
 cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -160,6 +182,7 @@ cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (int k = 0; k < 2; k++)
 		rte_tel_data_add_dict_container(d, dir_names[k], dir_dict(r, k), 0);
 	rte_tel_data_add_dict_container(d, "device_stats", device_dict(r), 0);
+	add_learned(d, r);
 	relay_unlock();
 	return 0;
 }

@@ -93,10 +93,14 @@ on_new_device(int vid)
 
 	rte_vhost_get_negotiated_features(vid, &features);
 	__atomic_store_n(&r->features, features, __ATOMIC_RELAXED);
+	/* a guest that migrated away left the flag set: this one says afresh */
+	__atomic_store_n(&r->migrating, (features & (1ULL << VHOST_F_LOG_ALL)) != 0,
+	                 __ATOMIC_RELAXED);
 	guest_kicks_off(vid);
 	node = rte_vhost_get_numa_node(vid);
 	relay_follow_guest_numa(r, node);
 	relay_publish_guest(r);
+	relay_send_announce(r);
 	VR_LOG(INFO, "relay %d: guest connected (vid %d, NUMA node %d, features 0x%" PRIx64 ")",
 	       r->conf.id, vid, node, __atomic_load_n(&r->features, __ATOMIC_RELAXED));
 	relay_unlock();
@@ -115,6 +119,7 @@ on_destroy_device(int vid)
 	if (r->vid == vid) {
 		r->running = false;
 		r->vid = -1;
+		__atomic_store_n(&r->migrating, false, __ATOMIC_RELAXED);
 		r->disconnects++;
 		relay_publish_guest(r); /* returns after the grace period */
 		VR_LOG(INFO, "relay %d: guest disconnected", r->conf.id);

@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "ctlclient.h"
 #include "virtioforwarder.pb-c.h"
 
 #define EXIT_REFUSED 1
@@ -78,37 +79,9 @@ usage_error(const char *fmt, ...)
 static int
 transact(const char *service, const uint8_t *req, size_t len, uint8_t **buf, size_t *n)
 {
-	char ep[VR_PATH_MAX + 32];
-	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_REQ);
-	int zero = 0, rc = EXIT_NOREPLY;
-	zmq_msg_t msg;
+	struct vr_ctl c = {.prog = "vrelayctl", .dir = opt.dir, .timeout_ms = opt.timeout_ms};
 
-	snprintf(ep, sizeof(ep), "ipc://%s/%s", opt.dir, service);
-	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
-	zmq_setsockopt(s, ZMQ_RCVTIMEO, &opt.timeout_ms, sizeof(opt.timeout_ms));
-	if (access(ep + 6, W_OK) != 0) {
-		fprintf(stderr, "vrelayctl: %s: %m (is vrelayd running, and -d right?)\n", ep + 6);
-		goto out;
-	}
-	if (zmq_connect(s, ep) != 0 || zmq_send(s, req, len, 0) < 0) {
-		fprintf(stderr, "vrelayctl: %s: %s\n", ep, zmq_strerror(zmq_errno()));
-		goto out;
-	}
-	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&msg, s, 0) < 0) {
-		fprintf(stderr, "vrelayctl: %s: no answer within %d ms\n", ep, opt.timeout_ms);
-		zmq_msg_close(&msg);
-		goto out;
-	}
-	*n = zmq_msg_size(&msg);
-	*buf = malloc(*n ? *n : 1);
-	memcpy(*buf, zmq_msg_data(&msg), *n);
-	zmq_msg_close(&msg);
-	rc = 0;
-out:
-	zmq_close(s);
-	zmq_ctx_term(ctx);
-	return rc;
+	return vr_ctl_transact(&c, service, req, len, buf, n) == 0 ? 0 : EXIT_NOREPLY;
 }
 
 static int

@@ -249,6 +249,16 @@ op_query(const struct vr_port_req *q, struct outcome *o)
 	return rc;
 }
 
+static int
+op_announce(const struct vr_port_req *q, struct outcome *o)
+{
+	char err[VR_ERR_MAX];
+
+	if (relay_prime_announce(q->id, &q->announce, q->announce_now, err, sizeof(err)) < 0)
+		return fail(o, -ENOENT, "%s", err);
+	return 0;
+}
+
 int
 portctl_execute(const struct vr_port_req *q, int *code, char *msg, size_t msglen, char *query,
                 size_t querylen)
@@ -265,6 +275,8 @@ portctl_execute(const struct vr_port_req *q, int *code, char *msg, size_t msglen
 		rc = op_add_sock(q, &o);
 	else if (q->op == VR_PORT_REMOVE_SOCK)
 		rc = op_remove_sock(q, &o);
+	else if (q->op == VR_PORT_ANNOUNCE)
+		rc = op_announce(q, &o);
 	else
 		rc = op_query(q, &o);
 	*code = o.code;

@@ -10,10 +10,10 @@
 const char *
 vr_port_op_name(enum vr_port_op op)
 {
-	static const char *const names[] = {"ADD", "REMOVE", "ADD_SOCK", "REMOVE_SOCK",
-	                                    "QUERY_PCI"};
+	static const char *const names[] = {"ADD",         "REMOVE",    "ADD_SOCK",
+	                                    "REMOVE_SOCK", "QUERY_PCI", "ANNOUNCE"};
 
-	return op <= VR_PORT_QUERY ? names[op] : "?";
+	return op <= VR_PORT_ANNOUNCE ? names[op] : "?";
 }
 
 static int
@@ -103,6 +103,40 @@ port_device(const Virtioforwarder__PortControlRequest *m, struct vr_port_req *q,
 	return 0;
 }
 
+/* ANNOUNCE: a relay and a MAC, then at most VR_ADDRS_MAX of each family. */
+static int
+announce_checks(const Virtioforwarder__PortControlRequest *m, struct vr_port_req *q, char *err,
+                size_t errlen)
+{
+	char sub[VR_ERR_MAX];
+
+	if (q->id < 0)
+		return vr_err(err, errlen, "ANNOUNCE: virtio_id is missing");
+	if (m->n_announce == 0 || m->n_announce > 1 + 2 * VR_ADDRS_MAX)
+		return vr_err(err, errlen,
+		              "ANNOUNCE: give a MAC and up to %d addresses, not %zu items",
+		              2 * VR_ADDRS_MAX, m->n_announce);
+	for (size_t i = 0; i < m->n_announce; i++) {
+		struct vr_addrs before = q->announce;
+		struct vr_addrs *a = &q->announce;
+
+		if (vr_addrs_parse(a, m->announce[i], sub, sizeof(sub)) < 0)
+			return vr_err(err, errlen, "ANNOUNCE: %s", sub);
+		if (memcmp(&before, a, sizeof(before)) == 0 ||
+		    (before.has_mac && memcmp(before.mac, a->mac, 6) != 0))
+			return vr_err(err, errlen,
+			              "ANNOUNCE: '%.64s': one MAC only, and no address twice",
+			              m->announce[i]);
+		if (a->next4 != before.next4 || a->next6 != before.next6)
+			return vr_err(err, errlen, "ANNOUNCE: more than %d addresses of a family",
+			              VR_ADDRS_MAX);
+	}
+	q->announce_now = m->has_announce_now && m->announce_now;
+	if (!q->announce.has_mac)
+		return vr_err(err, errlen, "ANNOUNCE: no MAC address among the items");
+	return 0;
+}
+
 static int
 port_checks(const Virtioforwarder__PortControlRequest *m, struct vr_port_req *q, char *err,
             size_t errlen)
@@ -149,6 +183,8 @@ port_checks(const Virtioforwarder__PortControlRequest *m, struct vr_port_req *q,
 		if (q->socket[0] == '\0')
 			return vr_err(err, errlen, "QUERY_PCI: vhost_path is missing");
 		return 0;
+	case VR_PORT_ANNOUNCE:
+		return announce_checks(m, q, err, errlen);
 	}
 	return 0;
 }
@@ -170,11 +206,14 @@ vr_port_req_decode(const uint8_t *buf, size_t len, struct vr_port_req *q, char *
 		              "malformed PortControlRequest (%zu bytes): not valid protobuf, a "
 		              "wrong field type, or the required field op missing",
 		              len);
-	if ((unsigned)m->op > VR_PORT_QUERY) {
+	if (m->op == VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__ANNOUNCE) {
+		q->op = VR_PORT_ANNOUNCE;
+	} else if ((unsigned)m->op > VR_PORT_QUERY) {
 		rc = vr_err(err, errlen, "unknown port control op %d", (int)m->op);
 		goto out;
+	} else {
+		q->op = (enum vr_port_op)m->op;
 	}
-	q->op = (enum vr_port_op)m->op;
 	if (m->has_conditional)
 		q->conditional = m->conditional;
 	rc = port_device(m, q, err, errlen);

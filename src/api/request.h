@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "announce.h"
 #include "config.h"
 
 #define VR_REQ_MAX_BYTES   65536 /* larger requests are refused unread */
@@ -23,7 +24,8 @@ enum vr_port_op {
 	VR_PORT_REMOVE,
 	VR_PORT_ADD_SOCK,
 	VR_PORT_REMOVE_SOCK,
-	VR_PORT_QUERY
+	VR_PORT_QUERY,
+	VR_PORT_ANNOUNCE /* proto op 100 */
 };
 
 struct vr_port_req {
@@ -37,6 +39,8 @@ struct vr_port_req {
 	uint8_t mode;
 	char members[VR_BOND_MAX][VR_MEMBER_MAX];
 	char socket[VR_PATH_MAX]; /* vhost_path, "" absent */
+	struct vr_addrs announce; /* ANNOUNCE */
+	bool announce_now;
 };
 
 struct vr_stats_req {

@@ -36,6 +36,8 @@ struct relay_msg {
 	Virtioforwarder__RelayState__VMtoVF down;
 	char socket[VR_PATH_MAX], device[VR_DEVARGS_MAX], ident[64];
 	char up_state[32], down_state[32], state[16], mode[8];
+	char mac[18], ip_text[2 * VR_ADDRS_MAX][48];
+	char *ips[2 * VR_ADDRS_MAX];
 };
 
 /* Counters of one direction at one moment, for rates over a delay. */
@@ -147,6 +149,25 @@ fill_down(struct relay_msg *m, const struct vr_relay *r, const float rt[4])
 
 /* One relay's state; relay lock held. s0 NULL: one-second rates. */
 static void
+fill_learned(struct relay_msg *m, const struct vr_relay *r)
+{
+	Virtioforwarder__RelayState *rs = &m->rs;
+	struct vr_addrs a;
+
+	dir_learned_read(r->dir[VR_DIR_VM2DEV], &a);
+	vr_addrs_mac_str(&a, m->mac, sizeof(m->mac));
+	rs->guest_mac = m->mac;
+	rs->n_guest_ip = vr_addrs_n_ip(&a);
+	for (unsigned i = 0; i < rs->n_guest_ip; i++) {
+		vr_addrs_ip_str(&a, i, m->ip_text[i], sizeof(m->ip_text[i]));
+		m->ips[i] = m->ip_text[i];
+	}
+	rs->guest_ip = m->ips;
+	rs->has_announced = 1;
+	rs->announced = ctr_read(r->dir[VR_DIR_VM2DEV]->c.announced);
+}
+
+static void
 fill_relay(struct relay_msg *m, const struct vr_relay *r, const struct dir_sample s0[2],
            double secs)
 {
@@ -188,6 +209,7 @@ fill_relay(struct relay_msg *m, const struct vr_relay *r, const struct dir_sampl
 	rs->has_queues = rs->has_pkts_nombuf = 1;
 	rs->queues = relay_guest_queues(r);
 	rs->pkts_nombuf = ctr_read(r->dir[VR_DIR_VM2DEV]->c.nombuf);
+	fill_learned(m, r);
 }
 
 static size_t

@@ -108,19 +108,20 @@ class Vm:
     listens, vrelayd's relay is in client mode)."""
 
     def __init__(self, s, name, sock, vhost="client", queues=1, incoming=None, extra=(),
-                 netdev_extra="", device_extra="", peer=None):
+                 netdev_extra="", device_extra="", peer=None, ram=None):
         self.s, self.name, self.sock = s, name, sock
         self.qmp_path = s.path(name + ".qmp")
         self.qmp_obs_path = s.path(name + ".qmp2")
         vmlinuz, initrd = guest.ensure(BUILD)
+        ram = ram or GUEST_RAM
         chardev = "socket,id=vu0,path=%s" % sock
         chardev += ",server=on,wait=off" if vhost == "server" else ",reconnect=1"
         mq = ",queues=%d" % queues if queues > 1 else ""
         dev_mq = ",mq=on" if queues > 1 else ""
         self.argv = [
-            QEMU, "-machine", "q35,accel=tcg", "-m", GUEST_RAM, "-smp", "1",
+            QEMU, "-machine", "q35,accel=tcg", "-m", ram, "-smp", "1",
             "-nodefaults", "-display", "none", "-no-user-config",
-            "-object", "memory-backend-memfd,id=mem,size=%s,share=on" % GUEST_RAM,
+            "-object", "memory-backend-memfd,id=mem,size=%s,share=on" % ram,
             "-numa", "node,memdev=mem",
             "-kernel", vmlinuz, "-initrd", initrd,
             "-append", "console=ttyS0 panic=-1 loglevel=4 vr.ip=%s/24 vr.ip6=%s/64" % (

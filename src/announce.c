@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "announce.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "errmsg.h"
+
+#define ETH_ARP  0x0806
+#define ETH_RARP 0x8035
+#define ETH_IP6  0x86dd
+#define ETH_VLAN 0x8100
+#define IP6_ICMP 58
+#define ND_NS    135
+#define ND_NA    136
+
+static uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint8_t *
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+static uint8_t *
+put(uint8_t *p, const void *src, size_t n)
+{
+	memcpy(p, src, n);
+	return p + n;
+}
+
+static bool
+usable4(const uint8_t ip[4])
+{
+	/* not 0.0.0.0/8 (probes), 127/8, multicast or broadcast */
+	return ip[0] != 0 && ip[0] != 127 && ip[0] < 224;
+}
+
+static bool
+usable6(const uint8_t ip[16])
+{
+	static const uint8_t zero[16];
+
+	return memcmp(ip, zero, 16) != 0 && ip[0] != 0xff; /* not :: (DAD) or multicast */
+}
+
+bool
+vr_addrs_add4(struct vr_addrs *a, const uint8_t ip[4])
+{
+	unsigned slot;
+
+	if (!usable4(ip))
+		return false;
+	for (unsigned i = 0; i < a->n4; i++)
+		if (memcmp(a->ip4[i], ip, 4) == 0)
+			return false;
+	slot = a->n4 < VR_ADDRS_MAX ? a->n4++ : a->next4++ % VR_ADDRS_MAX;
+	memcpy(a->ip4[slot], ip, 4);
+	return true;
+}
+
+bool
+vr_addrs_add6(struct vr_addrs *a, const uint8_t ip[16])
+{
+	unsigned slot;
+
+	if (!usable6(ip))
+		return false;
+	for (unsigned i = 0; i < a->n6; i++)
+		if (memcmp(a->ip6[i], ip, 16) == 0)
+			return false;
+	slot = a->n6 < VR_ADDRS_MAX ? a->n6++ : a->next6++ % VR_ADDRS_MAX;
+	memcpy(a->ip6[slot], ip, 16);
+	return true;
+}
+
+static bool
+learn_mac(struct vr_addrs *a, const uint8_t *src)
+{
+	if ((src[0] & 1) != 0 || (a->has_mac && memcmp(a->mac, src, 6) == 0))
+		return false; /* multicast source: not a guest address */
+	memcpy(a->mac, src, 6);
+	a->has_mac = true;
+	return true;
+}
+
+bool
+vr_addrs_learn(struct vr_addrs *a, const uint8_t *f, size_t len)
+{
+	size_t l3 = 14;
+	uint16_t type;
+	bool changed;
+
+	if (len < 14)
+		return false;
+	changed = learn_mac(a, f + 6);
+	type = get16(f + 12);
+	if (type == ETH_VLAN) /* addresses on a guest VLAN are announced untagged: skip */
+		return changed;
+	if (type == ETH_ARP && len >= l3 + 28 && get16(f + l3) == 1 &&
+	    get16(f + l3 + 2) == 0x0800 && f[l3 + 4] == 6 && f[l3 + 5] == 4)
+		return vr_addrs_add4(a, f + l3 + 14) | changed; /* sender IP */
+	if (type == ETH_IP6 && len >= l3 + 40 + 24 && f[l3 + 6] == IP6_ICMP &&
+	    (f[l3 + 40] == ND_NA || f[l3 + 40] == ND_NS))
+		return vr_addrs_add6(a, f + l3 + 8) | changed; /* source address */
+	return changed;
+}
+
+int
+vr_addrs_parse(struct vr_addrs *a, const char *text, char *err, size_t errlen)
+{
+	unsigned int m[6];
+	uint8_t ip[16];
+	char tail;
+
+	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+	           &tail) == 6 &&
+	    strlen(text) == 17) {
+		if (m[0] & 1)
+			return vr_err(err, errlen, "'%s' is a multicast MAC, not a guest's", text);
+		for (int i = 0; i < 6; i++)
+			a->mac[i] = (uint8_t)m[i];
+		a->has_mac = true;
+		return 0;
+	}
+	if (inet_pton(AF_INET, text, ip) == 1) {
+		if (!usable4(ip))
+			return vr_err(err, errlen, "'%s' is not a unicast guest address", text);
+		vr_addrs_add4(a, ip);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, ip) == 1) {
+		if (!usable6(ip))
+			return vr_err(err, errlen, "'%s' is not a unicast guest address", text);
+		vr_addrs_add6(a, ip);
+		return 0;
+	}
+	return vr_err(err, errlen, "'%.64s' is neither a MAC, an IPv4 nor an IPv6 address", text);
+}
+
+void
+vr_addrs_mac_str(const struct vr_addrs *a, char *out, size_t len)
+{
+	const uint8_t *m = a->mac;
+
+	if (!a->has_mac)
+		snprintf(out, len, "%s", "");
+	else
+		snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		         m[5]);
+}
+
+void
+vr_addrs_ip_str(const struct vr_addrs *a, unsigned i, char *out, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (i < a->n4)
+		inet_ntop(AF_INET, a->ip4[i], buf, sizeof(buf));
+	else if (i - a->n4 < a->n6)
+		inet_ntop(AF_INET6, a->ip6[i - a->n4], buf, sizeof(buf));
+	else
+		buf[0] = '\0';
+	snprintf(out, len, "%s", buf);
+}
+
+static uint8_t *
+eth_header(uint8_t *p, const uint8_t dst[6], const uint8_t src[6], uint16_t type)
+{
+	return put16(put(put(p, dst, 6), src, 6), type);
+}
+
+/* ARP or RARP body: op 1 (request, gratuitous) or 3 (reverse request). */
+static size_t
+arp_frame(uint8_t *f, uint16_t type, uint16_t op, const uint8_t mac[6], const uint8_t ip[4],
+          const uint8_t target_mac[6])
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	uint8_t *p = eth_header(f, bcast, mac, type);
+
+	p = put16(put16(p, 1), 0x0800);
+	*p++ = 6;
+	*p++ = 4;
+	p = put16(p, op);
+	p = put(put(p, mac, 6), ip, 4);
+	p = put(put(p, target_mac, 6), ip, 4);
+	memset(p, 0, 60 - (size_t)(p - f)); /* pad to the Ethernet minimum */
+	return 60;
+}
+
+static uint16_t
+icmp6_checksum(const uint8_t *ip6, const uint8_t *body, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 8; i < 40; i += 2) /* source and destination */
+		sum += get16(ip6 + i);
+	sum += (uint32_t)len + IP6_ICMP;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += get16(body + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Unsolicited NA to all nodes, override set, with the target's MAC. */
+static size_t
+na_frame(uint8_t *f, const uint8_t mac[6], const uint8_t ip[16])
+{
+	static const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+	static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 1};
+	uint8_t *ip6 = eth_header(f, all_nodes_mac, mac, ETH_IP6), *icmp = ip6 + 40, *p;
+
+	p = put16(put16(put16(put16(ip6, 0x6000), 0), 32), (uint16_t)(IP6_ICMP << 8 | 255));
+	p = put(put(p, ip, 16), all_nodes, 16);
+	*p++ = ND_NA;
+	*p++ = 0;
+	p = put16(p, 0);                /* checksum, below */
+	p = put16(put16(p, 0x2000), 0); /* flags: override */
+	p = put(p, ip, 16);             /* target */
+	*p++ = 2;                       /* option: target link-layer address */
+	*p++ = 1;                       /* length in 8 bytes */
+	p = put(p, mac, 6);
+	put16(icmp + 2, icmp6_checksum(ip6, icmp, 32));
+	return (size_t)(p - f);
+}
+
+unsigned
+vr_announce_frames(const struct vr_addrs *a, uint8_t frames[][VR_ANNOUNCE_FRAME], size_t len[])
+{
+	static const uint8_t zero4[4];
+	unsigned n = 0;
+
+	if (!a->has_mac)
+		return 0;
+	len[n] = arp_frame(frames[n], ETH_RARP, 3, a->mac, zero4, a->mac);
+	n++;
+	for (unsigned i = 0; i < a->n4; i++, n++) {
+		static const uint8_t none[6];
+
+		len[n] = arp_frame(frames[n], ETH_ARP, 1, a->mac, a->ip4[i], none);
+	}
+	for (unsigned i = 0; i < a->n6; i++, n++)
+		len[n] = na_frame(frames[n], a->mac, a->ip6[i]);
+	return n;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The client side of vrelayd's ZeroMQ services, shared by vrelayctl and
+ * vrelay-migrate: one request/reply, and the two exchanges live migration
+ * needs (what a relay learned of its guest; priming the destination).
+ */
+#ifndef VR_CTLCLIENT_H
+#define VR_CTLCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "announce.h"
+
+struct vr_ctl {
+	const char *prog; /* for messages */
+	const char *dir;  /* the daemon's control directory */
+	int timeout_ms;
+};
+
+/* Send req on service (e.g. "port_control"), reply in *buf (caller frees).
+ * 0, or -1 with the reason printed to stderr. */
+int vr_ctl_transact(const struct vr_ctl *c, const char *service, const uint8_t *req, size_t len,
+                    uint8_t **buf, size_t *n);
+
+/* Relay id's learned guest addresses: "MAC", then IPs, as text (n items).
+ * 0, or -1 with the reason printed. */
+int vr_ctl_learned(const struct vr_ctl *c, int id, char items[][48], unsigned *n);
+
+/* Prime relay id with the ANNOUNCE op. 0, -1 refused (printed), -2 no answer. */
+/* now: the guest just stopped at the source (announce at once, hold). */
+int vr_ctl_announce(const struct vr_ctl *c, int id, char items[][48], unsigned n, bool now);
+
+#endif

@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vrelay-migrate: live-migrate a running guest from one QEMU to another
+ * that waits with -incoming, each on its own vrelayd relay.
+ *
+ *  1. QMP to both QEMUs (unix:PATH or tcp:HOST:PORT; IPv6 as tcp:[ADDR]:PORT).
+ *     The destination must be in state "inmigrate".
+ *  2. With --src-relay/--dst-relay: the addresses the source relay learned
+ *     of the guest are handed to the destination relay (ANNOUNCE), which
+ *     announces them the moment the guest's vrings start there.
+ *  3. Sets max-bandwidth and downtime-limit every time (QEMU keeps old ones
+ *     on the source), turns on MIGRATION events, and migrates.
+ *  4. Waits on events only. A migration whose transferred byte count does
+ *     not move for --stall-timeout seconds (a peer silently dropping the
+ *     stream: QEMU alone waits forever) is cancelled.
+ *  5. Reports the outcome, total time, downtime, setup time and megabytes.
+ *
+ * Exit: 0 completed; 1 failed, cancelled or stalled (the source runs on);
+ * 2 usage error; 3 a QEMU or vrelayd could not be reached or refused a step.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ctlclient.h"
+
+#define EXIT_FAILED  1
+#define EXIT_USAGE   2
+#define EXIT_CONNECT 3
+
+struct qmp {
+	const char *name; /* "source", "destination" */
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+	json_t *events; /* array, in arrival order */
+};
+
+static struct {
+	const char *src, *dst, *uri;
+	long long max_bw;   /* bytes/s */
+	long long downtime; /* ms */
+	int stall_s, timeout_s;
+	const char *src_relay, *dst_relay;
+	bool json;
+} opt = {.max_bw = 1LL << 30, .downtime = 300, .stall_s = 10, .timeout_s = 600};
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double
+wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+fail_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vrelay-migrate: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* unix:PATH, PATH, tcp:HOST:PORT or tcp:[V6]:PORT -> connected fd, or -1. */
+static int
+connect_addr(const char *addr)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+	char host[256], *port;
+	int fd = -1;
+
+	if (strncmp(addr, "tcp:", 4) != 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		const char *path = strncmp(addr, "unix:", 5) == 0 ? addr + 5 : addr;
+
+		if (strlen(path) >= sizeof(sa.sun_path))
+			return -1;
+		strcpy(sa.sun_path, path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+			close(fd);
+			fd = -1;
+		}
+		return fd;
+	}
+	snprintf(host, sizeof(host), "%s", addr + 4);
+	port = strrchr(host, ':');
+	if (port == NULL)
+		return -1;
+	*port++ = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* The next message from q, waiting at most timeout_ms; NULL on timeout
+ * (errno ETIMEDOUT) or a closed or broken connection. */
+static json_t *
+qmp_read(struct qmp *q, int timeout_ms)
+{
+	double deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nl = memchr(q->buf, '\n', q->len);
+		struct pollfd p = {.fd = q->fd, .events = POLLIN};
+		ssize_t n;
+		int left;
+
+		if (nl != NULL) {
+			json_t *m = json_loadb(q->buf, (size_t)(nl - q->buf), 0, NULL);
+
+			q->len -= (size_t)(nl + 1 - q->buf);
+			memmove(q->buf, nl + 1, q->len);
+			if (m != NULL)
+				return m;
+			continue;
+		}
+		left = (int)(deadline - now_ms());
+		if (left <= 0 || poll(&p, 1, left) == 0) {
+			errno = ETIMEDOUT;
+			return NULL;
+		}
+		if (q->len == sizeof(q->buf))
+			q->len = 0; /* a line longer than 64 KiB: not QMP */
+		n = read(q->fd, q->buf + q->len, sizeof(q->buf) - q->len);
+		if (n <= 0) {
+			errno = n == 0 ? ECONNRESET : errno;
+			return NULL;
+		}
+		q->len += (size_t)n;
+	}
+}
+
+/* Run cmd (arguments args, stolen); its "return", or NULL with the error
+ * printed. Events read meanwhile are kept. */
+static json_t *
+qmp_cmd(struct qmp *q, const char *cmd, json_t *args)
+{
+	json_t *req = json_pack("{ss}", "execute", cmd);
+	char *text;
+	bool sent;
+
+	if (args != NULL)
+		json_object_set_new(req, "arguments", args);
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	sent = text != NULL &&
+	       send(q->fd, text, strlen(text), MSG_NOSIGNAL) == (ssize_t)strlen(text) &&
+	       send(q->fd, "\n", 1, MSG_NOSIGNAL) == 1;
+	free(text);
+	if (!sent) {
+		fail_msg("%s QEMU: cannot send %s: %s", q->name, cmd, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		json_t *m = qmp_read(q, 30000), *ret;
+
+		if (m == NULL) {
+			fail_msg("%s QEMU: no answer to %s: %s", q->name, cmd, strerror(errno));
+			return NULL;
+		}
+		if (json_object_get(m, "event") != NULL) {
+			json_array_append_new(q->events, m);
+			continue;
+		}
+		ret = json_object_get(m, "return");
+		if (ret != NULL) {
+			json_incref(ret);
+			json_decref(m);
+			return ret;
+		}
+		fail_msg("%s QEMU: %s refused: %s", q->name, cmd,
+		         json_string_value(json_object_get(json_object_get(m, "error"), "desc")));
+		json_decref(m);
+		return NULL;
+	}
+}
+
+static bool
+qmp_ok(struct qmp *q, const char *cmd, json_t *args)
+{
+	json_t *r = qmp_cmd(q, cmd, args);
+
+	json_decref(r);
+	return r != NULL;
+}
+
+static int
+qmp_open(struct qmp *q, const char *name, const char *addr)
+{
+	json_t *greeting;
+
+	q->name = name;
+	q->events = json_array();
+	q->fd = connect_addr(addr);
+	if (q->fd < 0) {
+		fail_msg("%s QEMU: cannot connect to QMP at %s: %s", name, addr, strerror(errno));
+		return -1;
+	}
+	greeting = qmp_read(q, 10000);
+	if (greeting == NULL || json_object_get(greeting, "QMP") == NULL) {
+		fail_msg("%s QEMU: %s does not greet as QMP (busy with another client?)", name,
+		         addr);
+		json_decref(greeting);
+		return -1;
+	}
+	json_decref(greeting);
+	return qmp_ok(q, "qmp_capabilities", NULL) ? 0 : -1;
+}
+
+static const char *
+run_state(struct qmp *q, char *buf, size_t len)
+{
+	json_t *r = qmp_cmd(q, "query-status", NULL);
+
+	snprintf(buf, len, "%s", r ? json_string_value(json_object_get(r, "status")) : "unknown");
+	json_decref(r);
+	return buf;
+}
+
+/* DIR:ID -> the two parts; false if malformed. */
+static bool
+split_relay(const char *arg, char *dir, size_t len, int *id)
+{
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	long v;
+
+	if (colon == NULL || colon == arg || (size_t)(colon - arg) >= len)
+		return false;
+	v = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] == '\0' || v < 0 || v >= 64)
+		return false;
+	memcpy(dir, arg, (size_t)(colon - arg));
+	dir[colon - arg] = '\0';
+	*id = (int)v;
+	return true;
+}
+
+/* What the source relay learned, for the destination relay. */
+static struct {
+	char dir[4096];
+	int id;
+	char items[VR_ANNOUNCE_MAX][48];
+	unsigned n;
+} prime;
+
+/* Hand what the source relay learned to the destination relay. Returns
+ * the number of addresses handed over, or -1. */
+static int
+prime_destination(void)
+{
+	char sdir[4096], *ddir = prime.dir, (*items)[48] = prime.items;
+	int sid, did;
+	unsigned n = 0;
+
+	if (!split_relay(opt.src_relay, sdir, sizeof(sdir), &sid) ||
+	    !split_relay(opt.dst_relay, ddir, sizeof(prime.dir), &did)) {
+		fail_msg("--src-relay/--dst-relay take CONTROL_DIR:RELAY_ID");
+		return -1;
+	}
+	struct vr_ctl src = {"vrelay-migrate", sdir, 5000}, dst = {"vrelay-migrate", ddir, 5000};
+
+	if (vr_ctl_learned(&src, sid, items, &n) < 0)
+		return -1;
+	if (n == 0) {
+		fail_msg("warning: source relay %d has not seen the guest send yet: nothing to "
+		         "announce",
+		         sid);
+		return 0;
+	}
+	prime.id = did;
+	prime.n = n;
+	return vr_ctl_announce(&dst, did, items, n, false) == 0 ? (int)n : -1;
+}
+
+/* The guest stopped at the source (the downtime begins): the destination
+ * relay announces it now and holds its frames until its vrings start, so
+ * the network has moved before the guest resumes. */
+static void
+announce_now(void)
+{
+	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 1000};
+
+	if (prime.n > 0)
+		vr_ctl_announce(&dst, prime.id, prime.items, prime.n, true);
+}
+
+struct result {
+	char status[32];
+	char error[512];
+	double total, downtime, setup, mbytes, stop_to_resume;
+	double stop_wall, resume_wall; /* when the events arrived, for peers' logs */
+	int announced;
+};
+
+static double
+num(json_t *o, const char *k)
+{
+	return json_number_value(json_object_get(o, k));
+}
+
+/* Fill r from query-migrate once the destination has resumed. */
+static void
+collect(struct qmp *src, struct result *r)
+{
+	json_t *m = qmp_cmd(src, "query-migrate", NULL);
+	const char *e;
+
+	if (m == NULL)
+		return;
+	r->total = num(m, "total-time");
+	r->downtime = num(m, "downtime");
+	r->setup = num(m, "setup-time");
+	r->mbytes = num(json_object_get(m, "ram"), "transferred") / 1e6;
+	e = json_string_value(json_object_get(m, "error-desc"));
+	if (e != NULL)
+		snprintf(r->error, sizeof(r->error), "%s", e);
+	json_decref(m);
+}
+
+/* The migration's final status from MIGRATION events on src, the STOP on
+ * src and RESUME on dst timed on the way; cancels a stalled one. */
+static void
+wait_outcome(struct qmp *src, struct qmp *dst, struct result *r)
+{
+	double deadline = now_ms() + opt.timeout_s * 1000.0, last_progress = now_ms();
+	double stopped = 0, resumed = 0, last_bytes = -1;
+	bool cancelling = false;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = src->fd, .events = POLLIN},
+		                      {.fd = dst->fd, .events = POLLIN}};
+		json_t *m = NULL;
+
+		if (json_array_size(src->events) > 0) {
+			m = json_incref(json_array_get(src->events, 0));
+			json_array_remove(src->events, 0);
+		} else if (src->len > 0 || poll(p, 2, 1000) > 0) {
+			if (dst->fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
+				json_t *e = qmp_read(dst, 1000);
+				const char *ev = json_string_value(json_object_get(e, "event"));
+
+				if (e == NULL) {
+					close(dst->fd); /* a failed destination exits */
+					dst->fd = -1;
+				} else if (ev != NULL && strcmp(ev, "RESUME") == 0 &&
+				           resumed == 0) {
+					resumed = now_ms();
+					r->resume_wall = wall_s();
+				}
+				json_decref(e);
+			}
+			if (src->len > 0 || (p[0].revents & (POLLIN | POLLHUP)))
+				m = qmp_read(src, 1000);
+			if (m == NULL && (p[0].revents & POLLHUP)) {
+				snprintf(r->status, sizeof(r->status), "source-lost");
+				return;
+			}
+		}
+		const char *ev = json_string_value(json_object_get(m, "event"));
+
+		if (ev != NULL && strcmp(ev, "STOP") == 0 && stopped == 0) {
+			stopped = now_ms();
+			r->stop_wall = wall_s();
+			announce_now();
+		}
+		if (ev != NULL && strcmp(ev, "MIGRATION") == 0) {
+			const char *st = json_string_value(
+			    json_object_get(json_object_get(m, "data"), "status"));
+
+			if (st != NULL &&
+			    (strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0 ||
+			     strcmp(st, "cancelled") == 0)) {
+				snprintf(r->status, sizeof(r->status), "%s",
+				         strcmp(st, "cancelled") == 0 && cancelling ? "stalled"
+				                                                    : st);
+				json_decref(m);
+				break;
+			}
+		}
+		json_decref(m);
+		if (now_ms() > deadline && !cancelling) {
+			fail_msg("no outcome within %d s: cancelling", opt.timeout_s);
+			cancelling = qmp_ok(src, "migrate_cancel", NULL);
+		}
+		if (!cancelling && now_ms() - last_progress > 1000) {
+			json_t *q = qmp_cmd(src, "query-migrate", NULL);
+			double bytes = num(json_object_get(q, "ram"), "transferred");
+
+			if (bytes != last_bytes) {
+				last_bytes = bytes;
+				last_progress = now_ms();
+			} else if (now_ms() - last_progress > opt.stall_s * 1000.0) {
+				fail_msg("no progress for %d s (%.1f MB sent): cancelling",
+				         opt.stall_s, bytes / 1e6);
+				cancelling = qmp_ok(src, "migrate_cancel", NULL);
+			}
+			json_decref(q);
+		}
+	}
+	/* the statistics are filled a moment after "completed": after RESUME */
+	while (strcmp(r->status, "completed") == 0 && resumed == 0 && dst->fd >= 0) {
+		json_t *e = qmp_read(dst, 5000);
+		const char *ev = json_string_value(json_object_get(e, "event"));
+
+		if (e == NULL)
+			break;
+		if (ev != NULL && strcmp(ev, "RESUME") == 0) {
+			resumed = now_ms();
+			r->resume_wall = wall_s();
+		}
+		json_decref(e);
+	}
+	if (stopped > 0 && resumed > 0)
+		r->stop_to_resume = resumed - stopped;
+	collect(src, r);
+}
+
+static void
+report(const struct result *r, struct qmp *src)
+{
+	char state[32];
+
+	run_state(src, state, sizeof(state));
+	if (opt.json) {
+		json_t *o =
+		    json_pack("{ss ss sf sf sf sf sf si ss}", "status", r->status, "uri", opt.uri,
+		              "total_ms", r->total, "downtime_ms", r->downtime, "setup_ms",
+		              r->setup, "mbytes", r->mbytes, "stop_to_resume_ms", r->stop_to_resume,
+		              "announced", r->announced, "source_state", state);
+
+		if (r->error[0] != '\0')
+			json_object_set_new(o, "error", json_string(r->error));
+		json_object_set_new(o, "stop_wall", json_real(r->stop_wall));
+		json_object_set_new(o, "resume_wall", json_real(r->resume_wall));
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+		return;
+	}
+	printf("migration %s via %s\n", r->status, opt.uri);
+	if (r->error[0] != '\0')
+		printf("  error          %s\n", r->error);
+	printf("  total time     %.0f ms\n  downtime       %.0f ms (QEMU)\n", r->total,
+	       r->downtime);
+	if (r->stop_to_resume > 0)
+		printf("  stop->resume   %.0f ms (seen on QMP)\n", r->stop_to_resume);
+	printf("  setup time     %.0f ms\n  transferred    %.1f MB\n", r->setup, r->mbytes);
+	printf("  announced      %d address(es) primed on the destination relay\n", r->announced);
+	printf("  source guest   %s\n", state);
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "Usage: vrelay-migrate --src QMP --dst QMP --uri URI [options]\n"
+	        "  QMP: unix:PATH, PATH, tcp:HOST:PORT, tcp:[IPV6]:PORT\n"
+	        "  URI: QEMU's migration URI: unix:PATH, tcp:HOST:PORT, tcp:[IPV6]:PORT\n"
+	        "  --max-bandwidth BYTES/S   (default 1 GiB/s)  --downtime-limit MS (default 300)\n"
+	        "  --stall-timeout S  cancel when nothing moves this long (default 10)\n"
+	        "  --timeout S        give up after this long (default 600)\n"
+	        "  --src-relay DIR:ID --dst-relay DIR:ID   vrelayd control directories and\n"
+	        "                     relays: the destination announces the guest on start\n"
+	        "  --json             one JSON object instead of the table\n"
+	        "Exit: 0 completed, 1 failed/cancelled/stalled, 2 usage, 3 unreachable.\n");
+}
+
+static int
+parse_args(int argc, char **argv)
+{
+	static const struct option lo[] = {{"src", 1, NULL, 's'},
+	                                   {"dst", 1, NULL, 'd'},
+	                                   {"uri", 1, NULL, 'u'},
+	                                   {"max-bandwidth", 1, NULL, 'b'},
+	                                   {"downtime-limit", 1, NULL, 'l'},
+	                                   {"stall-timeout", 1, NULL, 'S'},
+	                                   {"timeout", 1, NULL, 'T'},
+	                                   {"src-relay", 1, NULL, 'r'},
+	                                   {"dst-relay", 1, NULL, 'R'},
+	                                   {"json", 0, NULL, 'j'},
+	                                   {"help", 0, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		char *end = NULL;
+		long long v = 0;
+
+		if (strchr("blST", c) != NULL) {
+			v = strtoll(optarg, &end, 10);
+			if (*end != '\0' || v <= 0) {
+				fail_msg("'%s' is not a positive number", optarg);
+				return -1;
+			}
+		}
+		switch (c) {
+		case 's':
+			opt.src = optarg;
+			break;
+		case 'd':
+			opt.dst = optarg;
+			break;
+		case 'u':
+			opt.uri = optarg;
+			break;
+		case 'b':
+			opt.max_bw = v;
+			break;
+		case 'l':
+			opt.downtime = v;
+			break;
+		case 'S':
+			opt.stall_s = (int)v;
+			break;
+		case 'T':
+			opt.timeout_s = (int)v;
+			break;
+		case 'r':
+			opt.src_relay = optarg;
+			break;
+		case 'R':
+			opt.dst_relay = optarg;
+			break;
+		case 'j':
+			opt.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -1;
+		}
+	}
+	if (opt.src == NULL || opt.dst == NULL || opt.uri == NULL || optind != argc) {
+		fail_msg("--src, --dst and --uri are required, and nothing else");
+		return -1;
+	}
+	if ((opt.src_relay == NULL) != (opt.dst_relay == NULL)) {
+		fail_msg("--src-relay and --dst-relay go together");
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct qmp src = {0}, dst = {0};
+	struct result r = {.status = "not-started"};
+
+	char state[32];
+	json_t *active;
+
+	if (parse_args(argc, argv) < 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (qmp_open(&src, "source", opt.src) < 0 || qmp_open(&dst, "destination", opt.dst) < 0)
+		return EXIT_CONNECT;
+	if (strcmp(run_state(&dst, state, sizeof(state)), "inmigrate") != 0) {
+		fail_msg("destination QEMU is '%s', not waiting for a migration (-incoming)",
+		         state);
+		return EXIT_CONNECT;
+	}
+	active = qmp_cmd(&src, "query-migrate", NULL);
+	const char *st = json_string_value(json_object_get(active, "status"));
+
+	if (st != NULL && (strcmp(st, "active") == 0 || strcmp(st, "setup") == 0)) {
+		fail_msg("source QEMU is already migrating (%s)", st);
+		return EXIT_CONNECT;
+	}
+	json_decref(active);
+	if (opt.src_relay != NULL && (r.announced = prime_destination()) < 0)
+		return EXIT_CONNECT;
+	if (!qmp_ok(&src, "migrate-set-capabilities",
+	            json_pack("{s[{sssb}]}", "capabilities", "capability", "events", "state", 1)) ||
+	    !qmp_ok(&src, "migrate-set-parameters",
+	            json_pack("{sIsI}", "max-bandwidth", (json_int_t)opt.max_bw, "downtime-limit",
+	                      (json_int_t)opt.downtime)) ||
+	    !qmp_ok(&src, "migrate", json_pack("{ss}", "uri", opt.uri)))
+		return EXIT_CONNECT;
+	wait_outcome(&src, &dst, &r);
+	report(&r, &src);
+	return strcmp(r.status, "completed") == 0 ? 0 : EXIT_FAILED;
+}
