@@ -2,7 +2,7 @@
 BUILD ?= build
 PY := /usr/bin/python3
 
-.PHONY: all deps build hugepages test unit system demo bench clean format
+.PHONY: all deps build hugepages test unit system vm demo bench clean format
 
 all: build
 
@@ -25,6 +25,9 @@ test: build hugepages
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+vm: build hugepages
+	VRELAY_BUILD=$(abspath $(BUILD)) $(PY) tests/system/run.py --dir tests/vm
 
 system: build hugepages
 	VRELAY_BUILD=$(abspath $(BUILD)) $(PY) tests/system/run.py

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make test: unit tests (every cmocka case counted), system tests, fuzzing.
+"""make test: unit tests (every cmocka case counted), system tests, VM tests, fuzzing.
 
 Prints each suite's output and ends with one line: 'N passed, N failed'."""
 
@@ -32,6 +32,12 @@ def run_system():
     return run_counted([sys.executable, os.path.join(HERE, "system", "run.py")])
 
 
+def run_vm():
+    """QEMU guests on vrelayd (tests/vm): the virtual-NIC plan and migration."""
+    return run_counted([sys.executable, os.path.join(HERE, "system", "run.py"), "--dir",
+                        os.path.join(HERE, "vm")])
+
+
 def run_fuzz(build):
     """libFuzzer on the request decoders and both config parsers, bounded
     (VRELAY_FUZZ_SECONDS per target, default 60)."""
@@ -60,9 +66,10 @@ def main():
     args = ap.parse_args()
     up, uf = run_unit(args.build)
     sp, sf = run_system()
+    vp, vf = run_vm()
     fp, ff = run_fuzz(args.build)
-    print("%d passed, %d failed" % (up + sp + fp, uf + sf + ff))
-    return 1 if uf + sf + ff else 0
+    print("%d passed, %d failed" % (up + sp + vp + fp, uf + sf + vf + ff))
+    return 1 if uf + sf + vf + ff else 0
 
 
 if __name__ == "__main__":

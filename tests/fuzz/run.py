@@ -33,7 +33,7 @@ TARGETS = {
     "config": CONF_MAX_LEN,
     "vfconf": CONF_MAX_LEN,
 }
-SOURCES = ["src/api/request.c", "src/config.c", "src/errmsg.c", "src/vfconf.c"]
+SOURCES = ["src/api/request.c", "src/config.c", "src/errmsg.c", "src/vfconf.c", "src/announce.c"]
 
 CC = "clang"
 # -fno-sanitize-recover: an UBSan finding aborts, so libFuzzer reports it
