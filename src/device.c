@@ -277,12 +277,35 @@ device_stop(struct vr_device *dev)
 	dev->started = false;
 }
 
+/* Frames the device received that no worker will take any more go back to
+ * their pool before the port closes: drivers that queue in software (net_ring
+ * loops what was sent into its receive ring, and keeps the ring when the port
+ * goes) would otherwise keep the relay's mbufs for good. Workers are detached. */
+static void
+drain_rx(struct vr_device *dev)
+{
+	struct rte_mbuf *m[32];
+
+	if (!dev->started)
+		return;
+	for (uint16_t q = 0; q < dev->n_queues; q++) {
+		uint16_t n;
+		unsigned rounds = 0;
+
+		do {
+			n = rte_eth_rx_burst(dev->port, q, m, RTE_DIM(m));
+			rte_pktmbuf_free_bulk(m, n);
+		} while (n > 0 && ++rounds < 4096);
+	}
+}
+
 void
 device_close(struct vr_device *dev)
 {
 	struct rte_eth_dev_info info;
 	struct rte_device *rdev = NULL;
 
+	drain_rx(dev);
 	device_stop(dev);
 	if (rte_eth_dev_info_get(dev->port, &info) == 0)
 		rdev = info.device;

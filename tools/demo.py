@@ -1,75 +1,106 @@
 #!/usr/bin/python3
-"""make demo: vrelayd relaying between a guest and a device, end to end.
+"""make demo: a QEMU guest on vrelayd, traffic, and a live migration.
 
-Until QEMU guests exist (issue 5), the guest is dpdk-testpmd with a
-net_virtio_user port (a real vhost-user frontend) and the device is a
-net_memif port whose other end is a second testpmd. The demo starts vrelayd
-with one relay, sends counted traffic guest-to-device, device-to-guest and
-both ways, prints vrelayd's counters and rates, then stops everything.
+vrelayd runs with two relays (source and destination) whose devices are
+net_tap ports on one bridge, in a network namespace of its own; a peer host
+(192.0.2.1) sits on that bridge in another. The demo builds and boots the
+guest on relay 0, pings it, measures iperf3 both ways, live-migrates it to
+relay 1 with vrelay-migrate while iperf3 runs, and prints what happened.
+Everything it starts is stopped and removed at the end.
 """
 
 import os
+import re
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "tests", "system"))
-from vrtest import (Scratch, Vrelayd, guest_pmd, memif_args, memif_peer,  # noqa: E402
-                    send_oneway, wait_for)
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "vm"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+import vm  # noqa: E402
+from migration import Pair  # noqa: E402
+from test_migrate import Pinger, migrate_once  # noqa: E402
+from vrtest import Scratch, wait_for  # noqa: E402
 
 
-def row(*cols):
-    print("  %-22s %14s %14s %12s %14s %10s" % cols)
+def iperf(pair, reverse=False, seconds=3):
+    srv = pair.peer.spawn(["iperf3", "-s", "-1", "--forceflush", "-B", vm.PEER_IP],
+                          "iperf3-server-%s.log" % ("r" if reverse else "f"))
+    wait_for(lambda: "Server listening" in srv.output(), 10, "iperf3 server")
+    _, out = pair.vm.console.run("iperf3 -c %s -t %d -f m %s" % (
+        vm.PEER_IP, seconds, "-R" if reverse else ""), timeout=seconds + 60)
+    rates = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
+    return float(rates[-1]) if rates else 0.0
 
 
-def show_relay(d):
-    r = d.relay(0)
-    print("\nrelay 0: %s, socket %s, device %s" % (r["state"], r["socket"],
-                                                    r["device_stats"]["name"]))
-    row("direction", "packets", "bytes", "drops", "pps", "CPU")
-    for name in ("vm2dev", "dev2vm"):
-        c = r[name]
-        row(name, c["tx_pkts"], c["tx_bytes"],
-            c["drop_full"] + c["drop_unready"] + c["nombuf"], c["pps"], c["cpu"])
-    ds = r["device_stats"]
-    print("  device: ipackets %d opackets %d imissed %d errors %d" % (
-        ds["ipackets"], ds["opackets"], ds["imissed"], ds["ierrors"] + ds["oerrors"]))
+def counters(d, rid):
+    r = d.relay(rid)
+    return "%-9s vm2dev %8d pkts  dev2vm %8d pkts  drops %d  announced %d  guest %s %s" % (
+        r["state"], r["vm2dev"]["tx_pkts"], r["dev2vm"]["tx_pkts"],
+        sum(r[k]["drop_full"] + r[k]["drop_unready"] for k in ("vm2dev", "dev2vm")),
+        r["vm2dev"]["announced"], r["guest_mac"] or "-", ",".join(r["guest_ips"]) or "-")
 
 
 def main():
     s = Scratch("demo")
+    rows = []
     try:
-        memif = s.path("memif.sock")
-        print("starting vrelayd: relay 0 = vhost-user %s <-> net_memif" % s.path("relay0.sock"))
-        d = Vrelayd(s, ["--retry-us", "2000000",
-                        "-r", "id=0 device=%s" % memif_args(memif, "server")]).start()
-        peer = memif_peer(s, "device-peer", memif).start()
-        guest = guest_pmd(s, "guest", s.path("relay0.sock")).start()
-        wait_for(lambda: d.relay(0)["state"] == "connected", 10, "the guest to connect")
-        print("guest connected (testpmd net_virtio_user); device peer connected (testpmd memif)")
-        print("\nsending counted traffic (64-byte frames):")
-        for direction, tx, rx in (("vm2dev", guest, peer), ("dev2vm", peer, guest)):
-            sent, received, _ = send_oneway(d, 0, tx, rx, 64, 200000, direction)
-            print("  %s: sent %d, received %d, lost %d" % (direction, sent, received,
-                                                          sent - received))
-        print("\nguest-to-device flow running; vrelayd's rates after 2 s:")
-        peer.cmd("set fwd rxonly")
-        peer.cmd("start")
-        guest.cmd("set fwd txonly")
-        guest.cmd("start")
-        first = d.relay(0)["vm2dev"]["tx_pkts"]
-        wait_for(lambda: d.relay(0)["vm2dev"]["tx_pkts"] > first, 5, "traffic")
-        time.sleep(2.1)  # two samples of the one-second rate timer
-        show_relay(d)
-        guest.cmd("stop")
-        print("\nworkers:", {cpu: {k: w[k] for k in ("dirs", "busy_permille", "pkts")}
-                             for cpu, w in d.workers().items()})
-        print("memory:", d.mem())
-        print("\nstopping vrelayd (SIGTERM): exit code %d" % d.stop())
+        t0 = time.monotonic()
+        print("starting vrelayd (relay 0 = source, relay 1 = destination) and booting the "
+              "guest (QEMU TCG, Debian kernel, busybox initramfs) ...", flush=True)
+        pair = Pair(s)
+        boot = time.monotonic() - t0
+        rows.append(("guest boot (QEMU start to answering ping)", "%.1f s" % boot))
+        r = pair.peer.ping(count=20, interval=0.05, deadline=10)
+        rows.append(("ping peer -> guest", "%d/%d answered" % (r["rx"], r["tx"])))
+        up, down = iperf(pair), iperf(pair, reverse=True)
+        rows.append(("iperf3 TCP guest -> peer", "%.0f Mbit/s" % up))
+        rows.append(("iperf3 TCP peer -> guest", "%.0f Mbit/s" % down))
+        print("live-migrating relay 0 -> relay 1 under iperf3 load ...", flush=True)
+        pair.vm.console.run("iperf3 -s -D -1")
+        wait_for(lambda: pair.vm.console.run("netstat -ltn | grep -q ':5201 '", ok=False)[0] == 0,
+                 30, "the guest's iperf3 server")
+        client = pair.peer.spawn(["iperf3", "-c", vm.GUEST_IP, "-t", "60", "-i", "1",
+                                  "--forceflush", "-f", "m"], "iperf3-migrate.log")
+        wait_for(lambda: "Mbits/sec" in client.output(), 30, "iperf3 to run")
+        with Pinger(pair, "ping-migrate.log") as pg:
+            report = migrate_once(pair)
+            n = len(pg.replies())
+            pg.wait_replies_after(n)
+            lines = client.output().count("Mbits/sec")
+            wait_for(lambda: client.output().count("Mbits/sec") >= lines + 2, 30,
+                     "iperf3 after the migration")
+            outage = pg.outage_ms()
+            wake = 1000 * pg.first_after(report["resume_wall"])
+        alive = client.alive()
+        client.send_signal(2)
+        wait_for(lambda: not client.alive(), 20, "iperf3 to stop")
+        rows += [
+            ("migration total time", "%.0f ms" % report["total_ms"]),
+            ("migration setup time", "%.0f ms" % report["setup_ms"]),
+            ("transferred", "%.1f MB" % report["mbytes"]),
+            ("QEMU downtime", "%.0f ms (stop->resume seen on QMP %.0f ms)" % (
+                report["downtime_ms"], report["stop_to_resume_ms"])),
+            ("peer-visible outage (ping -i 0.01)", "%.0f ms (guest's first reply %.0f ms after "
+             "RESUME)" % (outage, wake)),
+            ("TCP session (iperf3) survived", "yes" if alive and "error" not in
+             client.output().lower() else "NO"),
+        ]
+        r = pair.peer.ping(count=10, interval=0.05, deadline=10)
+        rows.append(("ping after migration", "%d/%d answered" % (r["rx"], r["tx"])))
+        print("\n%-40s %s" % ("what", "result"))
+        for k, v in rows:
+            print("%-40s %s" % (k, v))
+        print("\nrelay counters:")
+        for rid in (0, 1):
+            print("  relay %d: %s" % (rid, counters(pair.d, rid)))
+        print("\nstopping vrelayd: exit code %d" % pair.d.stop())
+        print("total demo time %.0f s" % (time.monotonic() - t0))
         return 0
     finally:
         s.cleanup()
-        print("cleaned up: processes stopped, sockets and DPDK runtime files removed")
+        print("cleaned up: QEMUs, vrelayd, namespaces, sockets and DPDK files removed")
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ class Vm:
     listens, vrelayd's relay is in client mode)."""
 
     def __init__(self, s, name, sock, vhost="client", queues=1, incoming=None, extra=(),
-                 netdev_extra="", device_extra="", peer=None, ram=None):
+                 netdev_extra="", device_extra="", peer=None, ram=None, nic=True):
         self.s, self.name, self.sock = s, name, sock
         self.qmp_path = s.path(name + ".qmp")
         self.qmp_obs_path = s.path(name + ".qmp2")
@@ -126,15 +126,20 @@ class Vm:
             "-kernel", vmlinuz, "-initrd", initrd,
             "-append", "console=ttyS0 panic=-1 loglevel=4 vr.ip=%s/24 vr.ip6=%s/64" % (
                 GUEST_IP, GUEST_IP6),
-            "-chardev", chardev,
-            "-netdev", "vhost-user,id=net0,chardev=vu0%s%s" % (mq, netdev_extra),
-            # vectors=0: INTx; QEMU 7.2 TCG segfaults with vhost-user + MSI-X
-            "-device", "virtio-net-pci,netdev=net0,id=nic0,mac=%s,vectors=0%s%s" % (
-                GUEST_MAC, dev_mq, device_extra),
             "-serial", "stdio",
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_obs_path,
         ] + (["-incoming", incoming] if incoming else []) + list(extra)
+        if nic:
+            self.argv += [
+                "-chardev", chardev,
+                "-netdev", "vhost-user,id=net0,chardev=vu0%s%s" % (mq, netdev_extra),
+                # vectors=0: INTx; QEMU 7.2 TCG segfaults with vhost-user + MSI-X
+                "-device", "virtio-net-pci,netdev=net0,id=nic0,mac=%s,vectors=0%s%s" % (
+                    GUEST_MAC, dev_mq, device_extra),
+            ]
+        else:  # a slot for hot-plugging it (q35's root bus has none)
+            self.argv += ["-device", "pcie-root-port,id=rp1,chassis=1,slot=1"]
         if peer is not None:  # in the host namespace, for migration over TCP there
             self.argv = peer.in_host(self.argv)
         self.proc = None
