@@ -300,8 +300,12 @@ class Peer:
 
 
 def vrelayd(s, peer, args, **kw):
-    """A Vrelayd (not started) that runs in the peer's host namespace."""
-    d = Vrelayd(s, args, **kw)
+    """A Vrelayd (not started) that runs in the peer's host namespace.
+
+    retry-us 20000: a TCG guest drains its RX ring a hundred times slower
+    than a KVM one and is descheduled on these shared vCPUs for milliseconds;
+    the default 1 ms retry window would drop what a real guest takes."""
+    d = Vrelayd(s, ["--retry-us", "20000"] + list(args), **kw)
     d.argv = peer.in_host(d.argv)
     return d
 
