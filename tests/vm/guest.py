@@ -37,11 +37,16 @@ while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 500 ]; do sleep 0.02; n=$((n+1));
 ip link set eth0 up
 [ -n "$(arg ip)" ] && ip addr add $(arg ip) dev eth0
 [ -n "$(arg ip6)" ] && ip addr add $(arg ip6) dev eth0 nodad
-stty -F /dev/ttyS0 -echo -onlcr
+# clocal: a migrated guest's UART sees its modem lines drop on the new host,
+# which would hang up the console and end the shell (and, as init, the guest)
+stty -F /dev/ttyS0 -echo -onlcr clocal
 echo "%s $(cat /sys/class/net/eth0/address)"
 # busybox's shell runs its own applets before PATH: iproute2's ip by a function
 echo 'ip() { /usr/sbin/ip "$@"; }' > /etc/shrc
-ENV=/etc/shrc PS1= exec sh </dev/ttyS0 >/dev/ttyS0 2>&1
+while :; do
+	ENV=/etc/shrc PS1= sh </dev/ttyS0 >/dev/ttyS0 2>&1
+	echo "init: console shell ended ($?), starting another" >/dev/ttyS0
+done
 """ % READY_LINE
 
 
