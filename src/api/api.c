@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "api.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +42,7 @@ api_conf(void)
 void
 api_reply(enum vr_service s, const uint8_t *buf, size_t len)
 {
-	if (zmq_send(api.sock[s], buf, len, ZMQ_DONTWAIT) < 0)
+	if (endpoint_send(api.sock[s], buf, len, ZMQ_DONTWAIT) < 0)
 		VR_LOG(WARNING, "control %s: reply not sent: %s", vr_service_name(s),
 		       zmq_strerror(errno));
 	control_pause(-1, api.sock[s], false);
@@ -61,7 +60,7 @@ on_request(void *arg)
 	bool multi = false;
 
 	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&msg, api.sock[s], ZMQ_DONTWAIT) < 0) {
+	if (endpoint_recv(&msg, api.sock[s], ZMQ_DONTWAIT) < 0) {
 		zmq_msg_close(&msg);
 		return;
 	}
@@ -69,7 +68,7 @@ on_request(void *arg)
 		multi = true;
 		zmq_msg_close(&msg);
 		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, api.sock[s], ZMQ_DONTWAIT) < 0)
+		if (endpoint_recv(&msg, api.sock[s], ZMQ_DONTWAIT) < 0)
 			break;
 	}
 	/* 0xff is never valid protobuf: a multi-part request decodes as malformed */
@@ -82,7 +81,7 @@ on_request(void *arg)
 		control_pause(-1, api.sock[s], true); /* deferred: api_reply resumes */
 		return;
 	}
-	if (zmq_send(api.sock[s], out, n, ZMQ_DONTWAIT) < 0)
+	if (endpoint_send(api.sock[s], out, n, ZMQ_DONTWAIT) < 0)
 		VR_LOG(WARNING, "control %s: reply not sent: %s", vr_service_name(s),
 		       zmq_strerror(errno));
 	free(out);

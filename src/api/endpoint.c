@@ -26,6 +26,31 @@
 #include "log.h"
 #include "sockpath.h"
 
+/* ZeroMQ calls interrupted by a signal (DPDK's tap driver uses SIGIO) are
+ * tried again: a REP or ZAP socket that loses a reply half-way never serves
+ * another request. */
+int
+endpoint_send(void *sock, const void *buf, size_t len, int flags)
+{
+	int rc, tries = 0;
+
+	do
+		rc = zmq_send(sock, buf, len, flags);
+	while (rc < 0 && zmq_errno() == EINTR && ++tries < 1000);
+	return rc;
+}
+
+int
+endpoint_recv(zmq_msg_t *msg, void *sock, int flags)
+{
+	int rc, tries = 0;
+
+	do
+		rc = zmq_msg_recv(msg, sock, flags);
+	while (rc < 0 && zmq_errno() == EINTR && ++tries < 1000);
+	return rc;
+}
+
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MAX_CLIENTS  64
 #define Z85_KEY_LEN  40
@@ -129,7 +154,7 @@ on_zap(void *arg)
 	(void)arg;
 	while (more && n < 8) {
 		zmq_msg_init(&part[n]);
-		if (zmq_msg_recv(&part[n], curve.zap, ZMQ_DONTWAIT) < 0)
+		if (endpoint_recv(&part[n], curve.zap, ZMQ_DONTWAIT) < 0)
 			return;
 		more = zmq_msg_more(&part[n]);
 		n++;
@@ -143,12 +168,14 @@ on_zap(void *arg)
 	if (!ok)
 		VR_LOG(WARNING, "control: refused a client from %s: key not authorised", addr);
 	if (n >= 2) {
-		zmq_send(curve.zap, "1.0", 3, ZMQ_SNDMORE);
-		zmq_send(curve.zap, zmq_msg_data(&part[1]), zmq_msg_size(&part[1]), ZMQ_SNDMORE);
-		zmq_send(curve.zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
-		zmq_send(curve.zap, ok ? "OK" : "key not authorised", ok ? 2 : 18, ZMQ_SNDMORE);
-		zmq_send(curve.zap, "", 0, ZMQ_SNDMORE);
-		zmq_send(curve.zap, "", 0, 0);
+		endpoint_send(curve.zap, "1.0", 3, ZMQ_SNDMORE);
+		endpoint_send(curve.zap, zmq_msg_data(&part[1]), zmq_msg_size(&part[1]),
+		              ZMQ_SNDMORE);
+		endpoint_send(curve.zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
+		endpoint_send(curve.zap, ok ? "OK" : "key not authorised", ok ? 2 : 18,
+		              ZMQ_SNDMORE);
+		endpoint_send(curve.zap, "", 0, ZMQ_SNDMORE);
+		endpoint_send(curve.zap, "", 0, 0);
 	}
 	for (int i = 0; i < n; i++)
 		zmq_msg_close(&part[i]);
@@ -156,7 +183,7 @@ on_zap(void *arg)
 		zmq_msg_t extra;
 
 		zmq_msg_init(&extra);
-		if (zmq_msg_recv(&extra, curve.zap, ZMQ_DONTWAIT) < 0)
+		if (endpoint_recv(&extra, curve.zap, ZMQ_DONTWAIT) < 0)
 			break;
 		more = zmq_msg_more(&extra);
 		zmq_msg_close(&extra);

@@ -4,6 +4,8 @@
 #define VR_ENDPOINT_H
 
 #include <stddef.h>
+
+#include <zmq.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -18,5 +20,9 @@ void *endpoint_bind(void *ctx, const char *ep, const struct vr_ctl_conf *cc,
                     const struct vr_perm *perm, char *err, size_t errlen);
 void endpoint_close(void *s, const char *ep);
 void endpoint_fini(void);
+
+/* zmq_send / zmq_msg_recv, tried again when a signal interrupts them. */
+int endpoint_send(void *sock, const void *buf, size_t len, int flags);
+int endpoint_recv(zmq_msg_t *msg, void *sock, int flags);
 
 #endif
