@@ -62,7 +62,8 @@ dir_dict(const struct vr_relay *r, int k)
 	struct vr_dir_counters *c = (struct vr_dir_counters *)&dir->c;
 	struct rte_tel_data *d = rte_tel_data_alloc();
 	uint64_t q[VR_MAX_QP];
-	unsigned nq = r->conf.queues > r->dev.n_queues ? r->conf.queues : r->dev.n_queues;
+	unsigned nq = RTE_MAX(RTE_MAX((unsigned)r->conf.queues, (unsigned)r->dev.n_queues),
+	                      relay_guest_queues(r));
 
 	if (d == NULL)
 		return NULL;
