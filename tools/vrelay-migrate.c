@@ -4,7 +4,9 @@
  * that waits with -incoming, each on its own vrelayd relay.
  *
  *  1. QMP to both QEMUs (unix:PATH or tcp:HOST:PORT; IPv6 as tcp:[ADDR]:PORT).
- *     The destination must be in state "inmigrate".
+ *     The destination must be in state "inmigrate". With --dst-start the
+ *     tool starts the destination itself, and stops it if the guest does
+ *     not arrive (a QEMU waiting with -incoming never notices a failure).
  *  2. With --src-relay/--dst-relay: the addresses the source relay learned
  *     of the guest are handed to the destination relay (ANNOUNCE), which
  *     announces them the moment the guest's vrings start there.
@@ -22,13 +24,16 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +59,7 @@ static struct {
 	long long downtime; /* ms */
 	int stall_s, timeout_s;
 	const char *src_relay, *dst_relay;
+	const char *dst_start; /* shell command starting the destination QEMU */
 	bool json;
 } opt = {.max_bw = 1LL << 30, .downtime = 300, .stall_s = 10, .timeout_s = 600};
 
@@ -225,14 +231,68 @@ qmp_ok(struct qmp *q, const char *cmd, json_t *args)
 	return r != NULL;
 }
 
+static pid_t dst_pid; /* the destination QEMU we started, if any */
+
+/* Start --dst-start's command in a session of its own (so that a failed
+ * migration can stop all of it); 0 or -1. */
 static int
-qmp_open(struct qmp *q, const char *name, const char *addr)
+start_destination(void)
+{
+	dst_pid = fork();
+	if (dst_pid < 0) {
+		fail_msg("cannot start the destination: %s", strerror(errno));
+		return -1;
+	}
+	if (dst_pid == 0) {
+		setsid();
+		execl("/bin/sh", "sh", "-c", opt.dst_start, (char *)NULL);
+		_exit(127);
+	}
+	return 0;
+}
+
+/* A destination we started is stopped when it did not get the guest: QEMU
+ * waiting with -incoming never notices a failed migration by itself. */
+static void
+stop_destination(void)
+{
+	if (dst_pid <= 0)
+		return;
+	kill(-dst_pid, SIGKILL);
+	waitpid(dst_pid, NULL, 0);
+	fail_msg("destination QEMU (pid %d) stopped", (int)dst_pid);
+	dst_pid = 0;
+}
+
+/* Connect, retrying for up to wait_ms while a destination we started comes
+ * up (its QMP socket appears a moment after the process). */
+static int
+connect_waiting(const char *addr, int wait_ms)
+{
+	double deadline = now_ms() + wait_ms;
+	int fd, status;
+
+	while ((fd = connect_addr(addr)) < 0 && now_ms() < deadline) {
+		if (dst_pid > 0 && waitpid(dst_pid, &status, WNOHANG) == dst_pid) {
+			fail_msg(
+			    "the destination command exited (status %d) before its QMP came up",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			dst_pid = 0;
+			return -1;
+		}
+		poll(NULL, 0, 50);
+	}
+	return fd;
+}
+
+static int
+qmp_open(struct qmp *q, const char *name, const char *addr, int wait_ms)
 {
 	json_t *greeting;
 
 	q->name = name;
 	q->events = json_array();
-	q->fd = connect_addr(addr);
+	q->fd = connect_waiting(addr, wait_ms);
 	if (q->fd < 0) {
 		fail_msg("%s QEMU: cannot connect to QMP at %s: %s", name, addr, strerror(errno));
 		return -1;
@@ -503,6 +563,8 @@ usage(FILE *out)
 	        "  --timeout S        give up after this long (default 600)\n"
 	        "  --src-relay DIR:ID --dst-relay DIR:ID   vrelayd control directories and\n"
 	        "                     relays: the destination announces the guest on start\n"
+	        "  --dst-start CMD    start the destination QEMU (sh -c CMD, waiting with\n"
+	        "                     -incoming) and stop it again if the migration fails\n"
 	        "  --json             one JSON object instead of the table\n"
 	        "Exit: 0 completed, 1 failed/cancelled/stalled, 2 usage, 3 unreachable.\n");
 }
@@ -520,6 +582,7 @@ parse_args(int argc, char **argv)
 	                                   {"src-relay", 1, NULL, 'r'},
 	                                   {"dst-relay", 1, NULL, 'R'},
 	                                   {"json", 0, NULL, 'j'},
+	                                   {"dst-start", 1, NULL, 'D'},
 	                                   {"help", 0, NULL, 'h'},
 	                                   {NULL, 0, NULL, 0}};
 	int c;
@@ -566,6 +629,9 @@ parse_args(int argc, char **argv)
 		case 'j':
 			opt.json = true;
 			break;
+		case 'D':
+			opt.dst_start = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -584,44 +650,61 @@ parse_args(int argc, char **argv)
 	return 0;
 }
 
+/* Everything after the source's QMP is open; the exit code. */
+static int
+setup_and_migrate(struct qmp *src, struct qmp *dst, struct result *r)
+{
+	char state[32];
+	const char *st;
+	json_t *active;
+	bool busy;
+
+	if (qmp_open(dst, "destination", opt.dst, opt.dst_start != NULL ? 60000 : 0) < 0)
+		return EXIT_CONNECT;
+	if (strcmp(run_state(dst, state, sizeof(state)), "inmigrate") != 0) {
+		fail_msg("destination QEMU is '%s', not waiting for a migration (-incoming)",
+		         state);
+		return EXIT_CONNECT;
+	}
+	active = qmp_cmd(src, "query-migrate", NULL);
+	st = json_string_value(json_object_get(active, "status"));
+	busy = st != NULL && (strcmp(st, "active") == 0 || strcmp(st, "setup") == 0);
+	if (busy)
+		fail_msg("source QEMU is already migrating (%s)", st);
+	json_decref(active);
+	if (busy)
+		return EXIT_CONNECT;
+	if (opt.src_relay != NULL && (r->announced = prime_destination()) < 0)
+		return EXIT_CONNECT;
+	if (!qmp_ok(src, "migrate-set-capabilities",
+	            json_pack("{s[{sssb}]}", "capabilities", "capability", "events", "state", 1)) ||
+	    !qmp_ok(src, "migrate-set-parameters",
+	            json_pack("{sIsI}", "max-bandwidth", (json_int_t)opt.max_bw, "downtime-limit",
+	                      (json_int_t)opt.downtime)) ||
+	    !qmp_ok(src, "migrate", json_pack("{ss}", "uri", opt.uri)))
+		return EXIT_CONNECT;
+	wait_outcome(src, dst, r);
+	report(r, src);
+	return strcmp(r->status, "completed") == 0 ? 0 : EXIT_FAILED;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct qmp src = {0}, dst = {0};
+	struct qmp src = {0}, dst = {.fd = -1};
 	struct result r = {.status = "not-started"};
-
-	char state[32];
-	json_t *active;
+	int rc;
 
 	if (parse_args(argc, argv) < 0) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (qmp_open(&src, "source", opt.src) < 0 || qmp_open(&dst, "destination", opt.dst) < 0)
+	if (qmp_open(&src, "source", opt.src, 0) < 0)
 		return EXIT_CONNECT;
-	if (strcmp(run_state(&dst, state, sizeof(state)), "inmigrate") != 0) {
-		fail_msg("destination QEMU is '%s', not waiting for a migration (-incoming)",
-		         state);
+	if (opt.dst_start != NULL && start_destination() < 0)
 		return EXIT_CONNECT;
-	}
-	active = qmp_cmd(&src, "query-migrate", NULL);
-	const char *st = json_string_value(json_object_get(active, "status"));
-
-	if (st != NULL && (strcmp(st, "active") == 0 || strcmp(st, "setup") == 0)) {
-		fail_msg("source QEMU is already migrating (%s)", st);
-		return EXIT_CONNECT;
-	}
-	json_decref(active);
-	if (opt.src_relay != NULL && (r.announced = prime_destination()) < 0)
-		return EXIT_CONNECT;
-	if (!qmp_ok(&src, "migrate-set-capabilities",
-	            json_pack("{s[{sssb}]}", "capabilities", "capability", "events", "state", 1)) ||
-	    !qmp_ok(&src, "migrate-set-parameters",
-	            json_pack("{sIsI}", "max-bandwidth", (json_int_t)opt.max_bw, "downtime-limit",
-	                      (json_int_t)opt.downtime)) ||
-	    !qmp_ok(&src, "migrate", json_pack("{ss}", "uri", opt.uri)))
-		return EXIT_CONNECT;
-	wait_outcome(&src, &dst, &r);
-	report(&r, &src);
-	return strcmp(r.status, "completed") == 0 ? 0 : EXIT_FAILED;
+	rc = setup_and_migrate(&src, &dst, &r);
+	if (rc != 0)
+		stop_destination();
+	return rc;
 }

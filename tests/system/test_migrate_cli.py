@@ -82,6 +82,10 @@ def test_unreachable_and_wrong_peers(s):
                       "unix:x")
         check(rc == 3 and "'running', not waiting for a migration" in err,
               "not incoming: exit %d: %s" % (rc, err))
+        rc, err = run("--src", s.path("src.qmp"), "--dst", s.path("never.qmp"), "--uri",
+                      "unix:x", "--dst-start", "exit 7")
+        check(rc == 3 and "exited (status 7) before its QMP came up" in err,
+              "dst-start: exit %d: %s" % (rc, err))
         rc, err = run("--src", s.path("src.qmp"), "--dst", "unix:" + s.path("running.qmp"),
                       "--uri", "unix:x", "--src-relay", "%s:0" % s.dir, "--dst-relay",
                       "%s:1" % s.dir)

@@ -5,6 +5,7 @@ ping -D -i 0.01, less the probe interval, next to QEMU's own downtime."""
 
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import time
@@ -181,9 +182,19 @@ def check_source_unharmed(pair, pg, what):
         what, max(gaps) * 1000 if gaps else -1))
 
 
-def failed_attempt(pair, what, rules=(), mid_rules=(), args=(), ram=None):
-    """A migration that must fail; returns vrelay-migrate's report."""
-    dst, uri = pair.destination("tcp", ram=ram)
+def failed_attempt(pair, what, rules=(), mid_rules=(), args=(), ram=None, started=False):
+    """A migration that must fail; returns vrelay-migrate's report.
+    started: vrelay-migrate starts the destination QEMU (--dst-start) and
+    must stop it again."""
+    if started:
+        pair.n += 1
+        uri = pair.uri("tcp")
+        dst = vm.Vm(pair.s, "vm%d" % pair.n, pair.s.path("relay%d.sock" % (1 - pair.rid)),
+                    peer=pair.peer, incoming=uri, ram=ram)
+        args = list(args) + ["--dst-start", "%s >%s 2>&1 </dev/null" % (
+            shlex.join(dst.argv), pair.s.path("vm%d.console" % pair.n))]
+    else:
+        dst, uri = pair.destination("tcp", ram=ram)
     port = uri.rsplit(":", 1)[1]
     try:
         with Pinger(pair, "ping-%s.log" % what.replace(" ", "-")) as pg:
@@ -205,10 +216,17 @@ def failed_attempt(pair, what, rules=(), mid_rules=(), args=(), ram=None):
                   "%s: %s" % (what, report))
             check(report["source_state"] == "running", "%s: source %s" % (what, report))
             check_source_unharmed(pair, pg, what)
+            if started:
+                left = subprocess.run(["pgrep", "-f", dst.qmp_path], capture_output=True,
+                                      text=True).stdout.split()
+                check(not left and "stopped" in err,
+                      "%s: the destination vrelay-migrate started is still there: %s; %s" % (
+                          what, left, err))
             return report, err
     finally:
         nft_flush(pair)
-        dst.kill()
+        if dst.proc is not None:
+            dst.kill()
 
 
 def pair_migrate_path():
@@ -234,7 +252,8 @@ def test_failures_then_retry(s):
     retry to a good destination succeeds."""
     pair = s.shared
     slow = ["--max-bandwidth", str(20 << 20)]
-    rep, err = failed_attempt(pair, "refused before", rules=["tcp dport %s reject with tcp reset"])
+    rep, err = failed_attempt(pair, "refused before", rules=["tcp dport %s reject with tcp reset"],
+                              started=True)
     check("refused" in (rep.get("error", "") + err).lower(), "refused: %s %s" % (rep, err))
     rep, err = failed_attempt(pair, "reset midway", mid_rules=["tcp dport %s reject with tcp reset"],
                               args=slow)
