@@ -25,9 +25,7 @@ from vrtest import Scratch, wait_for  # noqa: E402
 
 
 def iperf(pair, reverse=False, seconds=3):
-    srv = pair.peer.spawn(["iperf3", "-s", "-1", "--forceflush", "-B", vm.PEER_IP],
-                          "iperf3-server-%s.log" % ("r" if reverse else "f"))
-    wait_for(lambda: "Server listening" in srv.output(), 10, "iperf3 server")
+    pair.peer.iperf_server()
     _, out = pair.vm.console.run("iperf3 -c %s -t %d -f m %s" % (
         vm.PEER_IP, seconds, "-R" if reverse else ""), timeout=seconds + 60)
     rates = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)

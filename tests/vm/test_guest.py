@@ -6,7 +6,6 @@ guest as it found it.
 """
 
 import re
-import time
 
 import vm
 from vrtest import check, wait_for
@@ -35,8 +34,7 @@ def no_oops(g):
 
 def iperf(g, args, seconds=3):
     """iperf3 from the guest to the peer; (Mbit/s at the receiver, output)."""
-    srv = g.peer.spawn(["iperf3", "-s", "-1", "--forceflush", "-B", vm.PEER_IP], "iperf3-server.log")
-    wait_for(lambda: "Server listening" in srv.output(), 10, "iperf3 server")
+    srv = g.peer.iperf_server()
     length = "" if "-n " in args else "-t %d " % seconds
     _, out = g.c.run("iperf3 -c %s %s-f m %s" % (vm.PEER_IP, length, args), timeout=seconds + 60)
     rates = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)

@@ -18,8 +18,7 @@ def test_four_queue_pairs(s):
     check(chan.rstrip().endswith("4"), "combined channels:\n" + chan)
     wait_for(lambda: d.relay(0)["vrings_enabled"] == "0xff", 20,
              "vrelayd to see 4 queue pairs enabled")
-    srv = peer.spawn(["iperf3", "-s", "-1", "--forceflush", "-B", vm.PEER_IP], "iperf3.log")
-    wait_for(lambda: "listening" in srv.output(), 10, "iperf3 server")
+    peer.iperf_server()
     _, out = g.console.run("iperf3 -c %s -t 3 -R -P 8 -f m" % vm.PEER_IP, timeout=90)
     check(re.search(r"SUM.*Mbits/sec.*receiver", out), "iperf3:\n" + out[-1500:])
     per_queue = d.relay(0)["dev2vm"]["queue_pkts"]

@@ -286,6 +286,15 @@ class Peer:
     def spawn(self, argv, log_leaf):
         return self.s.spawn(["ip", "netns", "exec", self.ns] + list(argv), log_leaf)
 
+    def iperf_server(self):
+        """A one-test iperf3 server on the peer, listening when this returns.
+        Each gets a log of its own: a reused log already says 'listening'."""
+        self.servers = getattr(self, "servers", 0) + 1
+        srv = self.spawn(["iperf3", "-s", "-1", "--forceflush", "-B", PEER_IP],
+                         "iperf3-server-%d.log" % self.servers)
+        wait_for(lambda: "Server listening" in srv.output(), 10, "the peer's iperf3 server")
+        return srv
+
     def ping(self, dst=GUEST_IP, count=3, size=56, interval=0.2, deadline=None, flood=False):
         argv = ["ping", "-n", "-q", "-c", str(count), "-s", str(size)]
         argv += ["-f"] if flood else ["-i", str(interval)]
