@@ -11,9 +11,10 @@
 #include "config.h"
 #include "virtioforwarder.pb-c.h"
 
-int
-vr_ctl_transact(const struct vr_ctl *c, const char *service, const uint8_t *req, size_t len,
-                uint8_t **buf, size_t *n)
+/* One request/reply on a service. */
+static int
+transact(const struct vr_ctl *c, const char *service, const uint8_t *req, size_t len, uint8_t **buf,
+         size_t *n)
 {
 	char ep[VR_PATH_MAX + 32];
 	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_REQ);
@@ -49,17 +50,16 @@ out:
 	return rc;
 }
 
-/* Pack m, send it on service, reply in *buf. */
-static int
-exchange(const struct vr_ctl *c, const char *service, const ProtobufCMessage *m, uint8_t **buf,
-         size_t *n)
+int
+vr_ctl_exchange(const struct vr_ctl *c, const char *service, const ProtobufCMessage *m,
+                uint8_t **buf, size_t *n)
 {
 	size_t len = protobuf_c_message_get_packed_size(m);
 	uint8_t *req = malloc(len ? len : 1);
 	int rc;
 
 	protobuf_c_message_pack(m, req);
-	rc = vr_ctl_transact(c, service, req, len, buf, n);
+	rc = transact(c, service, req, len, buf, n);
 	free(req);
 	return rc;
 }
@@ -75,7 +75,7 @@ vr_ctl_learned(const struct vr_ctl *c, int id, char items[][48], unsigned *n)
 
 	req.n_relay = 1;
 	req.relay = ids;
-	if (exchange(c, "stats", &req.base, &buf, &len) < 0)
+	if (vr_ctl_exchange(c, "stats", &req.base, &buf, &len) < 0)
 		return -1;
 	resp = virtioforwarder__stats_response__unpack(NULL, len, buf);
 	free(buf);
@@ -115,7 +115,7 @@ vr_ctl_announce(const struct vr_ctl *c, int id, char items[][48], unsigned n, bo
 	req.announce = ptrs;
 	req.has_announce_now = now;
 	req.announce_now = now;
-	if (exchange(c, "port_control", &req.base, &buf, &len) < 0)
+	if (vr_ctl_exchange(c, "port_control", &req.base, &buf, &len) < 0)
 		return -2;
 	resp = virtioforwarder__port_control_response__unpack(NULL, len, buf);
 	free(buf);

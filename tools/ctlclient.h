@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "announce.h"
 
 struct vr_ctl {
@@ -19,9 +21,9 @@ struct vr_ctl {
 	int timeout_ms;
 };
 
-/* Send req on service (e.g. "port_control"), reply in *buf (caller frees).
- * 0, or -1 with the reason printed to stderr. */
-int vr_ctl_transact(const struct vr_ctl *c, const char *service, const uint8_t *req, size_t len,
+/* Pack m, send it on service (e.g. "port_control"), reply in *buf (caller
+ * frees). 0, or -1 with the reason printed to stderr. */
+int vr_ctl_exchange(const struct vr_ctl *c, const char *service, const ProtobufCMessage *m,
                     uint8_t **buf, size_t *n);
 
 /* Relay id's learned guest addresses: "MAC", then IPs, as text (n items).

@@ -77,11 +77,11 @@ usage_error(const char *fmt, ...)
 
 /* One request/reply on a service; the reply in *buf (caller frees). */
 static int
-transact(const char *service, const uint8_t *req, size_t len, uint8_t **buf, size_t *n)
+transact(const char *service, const ProtobufCMessage *req, uint8_t **buf, size_t *n)
 {
 	struct vr_ctl c = {.prog = "vrelayctl", .dir = opt.dir, .timeout_ms = opt.timeout_ms};
 
-	return vr_ctl_transact(&c, service, req, len, buf, n) == 0 ? 0 : EXIT_NOREPLY;
+	return vr_ctl_exchange(&c, service, req, buf, n) == 0 ? 0 : EXIT_NOREPLY;
 }
 
 static int
@@ -115,14 +115,11 @@ parse_pci(const char *s, Virtioforwarder__PortControlRequest__PciAddress *a)
 static int
 port_control(Virtioforwarder__PortControlRequest *req)
 {
-	size_t len = virtioforwarder__port_control_request__get_packed_size(req), n = 0;
-	uint8_t *buf = malloc(len ? len : 1), *reply = NULL;
 	Virtioforwarder__PortControlResponse *r;
-	int rc;
+	uint8_t *reply = NULL;
+	size_t n = 0;
+	int rc = transact("port_control", &req->base, &reply, &n);
 
-	virtioforwarder__port_control_request__pack(req, buf);
-	rc = transact("port_control", buf, len, &reply, &n);
-	free(buf);
 	if (rc != 0)
 		return rc;
 	r = virtioforwarder__port_control_response__unpack(NULL, n, reply);
@@ -218,8 +215,8 @@ fetch_stats(int argc, char **argv, int *rc)
 	Virtioforwarder__StatsRequest req = VIRTIOFORWARDER__STATS_REQUEST__INIT;
 	Virtioforwarder__StatsResponse *r;
 	uint32_t ids[VR_MAX_RELAYS];
-	uint8_t buf[512], *reply = NULL;
-	size_t n = 0, len;
+	uint8_t *reply = NULL;
+	size_t n = 0;
 	int id = 0;
 
 	if (argc > VR_MAX_RELAYS) {
@@ -235,8 +232,7 @@ fetch_stats(int argc, char **argv, int *rc)
 	}
 	req.relay = ids;
 	req.n_relay = (size_t)argc;
-	len = virtioforwarder__stats_request__pack(&req, buf);
-	*rc = transact("stats", buf, len, &reply, &n);
+	*rc = transact("stats", &req.base, &reply, &n);
 	if (*rc != 0)
 		return NULL;
 	r = virtioforwarder__stats_response__unpack(NULL, n, reply);
@@ -402,9 +398,9 @@ cmd_pin(int argc, char **argv)
 	Virtioforwarder__CoreSchedRequest req = VIRTIOFORWARDER__CORE_SCHED_REQUEST__INIT;
 	Virtioforwarder__CoreSchedRequest__RelayCPU e, *list[1] = {&e};
 	Virtioforwarder__CoreSchedResponse *r;
-	uint8_t buf[256], *reply = NULL;
+	uint8_t *reply = NULL;
 	int id, g2d, d2g, rc;
-	size_t n = 0, len;
+	size_t n = 0;
 
 	if (argc != 2 && argc != 3)
 		return usage_error("pin takes ID CPU or ID VM2DEV_CPU DEV2VM_CPU");
@@ -418,8 +414,7 @@ cmd_pin(int argc, char **argv)
 	req.op = VIRTIOFORWARDER__CORE_SCHED_REQUEST__OP__UPDATE;
 	req.relay_cpu_map = list;
 	req.n_relay_cpu_map = 1;
-	len = virtioforwarder__core_sched_request__pack(&req, buf);
-	if ((rc = transact("core_sched", buf, len, &reply, &n)) != 0)
+	if ((rc = transact("core_sched", &req.base, &reply, &n)) != 0)
 		return rc;
 	r = virtioforwarder__core_sched_response__unpack(NULL, n, reply);
 	free(reply);
@@ -436,10 +431,11 @@ cmd_pin(int argc, char **argv)
 static int
 cmd_workers(void)
 {
+	Virtioforwarder__ConfigRequest req = VIRTIOFORWARDER__CONFIG_REQUEST__INIT;
 	Virtioforwarder__ConfigResponse *r;
 	uint8_t *reply = NULL;
 	size_t n = 0;
-	int rc = transact("config", (const uint8_t *)"", 0, &reply, &n);
+	int rc = transact("config", &req.base, &reply, &n);
 
 	if (rc != 0)
 		return rc;
