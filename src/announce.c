@@ -51,34 +51,31 @@ usable6(const uint8_t ip[16])
 	return memcmp(ip, zero, 16) != 0 && ip[0] != 0xff; /* not :: (DAD) or multicast */
 }
 
-bool
-vr_addrs_add4(struct vr_addrs *a, const uint8_t ip[4])
+/* Add ip (len bytes) to a table of VR_ADDRS_MAX slots of len bytes, once
+ * full replacing the oldest; true if it was not there yet. */
+static bool
+table_add(uint8_t *table, uint8_t *n, uint8_t *next, const uint8_t *ip, size_t len)
 {
 	unsigned slot;
 
-	if (!usable4(ip))
-		return false;
-	for (unsigned i = 0; i < a->n4; i++)
-		if (memcmp(a->ip4[i], ip, 4) == 0)
+	for (unsigned i = 0; i < *n; i++)
+		if (memcmp(table + i * len, ip, len) == 0)
 			return false;
-	slot = a->n4 < VR_ADDRS_MAX ? a->n4++ : a->next4++ % VR_ADDRS_MAX;
-	memcpy(a->ip4[slot], ip, 4);
+	slot = *n < VR_ADDRS_MAX ? (*n)++ : (*next)++ % VR_ADDRS_MAX;
+	memcpy(table + slot * len, ip, len);
 	return true;
+}
+
+bool
+vr_addrs_add4(struct vr_addrs *a, const uint8_t ip[4])
+{
+	return usable4(ip) && table_add(a->ip4[0], &a->n4, &a->next4, ip, 4);
 }
 
 bool
 vr_addrs_add6(struct vr_addrs *a, const uint8_t ip[16])
 {
-	unsigned slot;
-
-	if (!usable6(ip))
-		return false;
-	for (unsigned i = 0; i < a->n6; i++)
-		if (memcmp(a->ip6[i], ip, 16) == 0)
-			return false;
-	slot = a->n6 < VR_ADDRS_MAX ? a->n6++ : a->next6++ % VR_ADDRS_MAX;
-	memcpy(a->ip6[slot], ip, 16);
-	return true;
+	return usable6(ip) && table_add(a->ip6[0], &a->n6, &a->next6, ip, 16);
 }
 
 static bool

@@ -266,6 +266,17 @@ may_teach(const struct vr_dir *d, const uint8_t *f, uint32_t len)
 	return !d->learned.has_mac || memcmp(f + 6, d->learned.mac, 6) != 0;
 }
 
+/* The worker's only write of learned: readers retry while learned_seq is odd
+ * or moved (dir_learned_read). */
+static void
+learned_store(struct vr_dir *d, const struct vr_addrs *next)
+{
+	__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	d->learned = *next;
+	__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELEASE);
+}
+
 static void
 learn_from(struct vr_dir *d, struct rte_mbuf **m, uint16_t n)
 {
@@ -277,12 +288,8 @@ learn_from(struct vr_dir *d, struct rte_mbuf **m, uint16_t n)
 		if (len < 14 || likely(!may_teach(d, f, len)))
 			continue;
 		next = d->learned;
-		if (!vr_addrs_learn(&next, f, len))
-			continue;
-		__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_RELEASE);
-		d->learned = next;
-		__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELEASE);
+		if (vr_addrs_learn(&next, f, len))
+			learned_store(d, &next);
 	}
 }
 
@@ -419,11 +426,9 @@ dir_refresh(struct vr_dir *d, const struct vr_guest *g, uint32_t gen, uint64_t m
 	if (d->kind == VR_DIR_DEV2VM && (g != NULL || d->hold_until == 0))
 		drop_pending_except(d, live);
 	if (d->kind == VR_DIR_VM2DEV && gen != d->seen_gen && gen != 0) {
-		/* a new guest session: learn its addresses afresh */
-		__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_RELEASE);
-		memset(&d->learned, 0, sizeof(d->learned));
-		__atomic_store_n(&d->learned_seq, d->learned_seq + 1, __ATOMIC_RELEASE);
+		static const struct vr_addrs none;
+
+		learned_store(d, &none); /* a new guest session: learn it afresh */
 	}
 	d->seen_gen = gen;
 	d->seen_mask = mask;

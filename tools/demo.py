@@ -20,7 +20,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "vm"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 import vm  # noqa: E402
 from migration import Pair  # noqa: E402
-from test_migrate import Pinger, migrate_once  # noqa: E402
 from vrtest import Scratch, wait_for  # noqa: E402
 
 
@@ -56,21 +55,9 @@ def main():
         rows.append(("iperf3 TCP guest -> peer", "%.0f Mbit/s" % up))
         rows.append(("iperf3 TCP peer -> guest", "%.0f Mbit/s" % down))
         print("live-migrating relay 0 -> relay 1 under iperf3 load ...", flush=True)
-        pair.vm.console.run("iperf3 -s -D -1")
-        wait_for(lambda: pair.vm.console.run("netstat -ltn | grep -q ':5201 '", ok=False)[0] == 0,
-                 30, "the guest's iperf3 server")
-        client = pair.peer.spawn(["iperf3", "-c", vm.GUEST_IP, "-t", "60", "-i", "1",
-                                  "--forceflush", "-f", "m"], "iperf3-migrate.log")
-        wait_for(lambda: "Mbits/sec" in client.output(), 30, "iperf3 to run")
-        with Pinger(pair, "ping-migrate.log") as pg:
-            report = migrate_once(pair)
-            n = len(pg.replies())
-            pg.wait_replies_after(n)
-            lines = client.output().count("Mbits/sec")
-            wait_for(lambda: client.output().count("Mbits/sec") >= lines + 2, 30,
-                     "iperf3 after the migration")
-            outage = pg.outage_ms()
-            wake = 1000 * pg.first_after(report["resume_wall"])
+        client = pair.tcp_session("iperf3-migrate.log", 60)
+        seen = pair.migrate_watched("ping-migrate.log", client)
+        report, outage, wake = seen["report"], seen["outage"], seen["wake"]
         alive = client.alive()
         client.send_signal(2)
         wait_for(lambda: not client.alive(), 20, "iperf3 to stop")

@@ -19,10 +19,6 @@ def answers(peer, timeout=30):
              "the guest to answer a ping")
 
 
-def boot_id(g):
-    return g.console.run("cat /proc/sys/kernel/random/boot_id")[1].strip()
-
-
 def test_guest_reboot(s):
     peer, d, g = setup(s)
     answers(peer)
@@ -57,7 +53,7 @@ def test_vrelayd_killed_qemu_server(s):
     # QEMU as server waits for its backend before it starts the guest
     g = vm.Vm(s, "guest", sock, vhost="server", peer=peer).start()
     answers(peer)
-    before = boot_id(g)
+    before = g.console.boot_id()
     for round_ in range(2):
         d.kill()
         t0 = time.monotonic()
@@ -68,7 +64,7 @@ def test_vrelayd_killed_qemu_server(s):
         print("    vrelayd restart %d: traffic back %.2f s after the new vrelayd started" % (
             round_ + 1, took))
         check(took <= 3, "traffic came back %.2f s after vrelayd restarted" % took)
-    check(boot_id(g) == before, "the guest rebooted")
+    check(g.console.boot_id() == before, "the guest rebooted")
     check(not g.console.oopses(), "guest console: %s" % g.console.oopses())
 
 

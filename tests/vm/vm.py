@@ -219,6 +219,10 @@ class Console:
             check(rc == 0, "guest: '%s' exited %d:\n%s" % (cmd, rc, body[-2000:]))
         return rc, body
 
+    def boot_id(self):
+        """The guest kernel's boot id: changes when the guest reboots."""
+        return self.run("cat /proc/sys/kernel/random/boot_id")[1].strip()
+
     def oopses(self):
         t = self.text()
         return [w for w in ("Oops", "Call Trace", "BUG:", "Kernel panic", "general protection")
