@@ -419,99 +419,133 @@ collect(struct qmp *src, struct result *r)
 	json_decref(m);
 }
 
+/* One message from the destination: times its RESUME; false once it is
+ * gone (a destination that fails exits). */
+static bool
+read_destination(struct qmp *dst, struct result *r, double *resumed, int timeout_ms)
+{
+	json_t *e = qmp_read(dst, timeout_ms);
+	const char *ev = json_string_value(json_object_get(e, "event"));
+
+	if (e == NULL) {
+		close(dst->fd);
+		dst->fd = -1;
+		return false;
+	}
+	if (ev != NULL && strcmp(ev, "RESUME") == 0 && *resumed == 0) {
+		*resumed = now_ms();
+		r->resume_wall = wall_s();
+	}
+	json_decref(e);
+	return true;
+}
+
+/* The next message from the source, or NULL; also serves the destination
+ * while waiting (up to 1 s). *lost: the source went away. */
+static json_t *
+next_source_message(struct qmp *src, struct qmp *dst, struct result *r, double *resumed, bool *lost)
+{
+	struct pollfd p[2] = {{.fd = src->fd, .events = POLLIN}, {.fd = dst->fd, .events = POLLIN}};
+	json_t *m = NULL;
+
+	if (json_array_size(src->events) > 0) {
+		m = json_incref(json_array_get(src->events, 0));
+		json_array_remove(src->events, 0);
+		return m;
+	}
+	if (src->len == 0 && poll(p, 2, 1000) <= 0)
+		return NULL;
+	if (dst->fd >= 0 && (p[1].revents & (POLLIN | POLLHUP)))
+		read_destination(dst, r, resumed, 1000);
+	if (src->len > 0 || (p[0].revents & (POLLIN | POLLHUP)))
+		m = qmp_read(src, 1000);
+	*lost = m == NULL && (p[0].revents & POLLHUP);
+	return m;
+}
+
+/* "completed", "failed" or "cancelled" from a MIGRATION event, else NULL. */
+static const char *
+final_status(json_t *m)
+{
+	const char *ev = json_string_value(json_object_get(m, "event"));
+	const char *st = json_string_value(json_object_get(json_object_get(m, "data"), "status"));
+
+	if (ev == NULL || strcmp(ev, "MIGRATION") != 0 || st == NULL)
+		return NULL;
+	if (strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0 ||
+	    strcmp(st, "cancelled") == 0)
+		return st;
+	return NULL;
+}
+
+/* Checked once a second: true when no byte has moved for --stall-timeout. */
+struct progress {
+	double bytes, at;
+};
+
+static bool
+stalled(struct qmp *src, struct progress *pr)
+{
+	json_t *q;
+	double bytes;
+	bool stuck = false;
+
+	if (now_ms() - pr->at <= 1000)
+		return false;
+	q = qmp_cmd(src, "query-migrate", NULL);
+	bytes = num(json_object_get(q, "ram"), "transferred");
+	if (bytes != pr->bytes) {
+		pr->bytes = bytes;
+		pr->at = now_ms();
+	} else if (now_ms() - pr->at > opt.stall_s * 1000.0) {
+		fail_msg("no progress for %d s (%.1f MB sent): cancelling", opt.stall_s,
+		         bytes / 1e6);
+		stuck = true;
+	}
+	json_decref(q);
+	return stuck;
+}
+
 /* The migration's final status from MIGRATION events on src, the STOP on
  * src and RESUME on dst timed on the way; cancels a stalled one. */
 static void
 wait_outcome(struct qmp *src, struct qmp *dst, struct result *r)
 {
-	double deadline = now_ms() + opt.timeout_s * 1000.0, last_progress = now_ms();
-	double stopped = 0, resumed = 0, last_bytes = -1;
-	bool cancelling = false;
+	double deadline = now_ms() + opt.timeout_s * 1000.0, stopped = 0, resumed = 0;
+	struct progress pr = {.bytes = -1, .at = now_ms()};
+	bool cancelling = false, lost = false;
 
 	for (;;) {
-		struct pollfd p[2] = {{.fd = src->fd, .events = POLLIN},
-		                      {.fd = dst->fd, .events = POLLIN}};
-		json_t *m = NULL;
-
-		if (json_array_size(src->events) > 0) {
-			m = json_incref(json_array_get(src->events, 0));
-			json_array_remove(src->events, 0);
-		} else if (src->len > 0 || poll(p, 2, 1000) > 0) {
-			if (dst->fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
-				json_t *e = qmp_read(dst, 1000);
-				const char *ev = json_string_value(json_object_get(e, "event"));
-
-				if (e == NULL) {
-					close(dst->fd); /* a failed destination exits */
-					dst->fd = -1;
-				} else if (ev != NULL && strcmp(ev, "RESUME") == 0 &&
-				           resumed == 0) {
-					resumed = now_ms();
-					r->resume_wall = wall_s();
-				}
-				json_decref(e);
-			}
-			if (src->len > 0 || (p[0].revents & (POLLIN | POLLHUP)))
-				m = qmp_read(src, 1000);
-			if (m == NULL && (p[0].revents & POLLHUP)) {
-				snprintf(r->status, sizeof(r->status), "source-lost");
-				return;
-			}
-		}
+		json_t *m = next_source_message(src, dst, r, &resumed, &lost);
 		const char *ev = json_string_value(json_object_get(m, "event"));
+		const char *st = final_status(m);
 
+		if (lost) {
+			snprintf(r->status, sizeof(r->status), "source-lost");
+			return;
+		}
 		if (ev != NULL && strcmp(ev, "STOP") == 0 && stopped == 0) {
 			stopped = now_ms();
 			r->stop_wall = wall_s();
 			announce_now();
 		}
-		if (ev != NULL && strcmp(ev, "MIGRATION") == 0) {
-			const char *st = json_string_value(
-			    json_object_get(json_object_get(m, "data"), "status"));
-
-			if (st != NULL &&
-			    (strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0 ||
-			     strcmp(st, "cancelled") == 0)) {
-				snprintf(r->status, sizeof(r->status), "%s",
-				         strcmp(st, "cancelled") == 0 && cancelling ? "stalled"
-				                                                    : st);
-				json_decref(m);
-				break;
-			}
-		}
+		if (st != NULL)
+			snprintf(r->status, sizeof(r->status), "%s",
+			         strcmp(st, "cancelled") == 0 && cancelling ? "stalled" : st);
 		json_decref(m);
+		if (st != NULL)
+			break;
 		if (now_ms() > deadline && !cancelling) {
 			fail_msg("no outcome within %d s: cancelling", opt.timeout_s);
 			cancelling = qmp_ok(src, "migrate_cancel", NULL);
 		}
-		if (!cancelling && now_ms() - last_progress > 1000) {
-			json_t *q = qmp_cmd(src, "query-migrate", NULL);
-			double bytes = num(json_object_get(q, "ram"), "transferred");
-
-			if (bytes != last_bytes) {
-				last_bytes = bytes;
-				last_progress = now_ms();
-			} else if (now_ms() - last_progress > opt.stall_s * 1000.0) {
-				fail_msg("no progress for %d s (%.1f MB sent): cancelling",
-				         opt.stall_s, bytes / 1e6);
-				cancelling = qmp_ok(src, "migrate_cancel", NULL);
-			}
-			json_decref(q);
-		}
+		if (!cancelling && stalled(src, &pr))
+			cancelling = qmp_ok(src, "migrate_cancel", NULL);
 	}
 	/* the statistics are filled a moment after "completed": after RESUME */
-	while (strcmp(r->status, "completed") == 0 && resumed == 0 && dst->fd >= 0) {
-		json_t *e = qmp_read(dst, 5000);
-		const char *ev = json_string_value(json_object_get(e, "event"));
-
-		if (e == NULL)
-			break;
-		if (ev != NULL && strcmp(ev, "RESUME") == 0) {
-			resumed = now_ms();
-			r->resume_wall = wall_s();
-		}
-		json_decref(e);
-	}
+	while (strcmp(r->status, "completed") == 0 && resumed == 0 && dst->fd >= 0 &&
+	       read_destination(dst, r, &resumed, 5000))
+		;
 	if (stopped > 0 && resumed > 0)
 		r->stop_to_resume = resumed - stopped;
 	collect(src, r);
