@@ -35,23 +35,30 @@ static struct {
 	unsigned long lineno, done, refused;
 } fm = {.fd = -1};
 
+/* A line refused: counted and logged as PATH:LINE: refused: reason. */
+#define refuse(fmt, ...)                                                                           \
+	do {                                                                                       \
+		fm.lineno++;                                                                       \
+		fm.refused++;                                                                      \
+		VR_LOG(WARNING, "%s:%lu: refused: " fmt, fm.path, fm.lineno, ##__VA_ARGS__);       \
+	} while (0)
+
 static void
 run_line(const char *line)
 {
 	static struct vr_port_req q;
 	char err[VR_ERR_MAX];
-	int code, rc;
+	int code, rc = vr_filecmd_parse(line, &q, err, sizeof(err));
+	bool command = rc > 0; /* 0: a comment or a blank line */
 
-	fm.lineno++;
-	rc = vr_filecmd_parse(line, &q, err, sizeof(err));
-	if (rc == 0)
-		return;
-	if (rc > 0)
+	if (command)
 		rc = portctl_execute(&q, &code, err, sizeof(err), NULL, 0);
 	if (rc < 0) {
-		fm.refused++;
-		VR_LOG(WARNING, "%s:%lu: refused: %s", fm.path, fm.lineno, err);
-	} else {
+		refuse("%s", err);
+		return;
+	}
+	fm.lineno++;
+	if (command) {
 		fm.done++;
 		VR_LOG(INFO, "%s:%lu: %s done", fm.path, fm.lineno, vr_port_op_name(q.op));
 	}
@@ -86,13 +93,6 @@ prefix_unchanged(int fd, char *buf)
 	}
 	return crc == fm.crc;
 }
-
-#define refuse(fmt, ...)                                                                           \
-	do {                                                                                       \
-		fm.lineno++;                                                                       \
-		fm.refused++;                                                                      \
-		VR_LOG(WARNING, "%s:%lu: refused: " fmt, fm.path, fm.lineno, ##__VA_ARGS__);       \
-	} while (0)
 
 /* One complete line, p up to its newline nl. The end of a line too long to
  * read whole is dropped with it, never taken for a command of its own. */
