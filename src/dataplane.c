@@ -421,10 +421,13 @@ dir_refresh(struct vr_dir *d, const struct vr_guest *g, uint32_t gen, uint64_t m
 		if (live & (1ULL << (2 * qp + 1)))
 			d->tx_qp[d->n_tx++] = qp;
 	}
-	if (d->kind == VR_DIR_DEV2VM && g != NULL)
-		__atomic_store_n(&d->hold_until, 0, __ATOMIC_RELAXED); /* it came */
-	if (d->kind == VR_DIR_DEV2VM && (g != NULL || d->hold_until == 0))
-		drop_pending_except(d, live);
+	if (d->kind == VR_DIR_DEV2VM) {
+		/* frames held for a guest on its way stay until it comes */
+		if (g != NULL)
+			__atomic_store_n(&d->hold_until, 0, __ATOMIC_RELAXED);
+		if (g != NULL || __atomic_load_n(&d->hold_until, __ATOMIC_RELAXED) == 0)
+			drop_pending_except(d, live);
+	}
 	if (d->kind == VR_DIR_VM2DEV && gen != d->seen_gen && gen != 0) {
 		static const struct vr_addrs none;
 

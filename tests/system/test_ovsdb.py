@@ -7,6 +7,7 @@ options:dpdk-devargs (net_ring vdevs, which need no peer, or a memif
 server), its socket <socket-dir>/relayN.sock.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -96,6 +97,23 @@ def wait_log(d, what, *words, since=0, timeout=10):
 
 def syncs(d):
     return len(log_lines(d, "ovsdb: in sync with"))
+
+
+@contextlib.contextmanager
+def changed_while_away(s, db, d):
+    """ovsdb-server stopped (vrelayd notices), then serving the same database
+    on another socket, which the with-block is given to change it through;
+    afterwards back on its own socket, vrelayd resynced."""
+    at = len(d.proc.output())
+    db.stop()
+    wait_log(d, "vrelayd to notice the server gone", "ovsdb: connection to", "lost", since=at)
+    other = s.path("db-other.sock")
+    db.start(sock=other)
+    yield other
+    db.stop()
+    n = syncs(d)
+    db.start()
+    wait_for(lambda: syncs(d) == n + 1, 15, "vrelayd to resync")
 
 
 def start_daemon(s, db, extra=()):
@@ -318,20 +336,13 @@ def test_server_restart_and_resync(s):
     wait_ids(d, [2, 3, 4], "relay 1 gone with its port after the restart")
 
     # away again: changes through another socket on the same database
-    at = len(d.proc.output())
-    db.stop()
-    wait_log(d, "vrelayd to notice the server gone", "ovsdb: connection to", "lost", since=at)
-    other = s.path("db-other.sock")
-    db.start(sock=other)
-    db.vsctl("del-port", "br-virtio", "eth101", sock=other)  # deleted while away
-    db.vsctl("set", "interface", "eth102", "external_ids:virtio_forwarder=8", sock=other)
-    db.vsctl("remove", "interface", "eth103", "external_ids", "virtio_forwarder", sock=other)
-    add_port(db, "eth104", 5, "net_ring4", sock=other)  # added while away
-    db.stop()
-    check(ids(d) == [2, 3, 4], "relays changed while vrelayd saw no server: %s" % ids(d))
-    n = syncs(d)
-    db.start()
-    wait_for(lambda: syncs(d) == n + 1, 15, "vrelayd to resync")
+    with changed_while_away(s, db, d) as other:
+        db.vsctl("del-port", "br-virtio", "eth101", sock=other)  # deleted while away
+        db.vsctl("set", "interface", "eth102", "external_ids:virtio_forwarder=8", sock=other)
+        db.vsctl("remove", "interface", "eth103", "external_ids", "virtio_forwarder",
+                 sock=other)
+        add_port(db, "eth104", 5, "net_ring4", sock=other)  # added while away
+        check(ids(d) == [2, 3, 4], "relays changed while vrelayd saw no server: %s" % ids(d))
     wait_ids(d, [5, 8], "relays after catching up")
     m = relay_map(s)
     check(m == {5: ("net_ring4", s.path("relay5.sock")), 8: ("net_ring2", s.path("relay8.sock"))},
@@ -400,19 +411,11 @@ def test_resync_reuses_what_deleted_rows_held(s):
     add_port(db, "eth102", 3, "net_ring2")
     d = start_daemon(s, db)
     wait_ids(d, [1, 2, 3], "relays 1-3")
-    at = len(d.proc.output())
-    db.stop()
-    wait_log(d, "vrelayd to notice the server gone", "ovsdb: connection to", "lost", since=at)
-    other = s.path("db-other.sock")
-    db.start(sock=other)
-    db.vsctl("del-port", "br-virtio", "eth100", sock=other)
-    db.vsctl("del-port", "br-virtio", "eth101", sock=other)
-    add_port(db, "eth110", 1, "net_ring5", sock=other)  # eth100's relay id
-    add_port(db, "eth111", 6, "net_ring1", sock=other)  # eth101's device
-    db.stop()
-    n = syncs(d)
-    db.start()
-    wait_for(lambda: syncs(d) == n + 1, 15, "vrelayd to resync")
+    with changed_while_away(s, db, d) as other:
+        db.vsctl("del-port", "br-virtio", "eth100", sock=other)
+        db.vsctl("del-port", "br-virtio", "eth101", sock=other)
+        add_port(db, "eth110", 1, "net_ring5", sock=other)  # eth100's relay id
+        add_port(db, "eth111", 6, "net_ring1", sock=other)  # eth101's device
     wait_ids(d, [1, 3, 6], "relays after catching up")
     m = relay_map(s)
     check(m[1][0] == "net_ring5" and m[6][0] == "net_ring1" and m[3][0] == "net_ring2",
