@@ -10,7 +10,6 @@ Everything it starts is stopped and removed at the end.
 """
 
 import os
-import re
 import sys
 import time
 
@@ -23,12 +22,9 @@ from migration import Pair  # noqa: E402
 from vrtest import Scratch, wait_for  # noqa: E402
 
 
-def iperf(pair, reverse=False, seconds=3):
-    pair.peer.iperf_server()
-    _, out = pair.vm.console.run("iperf3 -c %s -t %d -f m %s" % (
-        vm.PEER_IP, seconds, "-R" if reverse else ""), timeout=seconds + 60)
-    rates = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
-    return float(rates[-1]) if rates else 0.0
+def iperf(pair, reverse=False):
+    mbps, _ = vm.guest_iperf(pair.vm.console, pair.peer, "-R" if reverse else "")
+    return mbps or 0.0
 
 
 def counters(d, rid):

@@ -34,13 +34,9 @@ def no_oops(g):
 
 def iperf(g, args, seconds=3):
     """iperf3 from the guest to the peer; (Mbit/s at the receiver, output)."""
-    srv = g.peer.iperf_server()
-    length = "" if "-n " in args else "-t %d " % seconds
-    _, out = g.c.run("iperf3 -c %s %s-f m %s" % (vm.PEER_IP, length, args), timeout=seconds + 60)
-    rates = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
-    check(rates, "no iperf3 receiver summary:\n" + out[-2000:])
-    srv.p.wait(10)
-    return float(rates[-1]), out
+    mbps, out = vm.guest_iperf(g.c, g.peer, args, seconds)
+    check(mbps is not None, "no iperf3 receiver summary:\n" + out[-2000:])
+    return mbps, out
 
 
 def test_ping_sizes_and_intervals(s):

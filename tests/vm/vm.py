@@ -16,6 +16,7 @@ bridge's MAC table is the network that must learn the guest's new place.
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -321,6 +322,18 @@ def vrelayd(s, peer, args, **kw):
     d = Vrelayd(s, ["--retry-us", "20000"] + list(args), **kw)
     d.argv = peer.in_host(d.argv)
     return d
+
+
+def guest_iperf(console, peer, args="", seconds=3):
+    """iperf3 from the guest to a fresh server on the peer: (Mbit/s at the
+    receiver, or None without a summary; the client's output)."""
+    srv = peer.iperf_server()
+    length = "" if "-n " in args else "-t %d " % seconds
+    _, out = console.run("iperf3 -c %s %s-f m %s" % (PEER_IP, length, args),
+                         timeout=seconds + 60)
+    rates = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
+    srv.p.wait(10)
+    return (float(rates[-1]) if rates else None), out
 
 
 def parse_ping(out):
