@@ -152,6 +152,8 @@ def test_server_started_after_daemon(s):
     db.vsctl("add-br", "br-virtio")
     add_port(db, "eth100", 4, "net_ring0")
     wait_ids(d, [4], "relay 4 once ovsdb-server came up")
+    # the relay can show in telemetry before the sync's log line is written
+    wait_for(lambda: syncs(d) >= 1, 10, "the in-sync log line")
     check(syncs(d) == 1, "synced %d times" % syncs(d))
 
 

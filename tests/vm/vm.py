@@ -221,8 +221,13 @@ class Console:
         return rc, body
 
     def boot_id(self):
-        """The guest kernel's boot id: changes when the guest reboots."""
-        return self.run("cat /proc/sys/kernel/random/boot_id")[1].strip()
+        """The guest kernel's boot id: changes when the guest reboots. (QEMU's
+        own stderr shares the console log, so the id is picked out.)"""
+        out = self.run("cat /proc/sys/kernel/random/boot_id")[1]
+        ids = re.findall(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", out,
+                         re.M)
+        check(len(ids) == 1, "no boot id in:\n" + out)
+        return ids[0]
 
     def oopses(self):
         t = self.text()
