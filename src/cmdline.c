@@ -90,7 +90,7 @@ vr_cmdline_usage(FILE *out, const char *prog)
 	    "  -w, --workers LIST       worker CPUs, e.g. 1,2 or 2-5 or 0x6\n"
 	    "  -r, --relay SPEC         add a relay: 'id=N device=DEVARGS [socket=PATH]\n"
 	    "                           [mode=server|client] [queues=N] [mtu=N]\n"
-	    "                           [mrgbuf=yes|no] [cpu=C[,C]]' (repeatable)\n"
+	    "                           [mrgbuf=yes|no] [tso=yes|no] [cpu=C[,C]]' (repeatable)\n"
 	    "  -p, --pin ID:CPU[,CPU]   pin relay ID (both directions, or\n"
 	    "                           guest-to-device,device-to-guest) (repeatable)\n"
 	    "  -m, --main-cpu N         CPU of the control thread\n"

@@ -37,6 +37,7 @@ vr_relay_conf_init(struct vr_relay_conf *r, const struct vr_relay_conf *defaults
 	r->queues = 1;
 	r->mtu = 1500;
 	r->mrgbuf = true;
+	r->tso = true;
 	r->cpu[0] = VR_CPU_UNPINNED;
 	r->cpu[1] = VR_CPU_UNPINNED;
 }
@@ -367,6 +368,9 @@ vr_conf_set_relay(struct vr_relay_conf *r, const char *key, const char *val, cha
 	} else if (strcmp(key, "mrgbuf") == 0) {
 		if (parse_bool(val, &r->mrgbuf) < 0)
 			return vr_err(err, errlen, "mrgbuf '%s' is not yes/no", val);
+	} else if (strcmp(key, "tso") == 0) {
+		if (parse_bool(val, &r->tso) < 0)
+			return vr_err(err, errlen, "tso '%s' is not yes/no", val);
 	} else if (strcmp(key, "cpu") == 0) {
 		return vr_pin_parse(r->cpu, val, err, errlen);
 	} else if (strcmp(key, "member") == 0) {
@@ -572,7 +576,8 @@ vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *er
 	           strcmp(key, "ident") == 0) {
 		return vr_err(err, errlen, "'%s' belongs in a [relay N] section", key);
 	} else if (strcmp(key, "mode") == 0 || strcmp(key, "queues") == 0 ||
-	           strcmp(key, "mtu") == 0 || strcmp(key, "mrgbuf") == 0) {
+	           strcmp(key, "mtu") == 0 || strcmp(key, "mrgbuf") == 0 ||
+	           strcmp(key, "tso") == 0) {
 		/* defaults for every relay */
 		return vr_conf_set_relay(&c->defaults, key, val, err, errlen);
 	} else {
@@ -846,6 +851,7 @@ vr_relay_conf_equal(const struct vr_relay_conf *a, const struct vr_relay_conf *b
 {
 	return a->id == b->id && strcmp(a->device, b->device) == 0 &&
 	       strcmp(a->socket, b->socket) == 0 && a->mode == b->mode && a->queues == b->queues &&
-	       a->mtu == b->mtu && a->mrgbuf == b->mrgbuf && a->cpu[0] == b->cpu[0] &&
-	       a->cpu[1] == b->cpu[1] && members_equal(a, b) && strcmp(a->ident, b->ident) == 0;
+	       a->mtu == b->mtu && a->mrgbuf == b->mrgbuf && a->tso == b->tso &&
+	       a->cpu[0] == b->cpu[0] && a->cpu[1] == b->cpu[1] && members_equal(a, b) &&
+	       strcmp(a->ident, b->ident) == 0;
 }

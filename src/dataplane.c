@@ -17,6 +17,7 @@
 #include <rte_vhost.h>
 
 #include "flowhash.h"
+#include "offload.h"
 
 #define VIRTIO_RXQ(qp) ((uint16_t)((qp)*2))
 #define VIRTIO_TXQ(qp) ((uint16_t)((qp)*2 + 1))
@@ -321,7 +322,7 @@ inject_send(struct vr_dir *d)
 
 /* Guest queue pair qp goes out on device queue qp mod n_devq. */
 static bool
-to_device_flush(struct vr_dir *d, uint16_t qp, uint64_t now)
+pending_to_device(struct vr_dir *d, uint16_t qp, uint64_t now)
 {
 	struct vr_pending *p = &d->pend[qp];
 	uint16_t sent;
@@ -333,6 +334,109 @@ to_device_flush(struct vr_dir *d, uint16_t qp, uint64_t now)
 		pending_consume(p, sent, now);
 	pending_expire(d, p, now);
 	return p->n == 0;
+}
+
+/* Software TSO: moves frames waiting in uncut[qp] into pend[qp] in order,
+ * cutting those marked for it, as far as pend has room and the pool mbufs. */
+static void
+uncut_to_pending(struct vr_dir *d, uint16_t qp, uint64_t now)
+{
+	struct vr_pending *u = &d->uncut[qp], *p = &d->pend[qp];
+	uint32_t *done = &d->uncut_done[qp];
+	uint16_t moved = 0;
+
+	while (moved < u->n && p->n < VR_PEND_MAX) {
+		struct rte_mbuf *f = u->m[moved];
+		int cut = 0;
+
+		if (p->n == 0)
+			p->since = now;
+		if (!offload_to_cut(f)) {
+			p->m[p->n++] = f;
+			moved++;
+			continue;
+		}
+		cut = offload_cut(f, done, d->pool, p->m + p->n, (uint16_t)(VR_PEND_MAX - p->n));
+		if (cut > 0) {
+			p->n = (uint16_t)(p->n + cut);
+			u->since = now; /* progress, though f is not done */
+			ctr_add(d->c.tso_segments, (uint64_t)cut);
+		}
+		if (cut >= 0 && *done < offload_payload(f))
+			break; /* pend is full or the pool empty: go on next pass */
+		ctr_add(d->c.tso_cut, cut >= 0);
+		ctr_add(d->c.offload_bad, cut < 0);
+		rte_pktmbuf_free(f);
+		*done = 0;
+		moved++;
+	}
+	if (moved > 0)
+		pending_consume(u, moved, now);
+	if (u->n > 0 && now - u->since > d->retry_tsc) {
+		*done = 0;
+		pending_expire(d, u, now);
+	}
+}
+
+/* Everything taken from guest queue pair qp goes out before more is taken:
+ * true once nothing of it waits. */
+static bool
+to_device_flush(struct vr_dir *d, uint16_t qp, uint64_t now)
+{
+	if (!pending_to_device(d, qp, now))
+		return false;
+	if (likely(d->uncut[qp].n == 0))
+		return true;
+	uncut_to_pending(d, qp, now);
+	return pending_to_device(d, qp, now) && d->uncut[qp].n == 0;
+}
+
+/* Frames the guest left checksums or segmentation to (offload.h): finishes
+ * or marks them in place and drops those that cannot be met. From the first
+ * frame to cut on, the burst waits in uncut[qp]. Returns the frames before
+ * it, ready to send. */
+static uint16_t
+vm2dev_offload(struct vr_dir *d, uint16_t qp, struct rte_mbuf **m, uint16_t n, uint64_t now)
+{
+	uint16_t k = 0, first_cut = UINT16_MAX;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *f = m[i];
+
+		if (offload_wanted(f)) {
+			enum vr_offload_verdict v = offload_prepare(f, d->dev_tx);
+
+			if (unlikely(v == VR_OFL_BAD)) {
+				ctr_add(d->c.offload_bad, 1);
+				rte_pktmbuf_free(f);
+				continue;
+			}
+			if (v == VR_OFL_CUT)
+				first_cut = RTE_MIN(first_cut, k);
+			else if (f->ol_flags & RTE_MBUF_F_TX_L4_MASK)
+				ctr_add(d->c.offload_dev, 1);
+			else
+				ctr_add(d->c.csum_sw, 1);
+		}
+		m[k++] = f;
+	}
+	if (first_cut == UINT16_MAX)
+		return k;
+	/* uncut[qp] is empty here: the queue pair is only polled once it is */
+	rte_memcpy(d->uncut[qp].m, m + first_cut, (k - first_cut) * sizeof(m[0]));
+	d->uncut[qp].n = (uint16_t)(k - first_cut);
+	d->uncut[qp].since = now;
+	return first_cut;
+}
+
+static inline bool
+burst_wants_offload(struct rte_mbuf **m, uint16_t n)
+{
+	uint64_t fl = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		fl |= m[i]->ol_flags;
+	return (fl & VR_OFFLOAD_RX_FLAGS) != 0;
 }
 
 static unsigned
@@ -358,11 +462,17 @@ vm2dev_queue(struct vr_dir *d, const struct vr_guest *g, uint16_t qp, uint64_t n
 		budget_charge(b, n, bytes);
 		moved += n;
 		learn_from(d, m, n);
-		sent = device_transmit(d, qp % d->n_devq, m, n);
-		if (sent < n) {
-			pending_keep(d, &d->pend[qp], m + sent, n - sent, now);
+		uint16_t ready = n;
+
+		if (unlikely(burst_wants_offload(m, n)))
+			ready = vm2dev_offload(d, qp, m, n, now);
+		sent = device_transmit(d, qp % d->n_devq, m, ready);
+		if (sent < ready) {
+			pending_keep(d, &d->pend[qp], m + sent, ready - sent, now);
 			break;
 		}
+		if (unlikely(d->uncut[qp].n > 0) && !to_device_flush(d, qp, now))
+			break;
 	} while (n == want && budget_left(b));
 	return moved;
 }
@@ -457,4 +567,13 @@ void
 dir_drain(struct vr_dir *d)
 {
 	drop_pending_except(d, 0);
+	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
+		struct vr_pending *u = &d->uncut[qp];
+
+		ctr_add(d->c.drop_unready, u->n);
+		ctr_add(d->c.drop_unready_bytes, sum_bytes(u->m, u->n));
+		rte_pktmbuf_free_bulk(u->m, u->n);
+		u->n = 0;
+		d->uncut_done[qp] = 0;
+	}
 }

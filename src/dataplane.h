@@ -57,10 +57,16 @@ struct vr_dir_counters {
 	uint64_t drop_unready; /* no guest (not connected / vring disabled) */
 	uint64_t drop_full_bytes;
 	uint64_t drop_unready_bytes;
-	uint64_t nombuf;            /* control-written: seconds the guest had frames waiting while
-	                             * the pool was empty (relay_sample_rates) */
-	uint64_t retries;           /* backpressure episodes: peer took a burst only in part */
-	uint64_t announced;         /* announcement frames sent out on the device */
+	uint64_t nombuf;    /* control-written: seconds the guest had frames waiting while
+	                     * the pool was empty (relay_sample_rates) */
+	uint64_t retries;   /* backpressure episodes: peer took a burst only in part */
+	uint64_t announced; /* announcement frames sent out on the device */
+	/* guest-to-device offloads (offload.h) */
+	uint64_t offload_dev;       /* frames whose checksum or segmentation the device finishes */
+	uint64_t csum_sw;           /* frames whose L4 checksum the relay finished */
+	uint64_t tso_cut;           /* TCP frames the relay cut into segments */
+	uint64_t tso_segments;      /* segments made of them */
+	uint64_t offload_bad;       /* dropped: an offload request the relay cannot meet */
 	uint64_t q_pkts[VR_MAX_QP]; /* per guest queue pair */
 };
 
@@ -70,6 +76,7 @@ struct vr_dir {
 	uint16_t port;            /* [ctl] device port */
 	uint16_t n_devq;          /* [ctl] device queues in use */
 	struct rte_mempool *pool; /* [ctl] for guest dequeues */
+	uint64_t dev_tx;          /* [ctl] device TX offloads in use (RTE_ETH_TX_OFFLOAD_*) */
 	uint64_t retry_tsc;       /* [ctl] retry window in TSC cycles */
 	struct vr_guest *guest;   /* RCU-published, may be NULL */
 	uint64_t vring_mask;      /* atomic: bit per enabled virtqueue index */
@@ -94,6 +101,11 @@ struct vr_dir {
 	                          * device (announcements); single consumer: the worker */
 	uint32_t learned_seq;    /* seqcount: odd while the worker writes learned */
 	struct vr_addrs learned; /* the guest's addresses (announce.h), worker-written */
+	/* Frames taken from the guest behind one that waits to be cut into TCP
+	 * segments (software TSO), in order, per queue pair; uncut_done is the
+	 * payload of uncut[qp].m[0] already cut. Worker-written. */
+	struct vr_pending uncut[VR_MAX_QP];
+	uint32_t uncut_done[VR_MAX_QP];
 } __rte_cache_aligned;
 
 /* Poll one direction once within budget b; returns packets moved. */

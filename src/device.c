@@ -14,6 +14,7 @@
 #include "errmsg.h"
 #include "config.h"
 #include "log.h"
+#include "offload.h"
 #include "poolsize.h"
 #include "sockpath.h"
 
@@ -168,6 +169,24 @@ device_queues_for(const struct vr_device *dev, uint16_t want)
 	return n > 0 ? n : 1;
 }
 
+/*
+ * The checksum and TSO offloads the relay asks of this device for a guest's
+ * frames (offload.h), or finishes itself. DPDK 22.11's net_tap claims TSO
+ * but refuses a full-size segment (it compares segment plus Ethernet header
+ * with the MTU) and sends TCP over IPv6 uncut: the relay cuts for it.
+ */
+static uint64_t
+tx_offloads_usable(const struct rte_eth_dev_info *info)
+{
+	uint64_t capa = info->tx_offload_capa & VR_OFFLOAD_DEV_TX;
+
+	if (info->driver_name != NULL && strcmp(info->driver_name, "net_tap") == 0)
+		capa &= ~RTE_ETH_TX_OFFLOAD_TCP_TSO;
+	if (!(info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
+		capa &= ~RTE_ETH_TX_OFFLOAD_TCP_TSO; /* a guest's TSO frame is a chain */
+	return capa;
+}
+
 static void
 fill_port_conf(struct rte_eth_conf *conf, const struct rte_eth_dev_info *info, uint16_t nq,
                uint16_t mtu)
@@ -183,10 +202,11 @@ fill_port_conf(struct rte_eth_conf *conf, const struct rte_eth_dev_info *info, u
 		conf->rxmode.offloads |= info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH;
 	}
 	/* jumbo frames arrive and leave as chains of 2 KiB segments */
-	if ((uint32_t)mtu + 22 > VR_MBUF_DATA_ROOM) {
+	if ((uint32_t)mtu + 22 > VR_MBUF_DATA_ROOM)
 		conf->rxmode.offloads |= info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER;
-		conf->txmode.offloads |= info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	}
+	/* ... and so do a guest's TSO frames, up to 64 KiB */
+	conf->txmode.offloads |= info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	conf->txmode.offloads |= tx_offloads_usable(info);
 }
 
 static int
@@ -240,6 +260,7 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 	dev->n_queues = device_queues_for(dev, want_queues);
 	fill_port_conf(&conf, &info, dev->n_queues, mtu);
 	dev->rss = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS;
+	dev->tx_offloads = conf.txmode.offloads & VR_OFFLOAD_DEV_TX;
 	rc = rte_eth_dev_configure(dev->port, dev->n_queues, dev->n_queues, &conf);
 	if (rc != 0)
 		return vr_err(err, errlen,

@@ -24,8 +24,9 @@ struct vr_device {
 	uint16_t port;
 	uint16_t n_queues; /* queue pairs configured */
 	uint16_t rxd, txd;
-	uint16_t max_queues; /* what the device offers */
-	bool rss;            /* RSS spreads RX queues */
+	uint16_t max_queues;  /* what the device offers */
+	bool rss;             /* RSS spreads RX queues */
+	uint64_t tx_offloads; /* checksum/TSO offloads configured (offload.h) */
 	bool started;
 	char name[128]; /* ethdev name */
 	/* a bond's member ports, opened before and closed after the bond */

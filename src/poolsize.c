@@ -17,10 +17,12 @@ vr_pool_mbufs(const struct vr_pool_need *n)
 	uint32_t segs = vr_segs_per_frame(n->mtu);
 	/* device RX rings are filled one segment per descriptor; TX rings hold
 	 * whole frames; pending buffers (both directions, every queue) and the
-	 * two in-flight bursts hold whole frames; caches sit per lcore */
+	 * two in-flight bursts hold whole frames; caches sit per lcore; a burst
+	 * of 64 KiB TSO frames may wait to be cut on every guest queue pair */
 	uint32_t need = (uint32_t)n->queues * n->rxd + (uint32_t)n->queues * n->txd * segs +
 	                2u * n->queues * VR_PEND_LIMIT * segs + 2u * VR_BURST_LIMIT * segs +
-	                (uint32_t)n->lcores * VR_POOL_CACHE * 3 / 2;
+	                (uint32_t)n->lcores * VR_POOL_CACHE * 3 / 2 +
+	                (uint32_t)n->tso_queues * VR_BURST_LIMIT * VR_TSO_FRAME_SEGS;
 	uint32_t size = 1;
 
 	while (size - 1 < need)

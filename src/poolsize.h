@@ -12,12 +12,14 @@
 #define VR_MBUF_HEADROOM  128
 #define VR_POOL_CACHE     128
 #define VR_MBUF_ELT_BYTES 2432 /* measured mempool element: header + room + mbuf */
+#define VR_TSO_FRAME_SEGS 33   /* a guest's 64 KiB TSO frame in 2 KiB segments */
 
 struct vr_pool_need {
 	uint16_t queues;   /* device queue pairs */
 	uint16_t rxd, txd; /* descriptors per device queue */
 	uint16_t mtu;
-	uint16_t lcores; /* lcores that may hold a per-lcore cache */
+	uint16_t lcores;     /* lcores that may hold a per-lcore cache */
+	uint16_t tso_queues; /* guest queue pairs that may send TSO frames (0: tso off) */
 };
 
 /* Segments one frame of this MTU needs. */

@@ -163,6 +163,7 @@ pool_create(const struct vr_relay *r, int socket)
 	    .txd = VR_DEV_TXD,
 	    .mtu = r->conf.mtu,
 	    .lcores = (uint16_t)(vr_n_workers + 1),
+	    .tso_queues = r->conf.tso ? r->conf.queues : 0,
 	};
 	char name[RTE_MEMPOOL_NAMESIZE];
 
@@ -200,6 +201,7 @@ dir_create(const struct vr_relay *r, enum vr_dir_kind kind)
 	d->port = r->dev.port;
 	d->n_devq = r->dev.n_queues;
 	d->pool = r->pool;
+	d->dev_tx = r->dev.tx_offloads;
 	d->retry_tsc = retry_tsc;
 	d->worker = -1;
 	if (kind == VR_DIR_VM2DEV) {

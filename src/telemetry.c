@@ -42,6 +42,23 @@ cmd_relays(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Guest-to-device offload counters (offload.h). */
+static struct rte_tel_data *
+offload_dict(const struct vr_dir_counters *c)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+
+	if (d == NULL)
+		return NULL;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "device", ctr_read(c->offload_dev));
+	rte_tel_data_add_dict_u64(d, "csum_sw", ctr_read(c->csum_sw));
+	rte_tel_data_add_dict_u64(d, "tso_cut", ctr_read(c->tso_cut));
+	rte_tel_data_add_dict_u64(d, "tso_segments", ctr_read(c->tso_segments));
+	rte_tel_data_add_dict_u64(d, "dropped", ctr_read(c->offload_bad));
+	return d;
+}
+
 static struct rte_tel_data *
 u64_array(const uint64_t *v, unsigned n)
 {
@@ -78,6 +95,8 @@ dir_dict(const struct vr_relay *r, int k)
 	rte_tel_data_add_dict_u64(d, "nombuf", ctr_read(c->nombuf));
 	rte_tel_data_add_dict_u64(d, "retries", ctr_read(c->retries));
 	rte_tel_data_add_dict_u64(d, "announced", ctr_read(c->announced));
+	if (k == VR_DIR_VM2DEV)
+		rte_tel_data_add_dict_container(d, "offload", offload_dict(c), 0);
 	rte_tel_data_add_dict_u64(d, "rx_pps", r->rate_rx[k].pps);
 	rte_tel_data_add_dict_u64(d, "rx_bps", r->rate_rx[k].bps);
 	rte_tel_data_add_dict_u64(d, "pps", r->rate[k].pps);

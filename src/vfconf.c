@@ -288,17 +288,14 @@ set_flag(struct vf_ctx *x, const char *var, const char *v, char *err, size_t err
 		x->c->ctl.dynamic_sockets = on;
 	else if (strcmp(var, "IPC_PORT_CONTROL") == 0)
 		x->ipc_port_control = on;
-	else if (strcmp(var, "TSO") == 0 && on)
-		warnf(x, "VIRTIOFWD_%s: %s", var,
-		      "ignored: vrelay does not offer TSO to guests, so no device gets a frame "
-		      "larger than its MTU to segment");
+	else if (strcmp(var, "TSO") == 0)
+		d->tso = on;
 	else if (strcmp(var, "ZERO_COPY") == 0 && on)
 		warnf(x, "VIRTIOFWD_%s: %s", var, "ignored: zero-copy is not supported");
 	else if (strcmp(var, "CPU_NIC_SAME_NUMA") == 0 && on)
 		warnf(x, "VIRTIOFWD_%s: %s", var,
 		      "ignored: vrelay takes memory per relay on the device's and guest's node");
-	else if (strcmp(var, "TSO") != 0 && strcmp(var, "ZERO_COPY") != 0 &&
-	         strcmp(var, "CPU_NIC_SAME_NUMA") != 0)
+	else if (strcmp(var, "ZERO_COPY") != 0 && strcmp(var, "CPU_NIC_SAME_NUMA") != 0)
 		return 1;
 	(void)err;
 	(void)errlen;
@@ -486,6 +483,7 @@ finish(struct vf_ctx *x, char *err, size_t errlen)
 		r->mode = x->c->defaults.mode;
 		r->mtu = x->c->defaults.mtu;
 		r->mrgbuf = x->c->defaults.mrgbuf;
+		r->tso = x->c->defaults.tso;
 	}
 	if (x->c->ctl.socket_pattern[0] == '\0')
 		snprintf(x->c->ctl.socket_pattern, VR_PATH_MAX, "virtio-forwarder%%u.sock");
@@ -505,6 +503,8 @@ vr_vfconf_parse_text(struct vr_conf *c, const char *text, const char *name, char
 	else
 		x.warn = NULL;
 	x.n_relays0 = c->n_relays;
+	/* the original offers TSO only for a non-empty VIRTIOFWD_TSO */
+	c->defaults.tso = false;
 	memcpy(x.pins0, c->ctl.pins, sizeof(x.pins0));
 	while (*p != '\0') {
 		const char *nl = strchr(p, '\n');

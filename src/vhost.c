@@ -25,14 +25,17 @@
 #include "relay.h"
 #include "sockpath.h"
 
-/* The relay forwards frames as they are: it cannot finish a checksum or
- * segment a TSO frame for a device that does not, so these stay off. */
+/* Guest to device, the relay finishes checksums and cuts TCP frames (or has
+ * the device do it: offload.h), so the guest may leave them: CSUM, and
+ * HOST_TSO4/6 unless the relay's tso is off. Not UDP fragmentation offload
+ * or ECN-marked TSO. Device to guest, frames arrive finished and whole: the
+ * relay has nothing to tell the guest with GUEST_CSUM or GUEST_TSO. */
 #define VR_FEATURES_OFF                                                                            \
-	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                         \
-	 (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |                     \
-	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |                       \
-	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |                   \
-	 (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+	((1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_HOST_ECN) |                     \
+	 (1ULL << VIRTIO_NET_F_HOST_UFO) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |                     \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |                    \
+	 (1ULL << VIRTIO_NET_F_GUEST_UFO))
+#define VR_FEATURES_TSO ((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6))
 
 static struct vr_perm perm = {.uid = (uid_t)-1, .gid = (gid_t)-1, .mode = 0660};
 
@@ -198,6 +201,8 @@ vhost_register(const struct vr_relay_conf *c, char *err, size_t errlen)
 		return -1;
 	if (!c->mrgbuf)
 		off |= 1ULL << VIRTIO_NET_F_MRG_RXBUF;
+	if (!c->tso)
+		off |= VR_FEATURES_TSO;
 	if (rte_vhost_driver_register(c->socket, flags) != 0)
 		return vr_err(err, errlen, "socket %s: vhost-user registration failed", c->socket);
 	if (rte_vhost_driver_disable_features(c->socket, off) != 0 ||

@@ -180,6 +180,7 @@ static const char full_conf[] = "# vrelay test configuration\n"
                                 "queues = 2\n"
                                 "mtu = 1500\n"
                                 "mrgbuf = no\n"
+                                "tso = no\n"
                                 "cpu = 3,5\n";
 
 static void
@@ -225,6 +226,7 @@ test_conf_full_file(void **state)
 	assert_int_equal(r->queues, 4);
 	assert_int_equal(r->mtu, 9000);
 	assert_true(r->mrgbuf);
+	assert_true(r->tso);
 	assert_int_equal(r->cpu[0], VR_CPU_UNPINNED);
 	assert_int_equal(r->cpu[1], VR_CPU_UNPINNED);
 
@@ -237,6 +239,7 @@ test_conf_full_file(void **state)
 	assert_int_equal(r->queues, 2);
 	assert_int_equal(r->mtu, 1500);
 	assert_false(r->mrgbuf);
+	assert_false(r->tso);
 	assert_int_equal(r->cpu[0], 3);
 	assert_int_equal(r->cpu[1], 5);
 
@@ -367,6 +370,7 @@ test_conf_line_errors(void **state)
 	expect_parse_error("[relay 1]\nmode = bogus\n",
 	                   "t.conf:2: mode 'bogus' is neither 'server' nor 'client'");
 	expect_parse_error("[relay 1]\nmrgbuf = maybe\n", "t.conf:2: mrgbuf 'maybe' is not yes/no");
+	expect_parse_error("[relay 1]\ntso = 2\n", "t.conf:2: tso '2' is not yes/no");
 	expect_parse_error("[relay 1]\nsocket = relative.sock\n",
 	                   "t.conf:2: socket 'relative.sock' must be an absolute path shorter "
 	                   "than 108 bytes");

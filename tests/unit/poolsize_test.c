@@ -23,7 +23,8 @@ need_of(const struct vr_pool_need *n)
 
 	return (uint64_t)n->queues * n->rxd + (uint64_t)n->queues * n->txd * segs +
 	       2ull * n->queues * VR_PEND_LIMIT * segs + 2ull * VR_BURST_LIMIT * segs +
-	       (uint64_t)n->lcores * VR_POOL_CACHE * 3 / 2;
+	       (uint64_t)n->lcores * VR_POOL_CACHE * 3 / 2 +
+	       (uint64_t)n->tso_queues * 32 * (65536 / 2048 + 1);
 }
 
 static int
@@ -92,6 +93,7 @@ test_pool_mbufs_formula(void **state)
 					    .txd = descs[(d + 2) % 6],
 					    .mtu = mtus[m],
 					    .lcores = lcores[l],
+					    .tso_queues = (uint16_t)(m % 2 ? queues[q] : 0),
 					});
 }
 
@@ -103,6 +105,10 @@ test_pool_mbufs_default(void **state)
 	(void)state;
 	/* 1024 + 1024 + 2*64 + 2*32 + 3*192 = 2816 -> 4095 */
 	assert_int_equal(need_of(&n), 2816);
+	assert_int_equal(vr_pool_mbufs(&n), 4095);
+	/* with TSO (the default): + a burst of 64 KiB frames, 32*33, still 4095 */
+	n.tso_queues = 1;
+	assert_int_equal(need_of(&n), 3872);
 	assert_int_equal(vr_pool_mbufs(&n), 4095);
 }
 

@@ -210,6 +210,7 @@ check_shipped(const struct vr_conf *c)
 	/* relay defaults: JUMBO, MRGBUF, VHOST_CLIENT */
 	assert_int_equal(c->defaults.mtu, VR_MTU_MAX);
 	assert_true(c->defaults.mrgbuf);
+	assert_false(c->defaults.tso); /* VIRTIOFWD_TSO is empty, as the original ships it */
 	assert_int_equal(c->defaults.mode, VR_VHOST_CLIENT);
 	assert_int_equal(c->defaults.queues, 1);
 	assert_string_equal(c->socket_dir, "/tmp/virtio-forwarder");
@@ -272,8 +273,8 @@ test_vf_shipped_file_load(void **state)
 	write_temp_file(path, sizeof(path), text);
 	vr_conf_init(&conf);
 	assert_int_equal(vr_conf_load_file(&conf, path, err, sizeof(err)), 0);
-	assert_contains(conf.warnings, path);
-	assert_contains(conf.warnings, ":27: VIRTIOFWD_TSO: ignored");
+	assert_string_equal(conf.warnings, "");
+	assert_true(conf.defaults.tso);
 	assert_int_equal(unlink(path), 0);
 	free(text);
 
@@ -332,6 +333,9 @@ test_vf_static_vfs(void **state)
 	expect_vf_ok("VIRTIOFWD_STATIC_VFS=0000:05:08.1=1\n");
 	assert_int_equal(conf.n_relays, 1);
 	expect_relay(0, 1, "0000:05:08.1");
+	assert_false(conf.relays[0].tso); /* the original offers TSO only when asked */
+	expect_vf_ok("VIRTIOFWD_STATIC_VFS=0000:05:08.1=1\nVIRTIOFWD_TSO=y\n");
+	assert_true(conf.relays[0].tso);
 
 	/* short and upper-case addresses are canonicalised; ids 0 and 63 */
 	expect_vf_ok("VIRTIOFWD_STATIC_VFS=(05:08.1=0  0000:0A:1F.7=63)\n");
@@ -673,10 +677,9 @@ test_vf_warnings(void **state)
 	             "VIRTIOFWD_CPU_NIC_SAME_NUMA=1\n"
 	             "OTHER_VAR=x\n"
 	             "VIRTIOFWD_TSO=\n");
+	assert_false(conf.defaults.tso); /* the later, empty value wins */
 	assert_string_equal(
 	    warn, "vf.conf:1: VIRTIOFWD_FOO: unknown variable, ignored\n"
-	          "vf.conf:2: VIRTIOFWD_TSO: ignored: vrelay does not offer TSO to guests, so no "
-	          "device gets a frame larger than its MTU to segment\n"
 	          "vf.conf:3: VIRTIOFWD_ZERO_COPY: ignored: zero-copy is not supported\n"
 	          "vf.conf:4: VIRTIOFWD_BIND_VFIO_PCI: ignored: vrelayd binds no drivers; bind "
 	          "the devices to vfio-pci before it starts (dpdk-devbind.py, driverctl)\n"

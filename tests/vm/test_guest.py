@@ -171,29 +171,78 @@ def test_promisc_toggled_30s(s):
     no_oops(g)
 
 
+def offload_counts(g):
+    """The relay's guest-to-device offload counters (telemetry)."""
+    return g.d.relay(0)["vm2dev"]["offload"]
+
+
+def offload_delta(before, after):
+    return {k: after[k] - before[k] for k in after}
+
+
 def test_offloads_toggled(s):
-    """vrelay does not negotiate checksum or segmentation offload with the
-    guest (VIRTIO_NET_F_CSUM/HOST_TSO* off), so tx/sg/tso are fixed off in
-    the guest: requests to turn them on change nothing and say so. gso and
-    gro are the guest's own and toggle. After every change TCP runs and its
-    checksums verify at the peer (a bad one would stall the transfer)."""
+    """vrelay offers checksum offload and TSO (VIRTIO_NET_F_CSUM,
+    HOST_TSO4/6), so tx/sg/tso start on in the guest and really toggle.
+    After every change TCP runs, its checksums verify at the peer, and the
+    relay's counters say who finished the frames: with tx off nothing is
+    left to the relay; with tso on the relay cuts the guest's TCP frames
+    (net_tap's TSO is not used: offload.h); with tso off it cuts nothing."""
     g = s.shared
     feats = g.c.run("ethtool -k eth0")[1]
-    for f in ("tx-checksumming: off", "tcp-segmentation-offload: off"):
+    for f in ("tx-checksumming: on", "scatter-gather: on", "tcp-segmentation-offload: on"):
         check(f in feats, "guest offloads: '%s' missing:\n%s" % (f, feats))
     for feat in ("tx", "sg", "tso", "gso", "gro"):
-        for state in ("on", "off"):
+        for state in ("off", "on"):
             g.c.run("ethtool -K eth0 %s %s" % (feat, state), ok=False)
             tcpdump = g.peer.spawn(["tcpdump", "-n", "-v", "-i", "eth0", "-c", "20",
                                     "tcp and src %s" % vm.GUEST_IP], "tcpdump-%s-%s.log" % (
                                         feat, state))
             wait_for(lambda: "listening on" in tcpdump.output(), 10, "tcpdump to start")
-            mbps, _ = iperf(g, "-n 2M", seconds=2)
+            before = offload_counts(g)
+            mbps, _ = iperf(g, "-n 4M", seconds=2)
+            delta = offload_delta(before, offload_counts(g))
             check(mbps > 0, "iperf3 after ethtool -K %s %s: %s Mbit/s" % (feat, state, mbps))
             wait_for(lambda: not tcpdump.alive(), 10, "tcpdump to take 20 packets")
             check("incorrect" not in tcpdump.output(),
                   "bad checksums after -K %s %s:\n%s" % (feat, state, tcpdump.output()[-1500:]))
-    g.c.run("ethtool -K eth0 gso on gro on")
+            check(delta["dropped"] == 0, "offload drops after -K %s %s: %s" % (feat, state, delta))
+            if (feat, state) == ("tx", "off"):
+                check(delta["device"] + delta["csum_sw"] + delta["tso_cut"] == 0,
+                      "tx off, yet the guest left work to the relay: %s" % delta)
+            elif (feat, state) == ("tso", "off"):
+                check(delta["tso_cut"] == 0 and delta["device"] + delta["csum_sw"] > 0,
+                      "tso off: %s" % delta)
+            elif state == "on" and feat in ("tx", "sg", "tso"):
+                check(delta["tso_cut"] > 0 and delta["tso_segments"] > delta["tso_cut"],
+                      "-K %s on: the relay cut no TCP frames: %s" % (feat, delta))
+    feats = g.c.run("ethtool -k eth0")[1]
+    check("tcp-segmentation-offload: on" in feats, "tso did not come back on:\n" + feats)
+    no_oops(g)
+
+
+def test_tso_ipv6_and_udp_checksums(s):
+    """TCP over IPv6 is cut by the relay too (DPDK 22.11's GSO cannot), and a
+    UDP checksum the guest leaves is finished: the peer receives every
+    datagram with a correct checksum (the kernel drops bad ones)."""
+    g = s.shared
+    srv = g.peer.spawn(["iperf3", "-s", "-1", "--forceflush", "-B", vm.PEER_IP6],
+                       "iperf3-server-v6.log")
+    wait_for(lambda: "Server listening" in srv.output(), 10, "the peer's IPv6 iperf3 server")
+    before = offload_counts(g)
+    _, out = g.c.run("iperf3 -6 -c %s -n 4M -f m" % vm.PEER_IP6, timeout=90)
+    srv.p.wait(10)
+    delta = offload_delta(before, offload_counts(g))
+    check(re.search(r"[\d.]+ Mbits/sec.*receiver", out), "IPv6 iperf3:\n" + out[-1500:])
+    check(delta["tso_cut"] > 0 and delta["dropped"] == 0, "IPv6 TSO counters: %s" % delta)
+    tcpdump = g.peer.spawn(["tcpdump", "-n", "-v", "-i", "eth0", "-c", "20",
+                            "udp and src %s" % vm.GUEST_IP], "tcpdump-udp.log")
+    wait_for(lambda: "listening on" in tcpdump.output(), 10, "tcpdump to start")
+    mbps, out = iperf(g, "-u -b 5M -l 1400", seconds=2)
+    loss = re.findall(r"(\d+)/(\d+) \(([\d.]+)%\).*receiver", out)
+    check(loss and int(loss[-1][0]) == 0, "UDP datagrams lost (bad checksums?):\n" + out[-1500:])
+    wait_for(lambda: not tcpdump.alive(), 10, "tcpdump to take 20 datagrams")
+    check("incorrect" not in tcpdump.output() and "bad udp cksum" not in tcpdump.output(),
+          "bad UDP checksums:\n" + tcpdump.output()[-1500:])
     no_oops(g)
 
 

@@ -3,14 +3,16 @@ peer host in a network namespace.
 
 Topology (one Peer per test):
 
-    guest eth0 --virtio/vhost-user--> vrelayd relay N --net_af_packet--> vrNNNN-k
-                                                     (veth) <---> pk in netns, bridge br0
-                                                                  192.0.2.1, 2001:db8::1
+    guest eth0 --virtio/vhost-user--> vrelayd relay k --net_tap--> vtapK
+                 (host namespace: vrelayd, QEMU, bridge br0 <- vtapK, up0)
+                                                        up0 <--veth--> eth0 in
+                                                  the peer namespace: 192.0.2.1,
+                                                  2001:db8::1, ping, iperf3, tcpdump
 
-Each relay's device is one host-side veth; its other end is a port of the
-bridge in the peer namespace, where ping, iperf3 and tcpdump run. Two relays
-on one bridge are the source and destination of a live migration: the
-bridge's MAC table is the network that must learn the guest's new place.
+Two relays on one bridge are the source and destination of a live
+migration: the bridge's MAC table is the network that must learn the
+guest's new place. For jumbo frames a relay's device is net_pcap on a veth
+into the bridge instead (Peer.pcap_device).
 """
 
 import json
@@ -253,7 +255,7 @@ class Peer:
     reassembled, cut to its frame size: fragmented pings never arrive.)"""
 
     def __init__(self, s, mtu=1500):
-        self.s = s
+        self.s, self.mtu = s, mtu
         tag = "%d-%04x" % (os.getpid(), random.randrange(0x10000))
         self.host_ns, self.ns = "vrth-" + tag, "vrtp-" + tag
         s.procs.append(_Cleanup(self.cleanup))
@@ -266,7 +268,7 @@ class Peer:
                      "eth0", "netns", self.ns)
         self.host_ip("link", "set", "up0", "master", "br0", "up")
         self.ip("link", "set", "lo", "up")
-        self.ip("link", "set", "eth0", "up")
+        self.ip("link", "set", "eth0", "mtu", str(mtu), "up")
         self.ip("addr", "add", PEER_IP + "/24", "dev", "eth0")
         self.ip("addr", "add", PEER_IP6 + "/64", "dev", "eth0", "nodad")
 
@@ -274,6 +276,21 @@ class Peer:
     def device(k):
         """vrelayd devargs for device k: a tap in the host namespace."""
         return "net_tap%d,iface=vtap%d" % (k, k)
+
+    def pcap_device(self, k):
+        """vrelayd devargs for device k as net_pcap on veth vrpK, whose other
+        end vrpbK is on the bridge: the Linux-reachable device that carries
+        jumbo frames (DPDK 22.11's net_tap stops at 1522 bytes, net_af_packet
+        at 1518). vrpbK's offloads are off, so what reaches the capture is
+        finished, MTU-sized frames, as a NIC would receive them."""
+        dev, br_end = "vrp%d" % k, "vrpb%d" % k
+        self.host_ip("link", "add", dev, "mtu", str(self.mtu), "type", "veth", "peer", "name",
+                     br_end, "mtu", str(self.mtu))
+        sh(*self.in_host(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % dev]))
+        sh(*self.in_host(["ethtool", "-K", br_end, "tx", "off", "tso", "off", "gso", "off"]))
+        self.host_ip("link", "set", br_end, "master", "br0", "up")
+        self.host_ip("link", "set", dev, "up")
+        return "net_pcap%d,iface=%s" % (k, dev)
 
     def attach(self, k, timeout=30):
         """Put device k's tap (made by vrelayd) on the bridge."""
