@@ -120,6 +120,8 @@ parse_headers(struct rte_mbuf *m, bool tso)
 		return -1;
 	if (l4 != RTE_PTYPE_L4_TCP && (tso || l4 != RTE_PTYPE_L4_UDP))
 		return -1;
+	if (l4 == RTE_PTYPE_L4_TCP && hl.l4_len < sizeof(struct rte_tcp_hdr))
+		return -1; /* a data offset under 5 words: no room for the checksum */
 	if ((uint32_t)hl.l2_len + hl.l3_len + hl.l4_len > rte_pktmbuf_data_len(m))
 		return -1; /* headers are written in place: they must be contiguous */
 	m->packet_type = ptype;

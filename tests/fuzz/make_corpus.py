@@ -305,11 +305,45 @@ VIRTIOFWD_DYNAMIC_SOCKETS=y
 }
 
 
+def offload_seed(flags, mss, fill, dev, v6=False, udp=False, vlan=False, payload=3000):
+    """fuzz_offload input: request flags, MSS, mbuf fill, device offloads, then
+    a guest frame whose IP lengths are right (the checksum is left as garbage)."""
+    import struct
+    l4 = struct.pack("!HHHH", 5001, 5201, 8 + payload, 0x5a5a) if udp else \
+        struct.pack("!HHIIBBHHH", 40000, 5201, 0xfffff000, 77, (32 // 4) << 4, 0x18 | 0x81,
+                    512, 0x5a5a, 0) + b"\x01" * 12
+    body = l4 + bytes((i * 7 + 3) & 0xff for i in range(payload))
+    proto = 17 if udp else 6
+    if v6:
+        l3 = struct.pack("!IHBB", 6 << 28, len(body), proto, 64) + \
+            bytes.fromhex("20010db8" + "0" * 22 + "10") + bytes.fromhex("20010db8" + "0" * 22 + "01")
+        etype = b"\x86\xdd"
+    else:
+        l3 = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, 0x4000, 64, proto, 0,
+                         bytes([192, 0, 2, 10]), bytes([192, 0, 2, 1]))
+        etype = b"\x08\x00"
+    l2 = bytes.fromhex("020000000001525400 00020a".replace(" ", ""))
+    l2 += (b"\x81\x00\x00\x07" if vlan else b"") + etype
+    return struct.pack("<BHHB", flags, mss, fill, dev) + l2 + l3 + body
+
+
+OFFLOADS = {
+    "csum_tcp4": offload_seed(1, 0, 2047, 0),
+    "csum_udp6_vlan_chain": offload_seed(1, 0, 999, 0, v6=True, udp=True, vlan=True),
+    "tso_tcp4_sw": offload_seed(3, 1448, 2047, 1 | (7 << 2), payload=20000),
+    "tso_tcp6_sw_small_room": offload_seed(3, 1428, 700, 0, v6=True, payload=9000),
+    "tso_tcp4_device": offload_seed(3, 1448, 2047, 2, payload=8000),
+    "tso_jumbo_mss": offload_seed(3, 8948, 2047, 0, payload=30000),
+    "tso_udp_refused": offload_seed(3, 1000, 2047, 0, udp=True),
+}
+
+
 def main():
     pb, tmp = load_pb2()
     try:
         sets = {"port_request": port_requests(pb), "stats_request": stats_requests(pb),
-                "sched_request": sched_requests(pb), "config": CONFIGS, "vfconf": VFCONFS}
+                "sched_request": sched_requests(pb), "config": CONFIGS, "vfconf": VFCONFS,
+                "offload": OFFLOADS}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for target, seeds in sets.items():

@@ -32,8 +32,11 @@ TARGETS = {
     "sched_request": REQ_MAX_LEN,
     "config": CONF_MAX_LEN,
     "vfconf": CONF_MAX_LEN,
+    "offload": 6 + 65535,
 }
 SOURCES = ["src/api/request.c", "src/config.c", "src/errmsg.c", "src/vfconf.c", "src/announce.c"]
+# targets on mbufs: their own sources, built against DPDK (an EAL in memory)
+DPDK_TARGETS = {"offload": ["src/offload.c"]}
 
 CC = "clang"
 # -fno-sanitize-recover: an UBSan finding aborts, so libFuzzer reports it
@@ -87,8 +90,14 @@ def build(outdir, targets):
     srcs = [os.path.join(ROOT, s) for s in SOURCES] + [os.path.join(gen, "virtioforwarder.pb-c.c")]
     for t in targets:
         exe = os.path.join(outdir, "fuzz_" + t)
-        cmd = [CC] + CFLAGS + [SAN] + incs + [os.path.join(HERE, "fuzz_%s.c" % t)] + srcs + \
-            ["-o", exe] + LIBS
+        if t in DPDK_TARGETS:
+            dpdk = subprocess.run(["pkg-config", "--cflags", "--libs", "libdpdk"],
+                                  capture_output=True, text=True).stdout.split()
+            cmd = [CC] + CFLAGS + [SAN] + incs + [os.path.join(HERE, "fuzz_%s.c" % t)] + \
+                [os.path.join(ROOT, x) for x in DPDK_TARGETS[t]] + ["-o", exe] + dpdk
+        else:
+            cmd = [CC] + CFLAGS + [SAN] + incs + [os.path.join(HERE, "fuzz_%s.c" % t)] + \
+                srcs + ["-o", exe] + LIBS
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             bins[t], errors[t] = None, "build failed: %s\n%s" % (" ".join(cmd), p.stderr)

@@ -443,6 +443,13 @@ test_bad_requests(void **state)
 	assert_int_equal(offload_prepare(m, 0), VR_OFL_BAD);
 	rte_pktmbuf_free(m);
 
+	m = from_guest(&tcp, 0); /* TCP data offset 2 words (found by fuzz_offload) */
+	p = rte_pktmbuf_mtod_offset(m, uint8_t *, 14 + 20 + 12);
+	p[0] = 2 << 4;
+	no_regression(offload_prepare(m, 0) == VR_OFL_BAD,
+	              "a TCP header shorter than 20 bytes had its checksum written past its end");
+	rte_pktmbuf_free(m);
+
 	m = from_guest(&tcp, 0); /* a runt: Ethernet header only */
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - 14));
 	assert_int_equal(offload_prepare(m, 0), VR_OFL_BAD);
