@@ -52,6 +52,16 @@ pending_consume(struct vr_pending *p, uint16_t sent, uint64_t now)
 	p->since = now;
 }
 
+/* No peer will take these (the guest or its vring is gone): drop and count. */
+static void
+pending_drop_unready(struct vr_dir *d, struct vr_pending *p)
+{
+	ctr_add(d->c.drop_unready, p->n);
+	ctr_add(d->c.drop_unready_bytes, sum_bytes(p->m, p->n));
+	rte_pktmbuf_free_bulk(p->m, p->n);
+	p->n = 0;
+}
+
 /* The peer made no progress for the whole retry window: give up on these. */
 static void
 pending_expire(struct vr_dir *d, struct vr_pending *p, uint64_t now)
@@ -372,10 +382,9 @@ uncut_to_pending(struct vr_dir *d, uint16_t qp, uint64_t now)
 	}
 	if (moved > 0)
 		pending_consume(u, moved, now);
-	if (u->n > 0 && now - u->since > d->retry_tsc) {
-		*done = 0;
-		pending_expire(d, u, now);
-	}
+	pending_expire(d, u, now);
+	if (u->n == 0)
+		*done = 0; /* expired with a frame cut in part */
 }
 
 /* Everything taken from guest queue pair qp goes out before more is taken:
@@ -508,12 +517,8 @@ drop_pending_except(struct vr_dir *d, uint64_t keep)
 	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
 		struct vr_pending *p = &d->pend[qp];
 
-		if (p->n == 0 || (keep & (1ULL << (2 * qp))))
-			continue;
-		ctr_add(d->c.drop_unready, p->n);
-		ctr_add(d->c.drop_unready_bytes, sum_bytes(p->m, p->n));
-		rte_pktmbuf_free_bulk(p->m, p->n);
-		p->n = 0;
+		if (p->n > 0 && !(keep & (1ULL << (2 * qp))))
+			pending_drop_unready(d, p);
 	}
 }
 
@@ -568,12 +573,7 @@ dir_drain(struct vr_dir *d)
 {
 	drop_pending_except(d, 0);
 	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
-		struct vr_pending *u = &d->uncut[qp];
-
-		ctr_add(d->c.drop_unready, u->n);
-		ctr_add(d->c.drop_unready_bytes, sum_bytes(u->m, u->n));
-		rte_pktmbuf_free_bulk(u->m, u->n);
-		u->n = 0;
+		pending_drop_unready(d, &d->uncut[qp]);
 		d->uncut_done[qp] = 0;
 	}
 }
