@@ -33,12 +33,6 @@ api_pack(const ProtobufCMessage *msg, uint8_t **out)
 	return *out != NULL ? protobuf_c_message_pack(msg, *out) : 0;
 }
 
-const struct vr_conf *
-api_conf(void)
-{
-	return api.conf;
-}
-
 void
 api_reply(enum vr_service s, const uint8_t *buf, size_t len)
 {

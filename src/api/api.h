@@ -3,7 +3,8 @@
  * The ZeroMQ control services, wire-compatible with virtio-forwarder
  * (proto/virtioforwarder.proto, docs/control.md): port control, stats,
  * config and core scheduler, each a REP socket on its own endpoint, all
- * served by the control loop. Handlers act through the relay API.
+ * served by the control loop. Handlers act through the internal control
+ * API (ctl.h).
  */
 #ifndef VR_API_H
 #define VR_API_H
@@ -27,17 +28,8 @@ size_t stats_handle(const uint8_t *req, size_t len, uint8_t **out);
 size_t config_handle(const uint8_t *req, size_t len, uint8_t **out);
 size_t sched_handle(const uint8_t *req, size_t len, uint8_t **out);
 
-/* Carry out a decoded port control request (also for the OVSDB and file
- * monitors): 0, or -1 with a negative errno in code and the reason in msg. */
-struct vr_port_req;
-int portctl_execute(const struct vr_port_req *q, int *code, char *msg, size_t msglen, char *query,
-                    size_t querylen);
-
 /* A reply message packed into *out (malloc'd); its length, 0 on no memory. */
 struct ProtobufCMessage;
 size_t api_pack(const struct ProtobufCMessage *msg, uint8_t **out);
-
-/* Settings the handlers read (socket dir and pattern, defaults, pins). */
-const struct vr_conf *api_conf(void);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * Core scheduler and config services: which worker CPU polls each direction
  * of each relay, read and changed at run time. A move goes through the data
- * plane's handoff (relay_pin -> handoff_move), which loses no packet; this
+ * plane's handoff (ctl_pin -> handoff_move), which loses no packet; this
  * is the interface the load balancer drives. An UPDATE is checked whole
  * before anything moves: a CPU without a worker or a missing relay refuses
  * the request (the original answered OK and left the relay unserviced).
@@ -16,6 +16,7 @@
 #include "errmsg.h"
 #include "handoff.h"
 #include "log.h"
+#include "ctl.h"
 #include "relay.h"
 #include "request.h"
 #include "virtioforwarder.pb-c.h"
@@ -57,7 +58,7 @@ sched_handle(const uint8_t *req, size_t len, uint8_t **out)
 	} else if (rc == 0) {
 		rc = check_update(&q, err, sizeof(err));
 		for (uint16_t i = 0; i < q.n && rc == 0; i++)
-			rc = relay_pin(q.map[i].id, q.map[i].cpu[0], q.map[i].cpu[1], err,
+			rc = ctl_pin(q.map[i].id, q.map[i].cpu[0], q.map[i].cpu[1], err,
 			               sizeof(err));
 	}
 	resp.status = rc == 0 ? VIRTIOFORWARDER__CORE_SCHED_RESPONSE__STATUS__OK
@@ -92,7 +93,7 @@ relay_cpu(Virtioforwarder__ConfigResponse__RelayCPU *e, int id, int vm2dev, int 
 static void
 fill_relays(Virtioforwarder__ConfigResponse *resp, struct config_msg *m)
 {
-	const struct vr_conf *c = api_conf();
+	const struct vr_conf *c = ctl_conf();
 
 	for (int i = 0; i < VR_MAX_RELAYS; i++) {
 		const struct vr_relay *r = relay_get(i);

@@ -38,6 +38,11 @@ struct relay_msg {
 	char up_state[32], down_state[32], state[16], mode[8];
 	char mac[18], ip_text[2 * VR_ADDRS_MAX][48];
 	char *ips[2 * VR_ADDRS_MAX];
+	/* the generated counter lists (counters.h) */
+	Virtioforwarder__Counter dir_ctr[2][VR_N_DIR_COUNTERS];
+	Virtioforwarder__Counter *dir_ctr_list[2][VR_N_DIR_COUNTERS];
+	Virtioforwarder__Counter relay_ctr[VR_N_RELAY_COUNTERS];
+	Virtioforwarder__Counter *relay_ctr_list[VR_N_RELAY_COUNTERS];
 };
 
 /* Counters of one direction at one moment, for rates over a delay. */
@@ -53,6 +58,25 @@ static struct {
 	struct dir_sample s0[VR_MAX_RELAYS][2];
 	struct relay_msg msgs[VR_MAX_RELAYS];
 } st = {.timer = -1};
+
+/* Every counter of a list that applies (dir_bit 0: all) into out. */
+static size_t
+fill_counters(Virtioforwarder__Counter *c, Virtioforwarder__Counter **list,
+              const struct vr_ctr_desc *desc, unsigned n, const void *values, unsigned dir_bit)
+{
+	size_t k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (dir_bit != 0 && !(desc[i].dirs & dir_bit))
+			continue;
+		virtioforwarder__counter__init(&c[k]);
+		c[k].name = (char *)desc[i].name;
+		c[k].value = vr_ctr_value(values, &desc[i]);
+		list[k] = &c[k];
+		k++;
+	}
+	return k;
+}
 
 static struct dir_sample
 sample_dir(const struct vr_dir *d)
@@ -85,7 +109,7 @@ device_up(const struct vr_relay *r)
 {
 	struct rte_eth_link link;
 
-	return r->dev.started && rte_eth_link_get_nowait(r->dev.port, &link) == 0 &&
+	return r->dev.started && rte_eth_link_get_nowait(r->dev.port_id, &link) == 0 &&
 	       link.link_status == RTE_ETH_LINK_UP;
 }
 
@@ -93,7 +117,7 @@ device_up(const struct vr_relay *r)
 static void
 fill_up(struct relay_msg *m, const struct vr_relay *r, const float rt[4])
 {
-	const struct vr_dir_counters *c = &r->dir[VR_DIR_DEV2VM]->c;
+	const struct vr_dir_counters *c = &r->dir[VR_DEV2VM]->c;
 	Virtioforwarder__RelayState__VFtoVM *u = &m->up;
 
 	virtioforwarder__relay_state__vfto_vm__init(u);
@@ -116,17 +140,20 @@ fill_up(struct relay_msg *m, const struct vr_relay *r, const float rt[4])
 	u->byte_rate_rx_from_vf = rt[1];
 	u->pkt_rate_tx_to_vm = rt[2];
 	u->byte_rate_tx_to_vm = rt[3];
+	u->n_counters = fill_counters(m->dir_ctr[VR_DEV2VM], m->dir_ctr_list[VR_DEV2VM],
+	                              vr_dir_counter_desc, VR_N_DIR_COUNTERS, c, VR_CTR_DEV2VM);
+	u->counters = m->dir_ctr_list[VR_DEV2VM];
 }
 
 /* Guest to device: the original's "VM to VF" (down) direction. */
 static void
 fill_down(struct relay_msg *m, const struct vr_relay *r, const float rt[4])
 {
-	const struct vr_dir_counters *c = &r->dir[VR_DIR_VM2DEV]->c;
+	const struct vr_dir_counters *c = &r->dir[VR_VM2DEV]->c;
 	Virtioforwarder__RelayState__VMtoVF *d = &m->down;
 
 	virtioforwarder__relay_state__vmto_vf__init(d);
-	d->active = r->running;
+	d->active = r->vhost.running;
 	snprintf(m->down_state, sizeof(m->down_state), "guest %s", relay_state_name(r));
 	d->internal_state = m->down_state;
 	d->has_pkts_rx_from_vm = d->has_bytes_rx_from_vm = d->has_pkts_tx_to_vf =
@@ -145,6 +172,9 @@ fill_down(struct relay_msg *m, const struct vr_relay *r, const float rt[4])
 	d->byte_rate_rx_from_vm = rt[1];
 	d->pkt_rate_tx_to_vf = rt[2];
 	d->byte_rate_tx_to_vf = rt[3];
+	d->n_counters = fill_counters(m->dir_ctr[VR_VM2DEV], m->dir_ctr_list[VR_VM2DEV],
+	                              vr_dir_counter_desc, VR_N_DIR_COUNTERS, c, VR_CTR_VM2DEV);
+	d->counters = m->dir_ctr_list[VR_VM2DEV];
 }
 
 /* One relay's state; relay lock held. s0 NULL: one-second rates. */
@@ -154,7 +184,7 @@ fill_learned(struct relay_msg *m, const struct vr_relay *r)
 	Virtioforwarder__RelayState *rs = &m->rs;
 	struct vr_addrs a;
 
-	dir_learned_read(r->dir[VR_DIR_VM2DEV], &a);
+	vm2dev_learned(r->vm2dev, &a);
 	vr_addrs_mac_str(&a, m->mac, sizeof(m->mac));
 	rs->guest_mac = m->mac;
 	rs->n_guest_ip = vr_addrs_n_ip(&a);
@@ -164,7 +194,7 @@ fill_learned(struct relay_msg *m, const struct vr_relay *r)
 	}
 	rs->guest_ip = m->ips;
 	rs->has_announced = 1;
-	rs->announced = ctr_read(r->dir[VR_DIR_VM2DEV]->c.announced);
+	rs->announced = ctr_read(r->dir[VR_VM2DEV]->c.announced);
 }
 
 static void
@@ -179,14 +209,14 @@ fill_relay(struct relay_msg *m, const struct vr_relay *r, const struct dir_sampl
 	virtioforwarder__relay_state__vhost__init(&m->vhost);
 	virtioforwarder__relay_state__vf__init(&m->vf);
 	rs->id = (uint32_t)r->conf.id;
-	rs->active = r->running && device_up(r) && !r->removing;
+	rs->active = r->vhost.running && device_up(r) && !r->removing;
 	if (r->conf.ident[0] != '\0') {
 		snprintf(m->ident, sizeof(m->ident), "%s", r->conf.ident);
 		rs->ident = m->ident;
 	}
 	m->cpu.has_vf_to_vm = m->cpu.has_vm_to_vf = 1;
-	m->cpu.vf_to_vm = relay_dir_cpu(r->dir[VR_DIR_DEV2VM]);
-	m->cpu.vm_to_vf = relay_dir_cpu(r->dir[VR_DIR_VM2DEV]);
+	m->cpu.vf_to_vm = relay_dir_cpu(r->dir[VR_DEV2VM]);
+	m->cpu.vm_to_vf = relay_dir_cpu(r->dir[VR_VM2DEV]);
 	rs->cpu = &m->cpu;
 	snprintf(m->socket, sizeof(m->socket), "%s", r->conf.socket);
 	m->vhost.vhost_socket_name = m->socket;
@@ -194,8 +224,8 @@ fill_relay(struct relay_msg *m, const struct vr_relay *r, const struct dir_sampl
 	snprintf(m->device, sizeof(m->device), "%s", r->conf.device); /* whole, any length */
 	m->vf.pci_addr_str = m->device;
 	rs->vf = &m->vf;
-	dir_rates(r, VR_DIR_DEV2VM, s0 != NULL ? &s0[VR_DIR_DEV2VM] : NULL, secs, up);
-	dir_rates(r, VR_DIR_VM2DEV, s0 != NULL ? &s0[VR_DIR_VM2DEV] : NULL, secs, down);
+	dir_rates(r, VR_DEV2VM, s0 != NULL ? &s0[VR_DEV2VM] : NULL, secs, up);
+	dir_rates(r, VR_VM2DEV, s0 != NULL ? &s0[VR_VM2DEV] : NULL, secs, down);
 	fill_up(m, r, up);
 	rs->vf_to_vm = &m->up;
 	fill_down(m, r, down);
@@ -207,8 +237,11 @@ fill_relay(struct relay_msg *m, const struct vr_relay *r, const struct dir_sampl
 	         r->conf.mode == VR_VHOST_CLIENT ? "client" : "server");
 	rs->vhost_mode = m->mode;
 	rs->has_queues = rs->has_pkts_nombuf = 1;
-	rs->queues = relay_guest_queues(r);
-	rs->pkts_nombuf = ctr_read(r->dir[VR_DIR_VM2DEV]->c.nombuf);
+	rs->queues = vhost_guest_queues(&r->vhost);
+	rs->pkts_nombuf = ctr_read(r->c.nombuf);
+	rs->n_counters = fill_counters(m->relay_ctr, m->relay_ctr_list, vr_relay_counter_desc,
+	                               VR_N_RELAY_COUNTERS, &r->c, 0);
+	rs->counters = m->relay_ctr_list;
 	fill_learned(m, r);
 }
 

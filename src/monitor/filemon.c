@@ -12,7 +12,7 @@
 
 #include <rte_hash_crc.h>
 
-#include "api.h"
+#include "ctl.h"
 #include "config.h"
 #include "control.h"
 #include "errmsg.h"
@@ -46,15 +46,15 @@ static struct {
 static void
 run_line(const char *line)
 {
-	static struct vr_port_req q;
-	char err[VR_ERR_MAX];
-	int code, rc = vr_filecmd_parse(line, &q, err, sizeof(err));
+	struct vr_port_req q;
+	struct vr_ctl_result res;
+	int rc = vr_filecmd_parse(line, &q, res.msg, sizeof(res.msg));
 	bool command = rc > 0; /* 0: a comment or a blank line */
 
 	if (command)
-		rc = portctl_execute(&q, &code, err, sizeof(err), NULL, 0);
+		rc = ctl_port(&q, &res);
 	if (rc < 0) {
-		refuse("%s", err);
+		refuse("%s", res.msg);
 		return;
 	}
 	fm.lineno++;
@@ -207,11 +207,4 @@ filemon_stop(void)
 	control_unwatch(fm.fd, NULL);
 	close(fm.fd);
 	fm.fd = -1;
-}
-
-void
-filemon_counts(unsigned long *done, unsigned long *refused)
-{
-	*done = fm.done;
-	*refused = fm.refused;
 }

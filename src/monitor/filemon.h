@@ -14,6 +14,5 @@ int filemon_start(const char *path, char *err, size_t errlen);
 void filemon_stop(void);
 
 /* Lines carried out and lines refused since start (telemetry, tests). */
-void filemon_counts(unsigned long *done, unsigned long *refused);
 
 #endif

@@ -25,7 +25,7 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "ctl.h"
 #include "config.h"
 #include "control.h"
 #include "errmsg.h"
@@ -94,19 +94,19 @@ netdev_pci(const char *name, char *out, size_t len)
 static int
 run(enum vr_port_op op, const struct wanted *w, bool quiet)
 {
-	static struct vr_port_req q;
-	char err[VR_ERR_MAX];
-	int code, rc;
+	struct vr_port_req q;
+	struct vr_ctl_result res;
+	int rc;
 
 	memset(&q, 0, sizeof(q));
 	q.op = op;
 	q.id = w->id;
 	q.conditional = true;
 	snprintf(q.device, sizeof(q.device), "%s", w->device);
-	rc = portctl_execute(&q, &code, err, sizeof(err), NULL, 0);
+	rc = ctl_port(&q, &res);
 	if (rc < 0 && !quiet)
 		VR_LOG(WARNING, "ovsdb: interface %s: %s refused: %s%s", w->name,
-		       vr_port_op_name(op), err,
+		       vr_port_op_name(op), res.msg,
 		       op == VR_PORT_ADD ? " (tried again when a relay is removed)" : "");
 	else if (rc == 0)
 		VR_LOG(NOTICE, "ovsdb: interface %s: relay %d on %s %s", w->name, w->id, w->device,

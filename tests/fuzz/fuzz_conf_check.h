@@ -5,6 +5,7 @@
 #define VR_FUZZ_CONF_CHECK_H
 
 #include "config.h"
+#include "vfconf.h"
 #include "fuzz_common.h"
 
 static inline void

@@ -34,9 +34,12 @@ TARGETS = {
     "vfconf": CONF_MAX_LEN,
     "offload": 6 + 65535,
 }
-SOURCES = ["src/api/request.c", "src/config.c", "src/errmsg.c", "src/vfconf.c", "src/announce.c"]
+SOURCES = ["src/api/request.c", "src/config/config.c", "src/config/conffile.c",
+           "src/config/vfconf.c", "src/core/errmsg.c", "src/migrate/announce.c"]
+# every folder of src/ is an include directory, as in the meson build
+SRC_DIRS = ["", "config", "core", "datapath", "migrate", "api", "ports", "ports/vhost"]
 # targets on mbufs: their own sources, built against DPDK (an EAL in memory)
-DPDK_TARGETS = {"offload": ["src/offload.c"]}
+DPDK_TARGETS = {"offload": ["src/datapath/offload.c"]}
 
 CC = "clang"
 # -fno-sanitize-recover: an UBSan finding aborts, so libFuzzer reports it
@@ -85,8 +88,8 @@ def build(outdir, targets):
         for t in targets:
             bins[t], errors[t] = None, "protoc-c failed:\n" + p.stderr
         return bins, errors
-    incs = ["-I", os.path.join(ROOT, "src"), "-I", os.path.join(ROOT, "src", "api"),
-            "-I", gen, "-I", HERE]
+    incs = [a for d in SRC_DIRS for a in ("-I", os.path.join(ROOT, "src", d))] + \
+        ["-I", gen, "-I", HERE]
     srcs = [os.path.join(ROOT, s) for s in SOURCES] + [os.path.join(gen, "virtioforwarder.pb-c.c")]
     for t in targets:
         exe = os.path.join(outdir, "fuzz_" + t)

@@ -74,10 +74,10 @@ def test_vrelayctl(s):
     check(rc == 0 and long_dev in out and "relay2.sock" in out, "list:\n%s%s" % (out, err))
     rc, out, err = vrelayctl(s.dir, "stats", "--json", 2)
     j = json.loads(out)
-    check(rc == 0 and j[0]["device"] == long_dev and j[0]["g2d"]["rx_pkts"] == 0,
+    check(rc == 0 and j[0]["device"] == long_dev and j[0]["vm2dev"]["rx_pkts"] == 0,
           "stats --json: %s" % out)
     rc, out, err = vrelayctl(s.dir, "stats")
-    check(rc == 0 and "g2d" in out and "d2g" in out, "stats table:\n%s" % out)
+    check(rc == 0 and "vm2dev" in out and "dev2vm" in out, "stats table:\n%s" % out)
     rc, out, err = vrelayctl(s.dir, "workers")
     check(rc == 0 and out.splitlines()[1].split()[0] == "1", "workers:\n%s" % out)
 #errors : daemon refusals exit 1, usage errors 2, no daemon 3; each names the fault

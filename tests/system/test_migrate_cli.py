@@ -10,7 +10,7 @@ import threading
 
 from vrtest import BUILD, check
 
-MIGRATE = os.path.join(BUILD, "tools", "vrelay-migrate")
+MIGRATE = os.path.join(BUILD, "src", "cli", "vrelay-migrate")
 
 
 def run(*args):

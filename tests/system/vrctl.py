@@ -12,7 +12,7 @@ import zmq
 from vrtest import BUILD, TestFailure, check, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VRELAYCTL = os.path.join(BUILD, "tools", "vrelayctl")
+VRELAYCTL = os.path.join(BUILD, "src", "cli", "vrelayctl")
 
 
 def pb():

@@ -320,7 +320,9 @@ def segments(size, seg=2048):
 
 
 def dir_counters(d, rid, name):
-    return d.relay(rid)[name]
+    """A direction's counters, with the relay-wide ones (nombuf) beside them."""
+    r = d.relay(rid)
+    return dict(r[name], nombuf=r["nombuf"])
 
 
 def stable(read, timeout=20.0, what="counters to settle"):

@@ -2,8 +2,8 @@
 /*
  * The RCU handoff between the control thread and the workers. rte_rcu_qsbr
  * works on plain memory, so this runs without EAL. Under ASan any worker
- * touching a view or a guest that the control side already freed fails the
- * concurrency test.
+ * touching a view, or a port session, that the control side already freed
+ * fails the concurrency test.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -17,8 +17,9 @@
 
 #include <cmocka.h>
 
-#include "dataplane.h"
+#include "dir.h"
 #include "handoff.h"
+#include "port.h"
 
 #define N_WORKERS 2
 
@@ -36,15 +37,46 @@ dir_new(enum vr_dir_kind kind, int relay_id)
 	return d;
 }
 
-static struct vr_guest *
-guest_new(uint32_t gen)
-{
-	struct vr_guest *g = calloc(1, sizeof(*g));
+/* A port whose session state lives in memory of its own, allocated before
+ * handoff_port_up and freed right after handoff_port_down returns, as a
+ * vhost port's vid is only valid in between: a worker that reads it after
+ * the grace period reads freed memory. */
+struct test_port {
+	struct vr_port port;
+	uint32_t *session; /* SESSION_CANARY while it lives */
+};
 
-	assert_non_null(g);
-	g->gen = gen;
-	g->vid = (int)gen;
-	return g;
+#define SESSION_CANARY 0xc0ffee01u
+
+static struct test_port *
+port_new(void)
+{
+	struct test_port *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	return p;
+}
+
+static void
+session_start(struct test_port *p)
+{
+	uint32_t *s = malloc(4 * sizeof(*s));
+
+	assert_non_null(s);
+	s[0] = s[1] = s[2] = s[3] = SESSION_CANARY;
+	p->session = s;
+	handoff_port_up(&p->port); /* publishes what was written before it */
+}
+
+static void
+session_end(struct test_port *p)
+{
+	uint32_t *s = p->session;
+
+	handoff_port_down(&p->port);
+	assert_int_equal(p->port.gen, 0);
+	p->session = NULL;
+	free(s);
 }
 
 /* How many times d appears in worker w's view. */
@@ -132,9 +164,9 @@ test_init_limits(void **state)
 static void
 test_attach_detach(void **state)
 {
-	struct vr_dir *a = dir_new(VR_DIR_VM2DEV, 0);
-	struct vr_dir *b = dir_new(VR_DIR_DEV2VM, 0);
-	struct vr_dir *c = dir_new(VR_DIR_VM2DEV, 1);
+	struct vr_dir *a = dir_new(VR_VM2DEV, 0);
+	struct vr_dir *b = dir_new(VR_DEV2VM, 0);
+	struct vr_dir *c = dir_new(VR_VM2DEV, 1);
 	struct vr_worker_view *v;
 
 	(void)state;
@@ -167,7 +199,7 @@ test_attach_detach(void **state)
 	assert_int_equal(handoff_worker_dirs(1), 1);
 
 	/* no such worker */
-	struct vr_dir *d = dir_new(VR_DIR_DEV2VM, 1);
+	struct vr_dir *d = dir_new(VR_DEV2VM, 1);
 
 	assert_int_equal(handoff_attach(d, N_WORKERS), -1);
 	assert_int_equal(d->worker, -1);
@@ -214,8 +246,8 @@ test_attach_detach(void **state)
 static void
 test_move(void **state)
 {
-	struct vr_dir *a = dir_new(VR_DIR_VM2DEV, 0);
-	struct vr_dir *b = dir_new(VR_DIR_DEV2VM, 0);
+	struct vr_dir *a = dir_new(VR_VM2DEV, 0);
+	struct vr_dir *b = dir_new(VR_DEV2VM, 0);
 
 	(void)state;
 	assert_int_equal(handoff_attach(a, 0), 0);
@@ -262,35 +294,32 @@ test_move(void **state)
 }
 
 static void
-test_set_guest(void **state)
+test_port_session(void **state)
 {
-	struct vr_dir *dirs[2] = {dir_new(VR_DIR_VM2DEV, 3), dir_new(VR_DIR_DEV2VM, 3)};
-	struct vr_guest *g1 = guest_new(1), *g2 = guest_new(2);
+	struct test_port *p = port_new();
+	uint32_t first;
 
 	(void)state;
-	assert_int_equal(handoff_attach(dirs[0], 0), 0);
-	assert_int_equal(handoff_attach(dirs[1], 1), 0);
-
-	handoff_set_guest(dirs, g1);
-	assert_ptr_equal(dirs[0]->guest, g1);
-	assert_ptr_equal(dirs[1]->guest, g1);
-	/* replacing frees g1 (ASan reports a double free if we did as well) */
-	handoff_set_guest(dirs, g2);
-	assert_ptr_equal(dirs[0]->guest, g2);
-	assert_ptr_equal(dirs[1]->guest, g2);
-	assert_int_equal(dirs[1]->guest->gen, 2);
-	/* clearing frees g2 */
-	handoff_set_guest(dirs, NULL);
-	assert_null(dirs[0]->guest);
-	assert_null(dirs[1]->guest);
-	/* and works on detached dirs too */
-	assert_int_equal(handoff_detach(dirs[0]), 0);
-	assert_int_equal(handoff_detach(dirs[1]), 0);
-	handoff_set_guest(dirs, guest_new(3));
-	assert_int_equal(dirs[0]->guest->gen, 3);
-	handoff_set_guest(dirs, NULL);
-	free(dirs[0]);
-	free(dirs[1]);
+	handoff_port_queues(&p->port, 0x3, 0x1);
+	assert_int_equal(port_rxq(&p->port), 0x3);
+	assert_int_equal(port_txq(&p->port), 0x1);
+	assert_int_equal(port_gen(&p->port), 0);
+	session_start(p);
+	first = port_gen(&p->port);
+	assert_int_not_equal(first, 0);
+	session_end(p);
+	assert_int_equal(port_gen(&p->port), 0);
+	/* every session has a number of its own */
+	session_start(p);
+	assert_int_not_equal(port_gen(&p->port), 0);
+	assert_int_not_equal(port_gen(&p->port), first);
+	/* the queues are published apart from the session */
+	assert_int_equal(port_rxq(&p->port), 0x3);
+	session_end(p);
+	/* down twice is harmless */
+	handoff_port_down(&p->port);
+	assert_int_equal(port_gen(&p->port), 0);
+	free(p);
 }
 
 /* ---- concurrency ------------------------------------------------------------ */
@@ -307,28 +336,31 @@ struct worker {
 	/* results, read after join */
 	uint64_t passes;
 	uint64_t dirs_seen;
-	uint64_t guests_seen;
+	uint64_t sessions_seen;
 	uint64_t sum;
 	uint64_t bad;
 };
 
-/* What a worker does with one direction: read its [ctl] fields and all of
- * its guest, as dir_poll would. A freed guest is an ASan error here. */
+/* What a worker does with one direction: read its [ctl] fields and, when
+ * its port has a session, the session's state, as a vhost port's rx/tx
+ * read the vid. A freed session is an ASan error here. */
 static void
 poll_dir(struct worker *w, const struct vr_dir *d)
 {
-	struct vr_guest *g = __atomic_load_n(&d->guest, __ATOMIC_ACQUIRE);
+	const struct test_port *p = (const struct test_port *)d->src;
+	uint32_t gen = port_gen(&p->port);
 
-	w->bad += d->kind != VR_DIR_VM2DEV && d->kind != VR_DIR_DEV2VM;
+	w->bad += d->kind != VR_VM2DEV && d->kind != VR_DEV2VM;
 	w->dirs_seen++;
-	if (g == NULL)
+	if (gen == 0)
 		return;
-	const volatile uint8_t *p = (const volatile uint8_t *)g;
+	const volatile uint32_t *s = p->session;
 
-	for (size_t k = 0; k < sizeof(*g); k++)
-		w->sum += p[k];
-	w->bad += g->gen == 0 || g->vid != (int)g->gen;
-	w->guests_seen++;
+	for (int k = 0; k < 4; k++) {
+		w->bad += s[k] != SESSION_CANARY;
+		w->sum += s[k];
+	}
+	w->sessions_seen++;
 }
 
 static void *
@@ -352,7 +384,7 @@ worker_main(void *arg)
 		sched_yield();
 	}
 	handoff_worker_offline(w->idx);
-	w->bad += w->sum == 0 && w->guests_seen > 0;
+	w->bad += w->sum == 0 && w->sessions_seen > 0;
 	return NULL;
 }
 
@@ -360,15 +392,19 @@ static void
 test_concurrent_workers(void **state)
 {
 	struct vr_dir *dirs[2 * N_RELAYS];
+	struct test_port *ports[N_RELAYS];
 	struct worker workers[N_WORKERS];
 	pthread_barrier_t online;
 	atomic_bool stop = false;
 	unsigned seed = 20240611, ops[4] = {0};
-	uint32_t gen = 0;
 
 	(void)state;
-	for (int i = 0; i < 2 * N_RELAYS; i++)
+	for (int r = 0; r < N_RELAYS; r++)
+		ports[r] = port_new();
+	for (int i = 0; i < 2 * N_RELAYS; i++) {
 		dirs[i] = dir_new((enum vr_dir_kind)(i % 2), i / 2);
+		dirs[i]->src = dirs[i]->dst = &ports[i / 2]->port;
+	}
 	assert_int_equal(pthread_barrier_init(&online, NULL, N_WORKERS + 1), 0);
 	for (unsigned i = 0; i < N_WORKERS; i++) {
 		workers[i] = (struct worker){.idx = i, .online = &online, .stop = &stop};
@@ -400,9 +436,11 @@ test_concurrent_workers(void **state)
 			assert_int_equal(d->worker, (int)w);
 			break;
 		case 3:
-			/* a new guest, or (sometimes) none; the handoff frees the old */
-			handoff_set_guest(&dirs[2 * r],
-			                  rand_r(&seed) % 8 != 0 ? guest_new(++gen) : NULL);
+			/* the session ends (its state freed), and mostly a new one starts */
+			if (ports[r]->session != NULL)
+				session_end(ports[r]);
+			if (rand_r(&seed) % 8 != 0)
+				session_start(ports[r]);
 			break;
 		}
 		for (int i = 0; i < 2 * N_RELAYS; i++)
@@ -416,23 +454,26 @@ test_concurrent_workers(void **state)
 	pthread_barrier_destroy(&online);
 
 	for (unsigned i = 0; i < N_WORKERS; i++) {
-		print_message("worker %u: %llu passes, %llu dirs, %llu guests seen\n", i,
+		print_message("worker %u: %llu passes, %llu dirs, %llu sessions seen\n", i,
 		              (unsigned long long)workers[i].passes,
 		              (unsigned long long)workers[i].dirs_seen,
-		              (unsigned long long)workers[i].guests_seen);
+		              (unsigned long long)workers[i].sessions_seen);
 		assert_int_equal(workers[i].bad, 0);
 		/* every grace period needed a pass of each worker */
 		assert_true(workers[i].passes > 0);
 		assert_true(workers[i].dirs_seen > 0);
-		assert_true(workers[i].guests_seen > 0);
+		assert_true(workers[i].sessions_seen > 0);
 	}
 	for (int k = 0; k < 4; k++)
 		assert_true(ops[k] > 0);
 
 	for (int i = 0; i < 2 * N_RELAYS; i++)
 		assert_int_equal(handoff_detach(dirs[i]), 0);
-	for (int r = 0; r < N_RELAYS; r++)
-		handoff_set_guest(&dirs[2 * r], NULL);
+	for (int r = 0; r < N_RELAYS; r++) {
+		if (ports[r]->session != NULL)
+			session_end(ports[r]);
+		free(ports[r]);
+	}
 	for (int i = 0; i < 2 * N_RELAYS; i++)
 		free(dirs[i]);
 }
@@ -445,7 +486,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_init_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_attach_detach, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_move, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_set_guest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_port_session, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_workers, setup, teardown),
 	};
 

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "dataplane_limits.h"
+#include "burst.h"
 #include "poolsize.h"
 
 #define MIB (1024ull * 1024ull)
@@ -22,7 +22,7 @@ need_of(const struct vr_pool_need *n)
 	uint64_t segs = vr_segs_per_frame(n->mtu);
 
 	return (uint64_t)n->queues * n->rxd + (uint64_t)n->queues * n->txd * segs +
-	       2ull * n->queues * VR_PEND_LIMIT * segs + 2ull * VR_BURST_LIMIT * segs +
+	       2ull * n->queues * VR_PEND_MAX * segs + 2ull * VR_BURST * segs +
 	       (uint64_t)n->lcores * VR_POOL_CACHE * 3 / 2 +
 	       (uint64_t)n->tso_queues * 32 * (65536 / 2048 + 1);
 }

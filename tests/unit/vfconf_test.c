@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "vfconf.h"
 #include "unit.h"
 
 static char err[VR_ERR_MAX];

@@ -14,7 +14,7 @@ import subprocess
 import vm
 from vrtest import BUILD, check, wait_for
 
-MIGRATE = os.path.join(BUILD, "tools", "vrelay-migrate")
+MIGRATE = os.path.join(BUILD, "src", "cli", "vrelay-migrate")
 INTERVAL = 0.01
 
 

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "poolsize.h"
+
+#include "burst.h"
+
+uint16_t
+vr_segs_per_frame(uint16_t mtu)
+{
+	uint32_t frame = (uint32_t)mtu + 18 + 4; /* Ethernet header + FCS + one VLAN tag */
+
+	return (uint16_t)((frame + VR_MBUF_DATA_ROOM - 1) / VR_MBUF_DATA_ROOM);
+}
+
+uint32_t
+vr_pool_mbufs(const struct vr_pool_need *n)
+{
+	uint32_t segs = vr_segs_per_frame(n->mtu);
+	/* device RX rings are filled one segment per descriptor; TX rings hold
+	 * whole frames; pending buffers (both directions, every queue) and the
+	 * two in-flight bursts hold whole frames; caches sit per lcore; a burst
+	 * of 64 KiB TSO frames may wait to be cut on every guest queue pair */
+	uint32_t need = (uint32_t)n->queues * n->rxd + (uint32_t)n->queues * n->txd * segs +
+	                2u * n->queues * VR_PEND_MAX * segs + 2u * VR_BURST * segs +
+	                (uint32_t)n->lcores * VR_POOL_CACHE * 3 / 2 +
+	                (uint32_t)n->tso_queues * VR_BURST * VR_TSO_FRAME_SEGS;
+	uint32_t size = 1;
+
+	while (size - 1 < need)
+		size <<= 1;
+	return size - 1;
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Device to guest (dev2vm.h). Worker code: no locks, no allocation, no
+ * syscalls of our own (lib/vhost may kick the guest's call eventfd inside
+ * its enqueue when the guest asks for interrupts: the virtio contract).
+ */
+#include "dev2vm.h"
+
+#include <string.h>
+
+#include "flowhash.h"
+#include "pending.h"
+
+/* Offers what waits for guest queue pair qp again. */
+static void
+flush_to_guest(struct vr_dir *d, uint16_t qp, uint64_t now)
+{
+	if (d->pend[qp].n > 0)
+		ctr_add(d->q_pkts[qp], pending_flush(d, &d->pend[qp], qp, now));
+}
+
+/* Keeps order: new frames queue behind pending ones of the same vring. */
+static void
+send_to_guest(struct vr_dir *d, uint16_t qp, struct rte_mbuf **m, uint16_t n, uint64_t now)
+{
+	struct vr_pending *p = &d->pend[qp];
+	uint16_t sent;
+
+	if (p->n > 0) {
+		pending_keep(d, p, m, n, now);
+		flush_to_guest(d, qp, now);
+		return;
+	}
+	sent = dir_send(d, qp, m, n);
+	ctr_add(d->q_pkts[qp], sent);
+	if (sent < n)
+		pending_keep(d, p, m + sent, (uint16_t)(n - sent), now);
+}
+
+static inline uint32_t
+frame_hash(struct rte_mbuf *m)
+{
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;
+	return vr_flow_hash(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m));
+}
+
+static void
+spread(struct vr_dir *d, struct rte_mbuf **m, uint16_t n, uint64_t now)
+{
+	struct rte_mbuf *bucket[VR_MAX_QP][VR_BURST];
+	uint16_t count[VR_MAX_QP];
+
+	if (d->n_txq == 1) {
+		send_to_guest(d, d->txq[0], m, n, now);
+		return;
+	}
+	memset(count, 0, d->n_txq * sizeof(count[0]));
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t k = (uint16_t)(frame_hash(m[i]) % d->n_txq);
+
+		bucket[k][count[k]++] = m[i];
+	}
+	for (uint16_t k = 0; k < d->n_txq; k++)
+		if (count[k] > 0)
+			send_to_guest(d, d->txq[k], bucket[k], count[k], now);
+}
+
+/* Room every enabled vring's pending buffer has for one more burst. */
+static uint16_t
+guest_room(const struct vr_dir *d)
+{
+	uint16_t room = VR_BURST;
+
+	for (uint16_t k = 0; k < d->n_txq; k++) {
+		uint16_t free = (uint16_t)(VR_PEND_MAX - d->pend[d->txq[k]].n);
+
+		if (free < room)
+			room = free;
+	}
+	return room;
+}
+
+/* Drop (as not-ready) what waits for a queue pair whose bit in keep is
+ * clear: a vring that is gone never takes it. */
+static void
+drop_pending_except(struct vr_dir *d, uint64_t keep)
+{
+	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)
+		if (d->pend[qp].n > 0 && !(keep & (1ULL << qp)))
+			pending_drop_unready(d, &d->pend[qp]);
+}
+
+/* Holding frames for a guest on its way? Once the deadline passes without
+ * it, what was held is dropped as not-ready. hold_until is the control
+ * side's (handoff_hold); the worker only notes which deadline it is done
+ * with, so neither side's store can undo the other's. */
+static bool
+hold_active(struct vr_dev2vm *v, uint64_t now)
+{
+	uint64_t until = __atomic_load_n(&v->hold_until, __ATOMIC_RELAXED);
+
+	if (likely(until == 0 || until == v->hold_over))
+		return false;
+	if (now < until)
+		return true;
+	v->hold_over = until;
+	drop_pending_except(&v->d, 0);
+	return false;
+}
+
+/* Room in the hold buffer for one more burst. */
+static uint16_t
+hold_room(const struct vr_dir *d)
+{
+	uint16_t free = (uint16_t)(VR_PEND_MAX - d->pend[0].n);
+
+	return free < VR_BURST ? free : VR_BURST;
+}
+
+/* The guest or its enabled vrings changed. A guest that came ends the hold,
+ * and what waits for it gets a fresh retry window: its first enqueue may
+ * find the vring not yet filled. Without a guest, held frames stay while
+ * the hold lasts; frames for vrings that went are dropped. */
+static void
+on_sync(struct vr_dev2vm *v, uint32_t old_gen, uint64_t now)
+{
+	struct vr_dir *d = &v->d;
+	uint64_t keep = 0;
+
+	if (d->seen_dst_gen != 0) {
+		v->hold_over = __atomic_load_n(&v->hold_until, __ATOMIC_RELAXED);
+		for (uint16_t k = 0; k < d->n_txq; k++)
+			keep |= 1ULL << d->txq[k];
+		if (d->seen_dst_gen != old_gen)
+			for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)
+				d->pend[qp].since = now;
+	} else if (hold_active(v, now)) {
+		return;
+	}
+	drop_pending_except(d, keep);
+}
+
+unsigned
+dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
+{
+	struct vr_dir *d = &v->d;
+	struct rte_mbuf *m[VR_BURST];
+	uint32_t old_gen = d->seen_dst_gen;
+	unsigned moved = 0;
+
+	if (unlikely(dir_sync(d)))
+		on_sync(v, old_gen, now);
+	bool to_guest = d->n_txq > 0;
+	bool holding = !to_guest && unlikely(hold_active(v, now));
+
+	for (uint16_t k = 0; k < d->n_txq; k++)
+		flush_to_guest(d, d->txq[k], now);
+	for (uint16_t i = 0; i < d->n_rxq && budget_left(b); i++) {
+		uint16_t q = d->rxq[(d->next_q + i) % d->n_rxq];
+		uint16_t want, n;
+
+		do {
+			want = budget_burst(b, to_guest ? guest_room(d)
+			                       : holding ? hold_room(d)
+			                                 : VR_BURST);
+			if (want == 0)
+				break;
+			n = port_rx(d->src, q, m, want);
+			if (n == 0)
+				break;
+			uint64_t bytes = sum_bytes(m, n);
+
+			dir_count_rx(d, n, bytes);
+			budget_charge(b, n, bytes);
+			moved += n;
+			if (to_guest)
+				spread(d, m, n, now);
+			else if (holding)
+				pending_keep(d, &d->pend[0], m, n, now);
+			else
+				dir_drop_unready(d, m, n, bytes);
+		} while (n == want && budget_left(b));
+	}
+	d->next_q++;
+	return moved;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Device to guest: frames from the device's RX queues go into the guest's
+ * enabled RX vrings, spread by flow hash (the device's RSS hash, else
+ * flowhash.h) so every flow keeps its order. pend[qp] is per guest queue
+ * pair: the destination side.
+ *
+ * The hold (live migration's destination): until a deadline the control
+ * side publishes (handoff_hold), frames for a guest that has not started
+ * here yet wait in pend[0] instead of being dropped, and go in first when
+ * it starts.
+ */
+#ifndef VR_DEV2VM_H
+#define VR_DEV2VM_H
+
+#include "dir.h"
+
+struct vr_dev2vm {
+	struct vr_dir d;    /* first: a struct vr_dir * points here */
+	uint64_t hold_until; /* [pub] TSC deadline of the hold, 0 for none (handoff_hold) */
+	uint64_t hold_over;  /* worker: the deadline it is done with (guest came, or passed) */
+};
+
+static inline struct vr_dev2vm *
+dev2vm_of(struct vr_dir *d)
+{
+	return (struct vr_dev2vm *)d;
+}
+
+unsigned dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b);
+
+#endif

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Guest to device (vm2dev.h). Worker code: no locks, no allocation beyond
+ * the relay's own mbuf pool, no syscalls.
+ */
+#include "vm2dev.h"
+
+#include <rte_memcpy.h>
+
+#include "learn.h"
+#include "offload.h"
+#include "pending.h"
+
+/* The worker's only write of learned: readers retry around it. */
+static void
+learned_store(struct vr_vm2dev *v, const struct vr_addrs *next)
+{
+	rte_seqcount_write_begin(&v->learned_sc);
+	v->learned = *next;
+	rte_seqcount_write_end(&v->learned_sc);
+}
+
+void
+vm2dev_learned(const struct vr_vm2dev *v, struct vr_addrs *out)
+{
+	uint32_t sn;
+
+	do {
+		sn = rte_seqcount_read_begin(&v->learned_sc);
+		memcpy(out, (const void *)&v->learned, sizeof(*out));
+	} while (rte_seqcount_read_retry(&v->learned_sc, sn));
+}
+
+static void
+learn_from(struct vr_vm2dev *v, struct rte_mbuf **m, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *f = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		uint32_t len = rte_pktmbuf_data_len(m[i]);
+		struct vr_addrs next;
+
+		if (len < 14 || likely(!learn_may_teach(&v->learned, f, len)))
+			continue;
+		next = v->learned;
+		if (vr_addrs_learn(&next, f, len))
+			learned_store(v, &next);
+	}
+}
+
+/* Announcements the control side queued go out ahead of guest traffic. */
+static void
+inject_send(struct vr_vm2dev *v)
+{
+	struct rte_mbuf *m[VR_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(v->inject, (void **)m, VR_BURST, NULL);
+	uint16_t sent = port_tx(v->d.dst, 0, m, (uint16_t)n);
+
+	ctr_add(v->d.c.announced, sent);
+	if (sent < n)
+		rte_pktmbuf_free_bulk(m + sent, n - sent);
+}
+
+static inline uint16_t
+dev_queue(const struct vr_vm2dev *v, uint16_t qp)
+{
+	return (uint16_t)(qp % v->d.dst->n_txq);
+}
+
+/* Software TSO: moves frames waiting in uncut[qp] into pend[qp] in order,
+ * cutting those marked for it, as far as pend has room and the pool mbufs. */
+static void
+uncut_to_pending(struct vr_vm2dev *v, uint16_t qp, uint64_t now)
+{
+	struct vr_pending *u = &v->uncut[qp], *p = &v->d.pend[qp];
+	uint32_t *done = &v->uncut_done[qp];
+	uint16_t moved = 0;
+
+	while (moved < u->n && p->n < VR_PEND_MAX) {
+		struct rte_mbuf *f = u->m[moved];
+		int cut = 0;
+
+		if (p->n == 0)
+			p->since = now;
+		if (!offload_to_cut(f)) {
+			p->m[p->n++] = f;
+			moved++;
+			continue;
+		}
+		cut = offload_cut(f, done, v->d.src->pool, p->m + p->n,
+		                  (uint16_t)(VR_PEND_MAX - p->n));
+		if (cut > 0) {
+			p->n = (uint16_t)(p->n + cut);
+			u->since = now; /* progress, though f is not done */
+			ctr_add(v->d.c.tso_segments, (uint64_t)cut);
+		}
+		if (cut >= 0 && *done < offload_payload(f))
+			break; /* pend is full or the pool empty: go on next pass */
+		ctr_add(v->d.c.tso_cut, cut >= 0);
+		ctr_add(v->d.c.offload_bad, cut < 0);
+		rte_pktmbuf_free(f);
+		*done = 0;
+		moved++;
+	}
+	if (moved > 0)
+		pending_consume(u, moved, now);
+	pending_expire(&v->d, u, now);
+	if (u->n == 0)
+		*done = 0; /* expired with a frame cut in part */
+}
+
+/* Everything taken from guest queue pair qp goes out before more is taken:
+ * true once nothing of it waits. */
+static bool
+to_device_flush(struct vr_vm2dev *v, uint16_t qp, uint64_t now)
+{
+	uint16_t q = dev_queue(v, qp);
+
+	struct vr_pending *p = &v->d.pend[qp];
+
+	if (p->n > 0 && (pending_flush(&v->d, p, q, now), p->n > 0))
+		return false;
+	if (likely(v->uncut[qp].n == 0))
+		return true;
+	uncut_to_pending(v, qp, now);
+	pending_flush(&v->d, p, q, now);
+	return p->n == 0 && v->uncut[qp].n == 0;
+}
+
+/* Frames the guest left checksums or segmentation to (offload.h): finishes
+ * or marks them in place and drops those that cannot be met. From the first
+ * frame to cut on, the burst waits in uncut[qp]. Returns the frames before
+ * it, ready to send. */
+static uint16_t
+finish_offloads(struct vr_vm2dev *v, uint16_t qp, struct rte_mbuf **m, uint16_t n, uint64_t now)
+{
+	uint16_t k = 0, first_cut = UINT16_MAX;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *f = m[i];
+
+		if (offload_wanted(f)) {
+			enum vr_offload_verdict verdict = offload_prepare(f, v->d.dst->tx_offloads);
+
+			if (unlikely(verdict == VR_OFL_BAD)) {
+				ctr_add(v->d.c.offload_bad, 1);
+				rte_pktmbuf_free(f);
+				continue;
+			}
+			if (verdict == VR_OFL_CUT)
+				first_cut = RTE_MIN(first_cut, k);
+			else if (f->ol_flags & RTE_MBUF_F_TX_L4_MASK)
+				ctr_add(v->d.c.offload_dev, 1);
+			else
+				ctr_add(v->d.c.csum_sw, 1);
+		}
+		m[k++] = f;
+	}
+	if (first_cut == UINT16_MAX)
+		return k;
+	/* uncut[qp] is empty here: the queue pair is only polled once it is */
+	rte_memcpy(v->uncut[qp].m, m + first_cut, (k - first_cut) * sizeof(m[0]));
+	v->uncut[qp].n = (uint16_t)(k - first_cut);
+	v->uncut[qp].since = now;
+	return first_cut;
+}
+
+static inline bool
+burst_wants_offload(struct rte_mbuf **m, uint16_t n)
+{
+	uint64_t fl = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		fl |= m[i]->ol_flags;
+	return (fl & VR_OFFLOAD_RX_FLAGS) != 0;
+}
+
+static unsigned
+poll_queue(struct vr_vm2dev *v, uint16_t qp, uint64_t now, struct vr_budget *b)
+{
+	struct vr_dir *d = &v->d;
+	struct rte_mbuf *m[VR_BURST];
+	unsigned moved = 0;
+	uint16_t want, n, ready, sent;
+
+	do {
+		want = budget_burst(b, VR_BURST);
+		if (want == 0)
+			break;
+		n = port_rx(d->src, qp, m, want);
+		if (n == 0)
+			break; /* empty, or no mbufs: the control thread tells them apart */
+		uint64_t bytes = sum_bytes(m, n);
+
+		dir_count_rx(d, n, bytes);
+		ctr_add(d->q_pkts[qp], n);
+		budget_charge(b, n, bytes);
+		moved += n;
+		learn_from(v, m, n);
+		ready = n;
+		if (unlikely(burst_wants_offload(m, n)))
+			ready = finish_offloads(v, qp, m, n, now);
+		sent = dir_send(d, dev_queue(v, qp), m, ready);
+		if (sent < ready) {
+			pending_keep(d, &d->pend[qp], m + sent, (uint16_t)(ready - sent), now);
+			break;
+		}
+		if (unlikely(v->uncut[qp].n > 0) && !to_device_flush(v, qp, now))
+			break;
+	} while (n == want && budget_left(b));
+	return moved;
+}
+
+/* A new guest session: learn it afresh. */
+static void
+on_sync(struct vr_vm2dev *v, uint32_t old_gen)
+{
+	static const struct vr_addrs none;
+
+	if (v->d.seen_src_gen != old_gen && v->d.seen_src_gen != 0)
+		learned_store(v, &none);
+}
+
+unsigned
+vm2dev_poll(struct vr_vm2dev *v, uint64_t now, struct vr_budget *b)
+{
+	struct vr_dir *d = &v->d;
+	uint32_t old_gen = d->seen_src_gen;
+	unsigned moved = 0;
+
+	if (unlikely(dir_sync(d)))
+		on_sync(v, old_gen);
+	if (unlikely(rte_ring_count(v->inject) > 0))
+		inject_send(v);
+	if (d->n_rxq == 0) {
+		/* no guest, or no vring: what it sent before still goes out */
+		for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)
+			to_device_flush(v, qp, now);
+		return 0;
+	}
+	for (uint16_t i = 0; i < d->n_rxq && budget_left(b); i++) {
+		uint16_t qp = d->rxq[(d->next_q + i) % d->n_rxq];
+
+		if (to_device_flush(v, qp, now))
+			moved += poll_queue(v, qp, now, b);
+	}
+	d->next_q++;
+	return moved;
+}
+
+void
+vm2dev_drain(struct vr_vm2dev *v)
+{
+	struct rte_mbuf *m;
+
+	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
+		if (v->uncut[qp].n > 0)
+			pending_drop_unready(&v->d, &v->uncut[qp]);
+		v->uncut_done[qp] = 0;
+	}
+	while (rte_ring_sc_dequeue(v->inject, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}

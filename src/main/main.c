@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vrelayd: start-up and shut-down. Threads:
+ *   main lcore     the control thread (control.c): signals, timers, reload
+ *   worker lcores  one per worker CPU, polling relay directions (worker.c)
+ *   DPDK threads   vhost-user events (vhost.c callbacks), telemetry
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "api.h"
+#include "cmdline.h"
+#include "control.h"
+#include "ctl.h"
+#include "filemon.h"
+#include "handoff.h"
+#include "ovsdb.h"
+#include "log.h"
+#include "relay.h"
+#include "telemetry.h"
+#include "vhost.h"
+#include "worker.h"
+
+#define CONTROL_LCORE (RTE_MAX_LCORE - 1)
+
+int vr_logtype = RTE_LOGTYPE_USER1;
+
+static struct vr_conf conf;
+
+static int
+pick_main_cpu(const struct vr_conf *c)
+{
+	cpu_set_t set;
+
+	if (c->main_cpu >= 0)
+		return c->main_cpu;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &set) && !vr_cpuset_has(&c->workers, cpu))
+				return cpu;
+	return c->workers.cpu[0]; /* every CPU is a worker: share the first */
+}
+
+/* EAL arguments: lcore N runs on CPU N for workers; the control lcore gets
+ * its own id. The dummy allow-list entry stops EAL from probing every PCI
+ * device at start: relays hot-plug exactly the devices they name. */
+static int
+build_eal_args(const struct vr_conf *c, const struct vr_cmdline *cl, char **argv, int max)
+{
+	static char lcores[1024], main_lcore[16], level[16];
+	int n = 0, len;
+
+	len = snprintf(lcores, sizeof(lcores), "%d@%d", CONTROL_LCORE, pick_main_cpu(c));
+	for (uint16_t i = 0; i < c->workers.n && len < (int)sizeof(lcores); i++)
+		len += snprintf(lcores + len, sizeof(lcores) - (size_t)len, ",%u@%u",
+		                c->workers.cpu[i], c->workers.cpu[i]);
+	snprintf(main_lcore, sizeof(main_lcore), "%d", CONTROL_LCORE);
+	snprintf(level, sizeof(level), "%d", c->log_level);
+	argv[n++] = "vrelayd";
+	argv[n++] = "--lcores";
+	argv[n++] = lcores;
+	argv[n++] = "--main-lcore";
+	argv[n++] = main_lcore;
+	argv[n++] = "--file-prefix";
+	argv[n++] = (char *)c->file_prefix;
+	argv[n++] = "--huge-unlink";
+	argv[n++] = "--log-level";
+	argv[n++] = level;
+	argv[n++] = "-a";
+	argv[n++] = "0000:00:00.0";
+	if (c->huge_dir[0] != '\0') {
+		argv[n++] = "--huge-dir";
+		argv[n++] = (char *)c->huge_dir;
+	}
+	if (c->vfio_token[0] != '\0') {
+		static char token[96];
+
+		snprintf(token, sizeof(token), "--vfio-vf-token=%s", c->vfio_token);
+		argv[n++] = token;
+	}
+	for (int i = 0; i < cl->eal_argc && n < max - 1; i++)
+		argv[n++] = cl->eal_argv[i];
+	argv[n] = NULL;
+	return n;
+}
+
+static int
+launch_workers(const struct vr_conf *c)
+{
+	vr_n_workers = c->workers.n;
+	if (handoff_init(vr_n_workers) < 0)
+		return -1;
+	for (unsigned i = 0; i < vr_n_workers; i++) {
+		struct vr_worker *w = &vr_workers[i];
+
+		w->idx = i;
+		w->cpu = c->workers.cpu[i];
+		w->lcore = c->workers.cpu[i];
+		if (rte_eal_remote_launch(worker_main, w, w->lcore) != 0) {
+			VR_LOG(ERR, "cannot launch worker on CPU %u", w->cpu);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+add_configured_relays(const struct vr_conf *c)
+{
+	static struct vr_conf none;
+
+	unsigned n;
+
+	none.n_relays = 0;
+	ctl_apply(&none, c);
+	relay_lock();
+	n = relay_count();
+	relay_unlock();
+	VR_LOG(NOTICE, "ready: %u of %u configured relays running, workers on %u CPUs", n,
+	       c->n_relays, c->workers.n);
+}
+
+static void
+write_pid_file(const char *path)
+{
+	FILE *f;
+
+	if (path[0] == '\0')
+		return;
+	f = fopen(path, "w");
+	if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+		VR_LOG(ERR, "pid file %s: %s", path, strerror(errno));
+}
+
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	/* A guest that vanishes mid-write must not kill every relay: EPIPE is
+	 * handled where it happens. */
+	signal(SIGPIPE, SIG_IGN);
+	/* before EAL starts its threads, so every signal reaches the signalfd */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static int
+start(struct vr_cmdline *cl, int argc, char **argv)
+{
+	struct vr_perm perm;
+	char *eal_argv[VR_EAL_ARGS_MAX + 16], err[VR_ERR_MAX];
+	int eal_argc, rc;
+
+	if (vr_perm_resolve(&perm, conf.socket_owner, conf.socket_group, conf.socket_mode, err,
+	                    sizeof(err)) < 0) {
+		fprintf(stderr, "vrelayd: vhost-user sockets: %s\n", err);
+		return 1;
+	}
+	mkdir(conf.socket_dir, 0755); /* the default /run/vrelay may not exist yet */
+	block_signals();
+	eal_argc = build_eal_args(&conf, cl, eal_argv, VR_EAL_ARGS_MAX + 16);
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr,
+		        "vrelayd: DPDK initialisation failed: %s\n"
+		        "vrelayd: check hugepages (docs/memory.md: grep Huge /proc/meminfo), that "
+		        "CPUs %s exist, and that no other DPDK process uses --file-prefix %s\n",
+		        rte_strerror(rte_errno), "listed in workers", conf.file_prefix);
+		return 1;
+	}
+	vr_logtype = rte_log_register_type_and_pick_level("vrelay", (uint32_t)conf.log_level);
+	rte_log_set_level(vr_logtype, (uint32_t)conf.log_level);
+	vhost_set_socket_perm(&perm);
+	relay_module_init(conf.retry_us, &conf);
+	ctl_init(&conf);
+	if (launch_workers(&conf) < 0) {
+		VR_LOG(ERR, "start-up failed");
+		return 1;
+	}
+	add_configured_relays(&conf);
+	if (api_start(&conf, err, sizeof(err)) < 0) {
+		VR_LOG(ERR, "%s", err);
+		relay_remove_all();
+		workers_stop();
+		rte_eal_mp_wait_lcore();
+		return 1;
+	}
+	if (conf.ctl.watch_file[0] != '\0' &&
+	    filemon_start(conf.ctl.watch_file, err, sizeof(err)) < 0)
+		VR_LOG(ERR, "%s", err);
+	if (conf.ctl.ovsdb[0] != '\0' && ovsdb_start(conf.ctl.ovsdb, err, sizeof(err)) < 0)
+		VR_LOG(ERR, "%s", err);
+	write_pid_file(conf.pid_file);
+	/* last: a client that gets an answer knows start-up is complete */
+	if (telemetry_register() != 0)
+		VR_LOG(ERR, "telemetry commands could not be registered");
+	rc = control_run(&conf, argc, argv);
+	filemon_stop();
+	ovsdb_stop();
+	if (conf.pid_file[0] != '\0')
+		unlink(conf.pid_file);
+	api_stop();
+	relay_remove_all();
+	workers_stop();
+	rte_eal_mp_wait_lcore();
+	handoff_fini();
+	rte_eal_cleanup();
+	return rc < 0 ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct vr_cmdline cl;
+	char err[VR_ERR_MAX];
+
+	if (vr_cmdline_parse(&cl, &conf, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vrelayd: %s\n", err);
+		return 2;
+	}
+	if (cl.help) {
+		vr_cmdline_usage(stdout, "vrelayd");
+		return 0;
+	}
+	if (cl.version) {
+		printf("vrelayd %s\n", VRELAY_VERSION);
+		return 0;
+	}
+	if (conf.warnings[0] != '\0')
+		fprintf(stderr, "vrelayd: warning: %s", conf.warnings);
+	if (cl.check) {
+		printf("vrelayd: configuration OK: %u relays, %u worker CPUs\n", conf.n_relays,
+		       conf.workers.n);
+		return 0;
+	}
+	return start(&cl, argc, argv);
+}
