@@ -1,0 +1,723 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The two directions (datapath/vm2dev.c, dev2vm.c) between fake ports
+ * (fakeport.h), on real mbufs from an EAL in memory: backpressure and the
+ * retry window, the hold, vrings going away, a guest that vanishes, flow
+ * spread over queues, chained frames, software TSO, injected frames and
+ * the per-pass budget, with every counter checked at every step and every
+ * mbuf back in its pool at the end. Time is the test's: each poll is given
+ * its own "now".
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "dev2vm.h"
+#include "fakeport.h"
+#include "handoff.h"
+#include "offload.h"
+#include "unit.h"
+#include "vm2dev.h"
+
+#define RETRY 1000 /* TSC cycles of the retry window, in test time */
+
+static struct rte_mempool *pool;
+
+/* A relay's worth of ports and directions. */
+struct rig {
+	struct fake_port guest, dev;
+	struct vr_vm2dev vm2dev;
+	struct vr_dev2vm dev2vm;
+};
+
+static struct rig *
+rig_new(uint16_t dev_queues)
+{
+	struct rig *r = aligned_alloc(RTE_CACHE_LINE_SIZE,
+	                              RTE_ALIGN_CEIL(sizeof(struct rig), RTE_CACHE_LINE_SIZE));
+
+	assert_non_null(r);
+	memset(r, 0, sizeof(*r));
+	r->guest.port.ops = &fake_ops;
+	r->guest.port.n_txq = VR_MAX_QP;
+	r->guest.port.pool = pool;
+	r->dev.port.ops = &fake_ops;
+	r->dev.port.n_txq = dev_queues;
+	r->dev.port.pool = pool;
+	handoff_port_queues(&r->dev.port, (1ULL << dev_queues) - 1, (1ULL << dev_queues) - 1);
+	handoff_port_up(&r->dev.port);
+	r->vm2dev.d = (struct vr_dir){.kind = VR_VM2DEV,
+	                              .src = &r->guest.port,
+	                              .dst = &r->dev.port,
+	                              .retry_tsc = RETRY,
+	                              .worker = -1};
+	r->dev2vm.d = (struct vr_dir){.kind = VR_DEV2VM,
+	                              .src = &r->dev.port,
+	                              .dst = &r->guest.port,
+	                              .retry_tsc = RETRY,
+	                              .worker = -1};
+	rte_seqcount_init(&r->vm2dev.learned_sc);
+	r->vm2dev.inject = rte_ring_create("dp_test_inject", 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	assert_non_null(r->vm2dev.inject);
+	return r;
+}
+
+/* A guest with queue pairs 0..n-1 enabled both ways. */
+static void
+guest_up(struct rig *r, unsigned n)
+{
+	uint64_t mask = (1ULL << n) - 1;
+
+	handoff_port_queues(&r->guest.port, mask, mask);
+	handoff_port_up(&r->guest.port);
+}
+
+static void
+guest_down(struct rig *r)
+{
+	handoff_port_down(&r->guest.port);
+	handoff_port_queues(&r->guest.port, 0, 0);
+}
+
+/* Everything back: what the directions hold, what the ports hold. */
+static void
+rig_free(struct rig *r)
+{
+	dir_drain(&r->vm2dev.d);
+	dir_drain(&r->dev2vm.d);
+	for (unsigned q = 0; q < VR_MAX_QP; q++) {
+		fake_queue_free(&r->guest.rx[q]);
+		fake_queue_free(&r->guest.tx[q]);
+		fake_queue_free(&r->dev.rx[q]);
+		fake_queue_free(&r->dev.tx[q]);
+	}
+	rte_ring_free(r->vm2dev.inject);
+	free(r);
+	assert_int_equal(rte_mempool_avail_count(pool), pool->size); /* nothing leaked */
+}
+
+/* A UDP/IPv4 frame of len bytes (>= 64) from 192.0.2.<flow> port 1000+flow,
+ * carrying seq in its payload, in segments of at most seg bytes. */
+static struct rte_mbuf *
+frame(uint32_t seq, uint16_t flow, uint16_t len, uint16_t seg)
+{
+	uint8_t f[9018] = {0};
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
+	struct rte_mbuf *head = NULL;
+
+	memcpy(f, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00", 14);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - 14));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(0xc0000200u + flow); /* 192.0.2.x */
+	ip->dst_addr = rte_cpu_to_be_32(0xc6336401u);        /* 198.51.100.1 */
+	u->src_port = rte_cpu_to_be_16((uint16_t)(1000 + flow));
+	u->dst_port = rte_cpu_to_be_16(5201);
+	u->dgram_len = rte_cpu_to_be_16((uint16_t)(len - 34));
+	memcpy(f + 42, &seq, sizeof(seq));
+	for (uint32_t off = 0; off < len;) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint16_t n = (uint16_t)RTE_MIN((uint32_t)seg, len - off);
+
+		assert_non_null(m);
+		memcpy(rte_pktmbuf_append(m, n), f + off, n);
+		off += n;
+		if (head == NULL)
+			head = m;
+		else
+			assert_int_equal(rte_pktmbuf_chain(head, m), 0);
+	}
+	return head;
+}
+
+static uint32_t
+seq_of(const struct rte_mbuf *m)
+{
+	uint32_t seq;
+
+	memcpy(&seq, rte_pktmbuf_read(m, 42, sizeof(seq), &seq), sizeof(seq));
+	return seq;
+}
+
+/* n frames of 64 bytes, sequence numbers from first, into queue fq. */
+static void
+push_frames(struct fake_queue *fq, uint32_t first, uint32_t n, uint16_t flow)
+{
+	for (uint32_t i = 0; i < n; i++)
+		fake_queue_push(fq, frame(first + i, flow, 64, 2048));
+}
+
+/* Frames at..at+n of what fq took carry sequence numbers first, first+1, ... */
+static void
+assert_run(const struct fake_queue *fq, uint32_t at, uint32_t first, uint32_t n)
+{
+	assert_true(at + n <= fq->n);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(seq_of(fq->m[at + i]), first + i);
+}
+
+/* Everything fq took carries sequence numbers first, first+1, ... */
+static void
+assert_in_order(const struct fake_queue *fq, uint32_t first)
+{
+	assert_run(fq, 0, first, fq->n);
+}
+
+static unsigned
+poll_at(struct vr_dir *d, uint64_t now)
+{
+	struct vr_budget b;
+
+	budget_reset(&b);
+	return dir_poll(d, now, &b);
+}
+
+static uint32_t
+pending_total(const struct vr_dir *d)
+{
+	uint32_t n = 0;
+
+	for (unsigned q = 0; q < VR_MAX_QP; q++)
+		n += d->pend[q].n;
+	return n;
+}
+
+/* ---- guest to device ---- */
+
+static void
+test_vm2dev_relays_in_order(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->vm2dev.d;
+
+	(void)state;
+	guest_up(r, 1);
+	push_frames(&r->guest.rx[0], 0, 40, 1);
+	r->dev.tx_room[0] = 1000;
+	assert_int_equal(poll_at(d, 1), 40);
+	assert_int_equal(r->dev.tx[0].n, 40);
+	assert_in_order(&r->dev.tx[0], 0);
+	assert_int_equal(d->c.rx_pkts, 40);
+	assert_int_equal(d->c.tx_pkts, 40);
+	assert_int_equal(d->c.rx_bytes, 40 * 64);
+	assert_int_equal(d->c.tx_bytes, 40 * 64);
+	assert_int_equal(d->q_pkts[0], 40);
+	assert_int_equal(d->c.retries, 0);
+	/* the guest's MAC was learned from the frames' source */
+	struct vr_addrs a;
+
+	vm2dev_learned(&r->vm2dev, &a);
+	assert_true(a.has_mac);
+	assert_memory_equal(a.mac, "\x02\x00\x00\x00\x00\x02", 6);
+	rig_free(r);
+}
+
+/* The device stops taking: what it left waits, nothing more is taken from
+ * the guest, and only a whole retry window without progress drops. */
+static void
+test_vm2dev_backpressure_and_retry_window(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->vm2dev.d;
+
+	(void)state;
+	guest_up(r, 1);
+	push_frames(&r->guest.rx[0], 0, 100, 1);
+	r->dev.tx_room[0] = 10;
+	/* one burst of 32 taken, 10 sent, 22 wait; the guest keeps 68 */
+	assert_int_equal(poll_at(d, 100), 32);
+	assert_int_equal(d->pend[0].n, 22);
+	assert_int_equal(fake_queue_len(&r->guest.rx[0]), 68);
+	assert_int_equal(d->c.retries, 1);
+	/* no room, within the window: nothing moves, nothing is dropped */
+	assert_int_equal(poll_at(d, 100 + RETRY), 0);
+	assert_int_equal(d->pend[0].n, 22);
+	assert_int_equal(fake_queue_len(&r->guest.rx[0]), 68);
+	assert_int_equal(d->c.drop_full, 0);
+	/* progress renews the window: 5 go at 100 + RETRY + 1 */
+	r->dev.tx_room[0] = 5;
+	poll_at(d, 100 + RETRY + 1);
+	assert_int_equal(d->pend[0].n, 17);
+	poll_at(d, 100 + 2 * RETRY + 1);
+	assert_int_equal(d->c.drop_full, 0);
+	/* a whole window past the last progress: the 17 are dropped, counted */
+	poll_at(d, 100 + 2 * RETRY + 2);
+	assert_int_equal(d->c.drop_full, 17);
+	assert_int_equal(d->c.drop_full_bytes, 17 * 64);
+	assert_int_equal(d->c.tx_pkts, 15);
+	/* the device is back: the guest's remaining frames flow again, in order */
+	r->dev.tx_room[0] = 1000;
+	poll_at(d, 100 + 2 * RETRY + 3);
+	assert_int_equal(r->dev.tx[0].n, 15 + 68);
+	assert_run(&r->dev.tx[0], 0, 0, 15);   /* before the stall */
+	assert_run(&r->dev.tx[0], 15, 32, 68); /* 15..31 were dropped */
+	rig_free(r);
+}
+
+/* The guest leaves with frames waiting: what it sent still goes out. */
+static void
+test_vm2dev_guest_gone_with_frames_pending(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->vm2dev.d;
+
+	(void)state;
+	guest_up(r, 1);
+	push_frames(&r->guest.rx[0], 0, 20, 1);
+	poll_at(d, 1); /* the device takes nothing yet */
+	assert_int_equal(d->pend[0].n, 20);
+	guest_down(r);
+	r->dev.tx_room[0] = 1000;
+	poll_at(d, 2);
+	assert_int_equal(d->pend[0].n, 0);
+	assert_int_equal(d->c.tx_pkts, 20);
+	assert_in_order(&r->dev.tx[0], 0);
+	/* and nothing is taken from a guest that is not there */
+	push_frames(&r->guest.rx[0], 100, 5, 1);
+	assert_int_equal(poll_at(d, 3), 0);
+	assert_int_equal(r->guest.rx_calls, 1);
+	rig_free(r);
+}
+
+/* Guest queue pair q goes out on device queue q mod n. */
+static void
+test_vm2dev_queue_pairs_map_onto_device_queues(void **state)
+{
+	struct rig *r = rig_new(2);
+	struct vr_dir *d = &r->vm2dev.d;
+
+	(void)state;
+	guest_up(r, 3);
+	for (uint16_t q = 0; q < 3; q++)
+		push_frames(&r->guest.rx[q], 100 * q, 7, q);
+	r->dev.tx_room[0] = r->dev.tx_room[1] = 1000;
+	assert_int_equal(poll_at(d, 1), 21);
+	assert_int_equal(r->dev.tx[0].n, 14); /* guest queues 0 and 2 */
+	assert_int_equal(r->dev.tx[1].n, 7);
+	for (uint16_t q = 0; q < 3; q++)
+		assert_int_equal(d->q_pkts[q], 7);
+	rig_free(r);
+}
+
+/* Announcements queued by the control side go out ahead of guest frames. */
+static void
+test_vm2dev_injected_frames_first(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->vm2dev.d;
+	struct rte_mbuf *m[3];
+
+	(void)state;
+	guest_up(r, 1);
+	for (int i = 0; i < 3; i++)
+		m[i] = frame(900 + (uint32_t)i, 9, 64, 2048);
+	assert_int_equal(handoff_inject(&r->vm2dev, m, 3), 3);
+	push_frames(&r->guest.rx[0], 0, 4, 1);
+	r->dev.tx_room[0] = 1000;
+	poll_at(d, 1);
+	assert_int_equal(d->c.announced, 3);
+	assert_int_equal(d->c.tx_pkts, 4); /* announcements are not guest traffic */
+	assert_int_equal(r->dev.tx[0].n, 7);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(seq_of(r->dev.tx[0].m[i]), 900 + i);
+	assert_int_equal(seq_of(r->dev.tx[0].m[3]), 0);
+	rig_free(r);
+}
+
+/* A guest's TSO frame for a device without TSO: cut into MSS segments,
+ * between the frames sent before and after it, in order. */
+static void
+test_vm2dev_software_tso_keeps_order(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->vm2dev.d;
+	/* 14 + 20 + 20 header bytes, 10000 payload bytes, MSS 1000: 10 segments */
+	uint8_t f[10054] = {0};
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(ip + 1);
+	struct rte_mbuf *big = NULL;
+
+	(void)state;
+	guest_up(r, 1);
+	memcpy(f, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00", 14);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16(sizeof(f) - 14);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = rte_cpu_to_be_32(0xc0000201u);
+	ip->dst_addr = rte_cpu_to_be_32(0xc6336401u);
+	t->data_off = 5 << 4;
+	t->tcp_flags = RTE_TCP_ACK_FLAG;
+	for (uint32_t off = 0; off < sizeof(f);) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint16_t n = (uint16_t)RTE_MIN(2048u, (uint32_t)sizeof(f) - off);
+
+		memcpy(rte_pktmbuf_append(m, n), f + off, n);
+		off += n;
+		if (big == NULL)
+			big = m;
+		else
+			assert_int_equal(rte_pktmbuf_chain(big, m), 0);
+	}
+	big->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE | RTE_MBUF_F_RX_LRO;
+	big->tso_segsz = 1000;
+	fake_queue_push(&r->guest.rx[0], frame(1, 1, 64, 2048));
+	fake_queue_push(&r->guest.rx[0], big);
+	fake_queue_push(&r->guest.rx[0], frame(2, 1, 64, 2048));
+	r->dev.tx_room[0] = 1000;
+	poll_at(d, 1);
+	poll_at(d, 2);
+	assert_int_equal(d->c.tso_cut, 1);
+	assert_int_equal(d->c.tso_segments, 10);
+	assert_int_equal(d->c.offload_bad, 0);
+	assert_int_equal(r->dev.tx[0].n, 12);
+	assert_int_equal(seq_of(r->dev.tx[0].m[0]), 1);
+	for (int i = 1; i <= 10; i++) {
+		const struct rte_mbuf *s = r->dev.tx[0].m[i];
+
+		assert_int_equal(rte_pktmbuf_pkt_len(s), 54 + 1000);
+		assert_int_equal(s->ol_flags & RTE_MBUF_F_RX_LRO, 0);
+	}
+	assert_int_equal(seq_of(r->dev.tx[0].m[11]), 2);
+	rig_free(r);
+}
+
+/* One pass takes at most the budget's frames from a busy guest. */
+static void
+test_vm2dev_budget_per_pass(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->vm2dev.d;
+
+	(void)state;
+	guest_up(r, 1);
+	push_frames(&r->guest.rx[0], 0, 1000, 1);
+	r->dev.tx_room[0] = 2000;
+	assert_int_equal(poll_at(d, 1), VR_BUDGET_PKTS);
+	assert_int_equal(poll_at(d, 2), VR_BUDGET_PKTS);
+	assert_int_equal(d->c.tx_pkts, 2 * VR_BUDGET_PKTS);
+	rig_free(r);
+}
+
+/* ---- device to guest ---- */
+
+/* Chained (jumbo, mergeable-buffer) frames go through whole. */
+static void
+test_dev2vm_chained_frames(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->dev2vm.d;
+
+	(void)state;
+	guest_up(r, 1);
+	for (uint32_t i = 0; i < 6; i++)
+		fake_queue_push(&r->dev.rx[0], frame(i, 1, 9018, 2048));
+	r->guest.tx_room[0] = 100;
+	assert_int_equal(poll_at(d, 1), 6);
+	assert_int_equal(d->c.rx_bytes, 6 * 9018);
+	assert_int_equal(d->c.tx_bytes, 6 * 9018);
+	for (uint32_t i = 0; i < 6; i++)
+		assert_int_equal(r->guest.tx[0].m[i]->nb_segs, 5);
+	assert_in_order(&r->guest.tx[0], 0);
+	rig_free(r);
+}
+
+/* No guest: frames are dropped as not-ready, bytes and all. */
+static void
+test_dev2vm_no_guest_drops_unready(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->dev2vm.d;
+
+	(void)state;
+	push_frames(&r->dev.rx[0], 0, 50, 1);
+	assert_int_equal(poll_at(d, 1), 50);
+	assert_int_equal(d->c.drop_unready, 50);
+	assert_int_equal(d->c.drop_unready_bytes, 50 * 64);
+	assert_int_equal(d->c.tx_pkts, 0);
+	rig_free(r);
+}
+
+/* The guest's vring stays full: pending fills to its limit, the device
+ * keeps the rest (backpressure), and only then does the window expire. */
+static void
+test_dev2vm_full_vring_backpressure(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->dev2vm.d;
+
+	(void)state;
+	guest_up(r, 1);
+	push_frames(&r->dev.rx[0], 0, 200, 1);
+	poll_at(d, 10);
+	poll_at(d, 10);
+	poll_at(d, 10);
+	assert_int_equal(d->pend[0].n, VR_PEND_MAX);
+	assert_int_equal(fake_queue_len(&r->dev.rx[0]), 200 - VR_PEND_MAX);
+	assert_int_equal(d->c.retries, 1);
+	assert_int_equal(d->c.drop_full, 0);
+	poll_at(d, 10 + RETRY + 1);
+	assert_int_equal(d->c.drop_full, VR_PEND_MAX);
+	/* room again: the rest arrives in order, after the dropped ones */
+	r->guest.tx_room[0] = 1000;
+	poll_at(d, 10 + RETRY + 2);
+	poll_at(d, 10 + RETRY + 3);
+	assert_int_equal(d->c.tx_pkts, 200 - VR_PEND_MAX);
+	assert_in_order(&r->guest.tx[0], VR_PEND_MAX);
+	assert_int_equal(d->c.rx_pkts, d->c.tx_pkts + d->c.drop_full + d->c.drop_unready);
+	rig_free(r);
+}
+
+/* Frames of one flow stay on one guest queue, in order; flows spread. */
+static void
+test_dev2vm_multiqueue_spread(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->dev2vm.d;
+	unsigned used = 0;
+
+	(void)state;
+	guest_up(r, 4);
+	for (uint32_t i = 0; i < 160; i++)
+		fake_queue_push(&r->dev.rx[0], frame(i, (uint16_t)(i % 16), 64, 2048));
+	for (unsigned q = 0; q < 4; q++)
+		r->guest.tx_room[q] = 1000;
+	for (int p = 0; p < 8; p++)
+		poll_at(d, 1 + (uint64_t)p);
+	assert_int_equal(d->c.tx_pkts, 160);
+	for (unsigned q = 0; q < 4; q++) {
+		const struct fake_queue *fq = &r->guest.tx[q];
+
+		used += fq->n > 0;
+		assert_int_equal(d->q_pkts[q], fq->n);
+		for (uint32_t i = 1; i < fq->n; i++)
+			assert_true(seq_of(fq->m[i]) > seq_of(fq->m[i - 1]));
+	}
+	/* each flow on exactly one queue */
+	for (uint16_t f = 0; f < 16; f++) {
+		unsigned queues = 0;
+
+		for (unsigned q = 0; q < 4; q++) {
+			bool here = false;
+
+			for (uint32_t i = 0; i < r->guest.tx[q].n; i++)
+				here |= seq_of(r->guest.tx[q].m[i]) % 16 == f;
+			queues += here;
+		}
+		assert_int_equal(queues, 1);
+	}
+	assert_true(used > 1);
+	rig_free(r);
+}
+
+/* A vring disabled in the middle of a burst: what waits for it is dropped
+ * as not-ready on the next pass; the other queue carries on. */
+static uint16_t disable_q = UINT16_MAX;
+
+static void
+disable_during_tx(struct fake_port *f, uint16_t q)
+{
+	if (q == disable_q) {
+		handoff_port_queues(&f->port, port_rxq(&f->port), port_txq(&f->port) & ~(1ULL << q));
+		disable_q = UINT16_MAX;
+	}
+}
+
+static void
+test_dev2vm_vring_disabled_mid_burst(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->dev2vm.d;
+	uint32_t on_q1 = 0;
+
+	(void)state;
+	guest_up(r, 2);
+	for (uint32_t i = 0; i < 32; i++)
+		fake_queue_push(&r->dev.rx[0], frame(i, (uint16_t)(i % 8), 64, 2048));
+	r->guest.tx_room[0] = 1000; /* queue 1 takes nothing, then goes */
+	r->guest.on_tx = disable_during_tx;
+	disable_q = 1;
+	poll_at(d, 1);
+	on_q1 = d->pend[1].n;
+	assert_true(on_q1 > 0);
+	assert_int_equal(d->c.tx_pkts + on_q1, 32);
+	poll_at(d, 2);
+	assert_int_equal(d->pend[1].n, 0);
+	assert_int_equal(d->c.drop_unready, on_q1);
+	assert_int_equal(d->c.drop_full, 0);
+	/* from now on every flow goes to queue 0 */
+	push_frames(&r->dev.rx[0], 100, 10, 3);
+	push_frames(&r->dev.rx[0], 110, 10, 5);
+	poll_at(d, 3);
+	assert_int_equal(d->c.tx_pkts, 32 - on_q1 + 20);
+	assert_int_equal(r->guest.tx[1].n, 0);
+	rig_free(r);
+}
+
+/* The guest disconnects with frames pending for it: dropped, counted. */
+static void
+test_dev2vm_guest_gone_with_frames_pending(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->dev2vm.d;
+
+	(void)state;
+	guest_up(r, 1);
+	push_frames(&r->dev.rx[0], 0, 20, 1);
+	poll_at(d, 1);
+	assert_int_equal(d->pend[0].n, 20);
+	guest_down(r);
+	poll_at(d, 2);
+	assert_int_equal(pending_total(d), 0);
+	assert_int_equal(d->c.drop_unready, 20);
+	rig_free(r);
+}
+
+/* The hold: a guest on its way gets the frames that came before it, in
+ * order and first, even when it arrives later than one retry window after
+ * the first of them, and even if its first enqueue finds no room. */
+static void
+test_dev2vm_hold_until_guest_starts(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->dev2vm.d;
+
+	(void)state;
+	handoff_hold(&r->dev2vm, 100000);
+	push_frames(&r->dev.rx[0], 0, 40, 1);
+	poll_at(d, 10);
+	assert_int_equal(d->pend[0].n, 40);
+	assert_int_equal(d->c.drop_unready, 0);
+	/* the hold buffer is full: the device keeps what comes next */
+	push_frames(&r->dev.rx[0], 40, 40, 1);
+	poll_at(d, 20);
+	assert_int_equal(d->pend[0].n, VR_PEND_MAX);
+	assert_int_equal(fake_queue_len(&r->dev.rx[0]), 80 - VR_PEND_MAX);
+	/* the guest starts 5 windows after the first held frame; its vring is
+	 * not filled yet at its first pass */
+	guest_up(r, 1);
+	poll_at(d, 10 + 5 * RETRY);
+	no_regression(d->c.drop_full == 0,
+	              "held frames kept their first-held time and expired at once");
+	r->guest.tx_room[0] = 1000;
+	poll_at(d, 10 + 5 * RETRY + 1);
+	poll_at(d, 10 + 5 * RETRY + 2);
+	assert_int_equal(d->c.tx_pkts, 80);
+	assert_in_order(&r->guest.tx[0], 0);
+	/* the hold ended with the guest: after it goes, frames are dropped */
+	guest_down(r);
+	push_frames(&r->dev.rx[0], 200, 5, 1);
+	poll_at(d, 10 + 5 * RETRY + 3);
+	assert_int_equal(d->c.drop_unready, 5);
+	rig_free(r);
+}
+
+/* A hold whose guest never comes: at the deadline what was held goes, as
+ * not-ready, and frames are dropped as they come from then on. */
+static void
+test_dev2vm_hold_expires(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->dev2vm.d;
+
+	(void)state;
+	handoff_hold(&r->dev2vm, 5000);
+	push_frames(&r->dev.rx[0], 0, 30, 1);
+	poll_at(d, 10);
+	assert_int_equal(d->pend[0].n, 30);
+	poll_at(d, 4999);
+	assert_int_equal(d->c.drop_unready, 0);
+	poll_at(d, 5000);
+	assert_int_equal(d->pend[0].n, 0);
+	assert_int_equal(d->c.drop_unready, 30);
+	push_frames(&r->dev.rx[0], 30, 4, 1);
+	poll_at(d, 5001);
+	assert_int_equal(d->c.drop_unready, 34);
+	assert_int_equal(d->c.drop_full, 0);
+	rig_free(r);
+}
+
+/* Detached with frames everywhere: all go back, counted as not-ready. */
+static void
+test_drain_returns_everything(void **state)
+{
+	struct rig *r = rig_new(1);
+
+	(void)state;
+	guest_up(r, 1);
+	push_frames(&r->guest.rx[0], 0, 30, 1);
+	push_frames(&r->dev.rx[0], 0, 30, 1);
+	poll_at(&r->vm2dev.d, 1);
+	poll_at(&r->dev2vm.d, 1);
+	assert_int_equal(pending_total(&r->vm2dev.d), 30);
+	assert_int_equal(pending_total(&r->dev2vm.d), 30);
+	dir_drain(&r->vm2dev.d);
+	dir_drain(&r->dev2vm.d);
+	assert_int_equal(r->vm2dev.d.c.drop_unready, 30);
+	assert_int_equal(r->dev2vm.d.c.drop_unready, 30);
+	rig_free(r); /* and asserts the pool is whole */
+}
+
+static int
+eal_up(void **state)
+{
+	char *argv[] = {"datapath_test",
+	                "--no-huge",
+	                "--no-pci",
+	                "-m",
+	                "256",
+	                "--no-shconf",
+	                "--log-level=lib.eal:error",
+	                "--no-telemetry"};
+
+	(void)state;
+	if (rte_eal_init((int)RTE_DIM(argv), argv) < 0)
+		return -1;
+	pool = rte_pktmbuf_pool_create("dp_test", 8191, 0, 0, 2048 + 128, SOCKET_ID_ANY);
+	return pool != NULL && handoff_init(1) == 0 ? 0 : -1;
+}
+
+static int
+eal_down(void **state)
+{
+	(void)state;
+	handoff_fini();
+	rte_mempool_free(pool);
+	return rte_eal_cleanup();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_vm2dev_relays_in_order),
+	    cmocka_unit_test(test_vm2dev_backpressure_and_retry_window),
+	    cmocka_unit_test(test_vm2dev_guest_gone_with_frames_pending),
+	    cmocka_unit_test(test_vm2dev_queue_pairs_map_onto_device_queues),
+	    cmocka_unit_test(test_vm2dev_injected_frames_first),
+	    cmocka_unit_test(test_vm2dev_software_tso_keeps_order),
+	    cmocka_unit_test(test_vm2dev_budget_per_pass),
+	    cmocka_unit_test(test_dev2vm_chained_frames),
+	    cmocka_unit_test(test_dev2vm_no_guest_drops_unready),
+	    cmocka_unit_test(test_dev2vm_full_vring_backpressure),
+	    cmocka_unit_test(test_dev2vm_multiqueue_spread),
+	    cmocka_unit_test(test_dev2vm_vring_disabled_mid_burst),
+	    cmocka_unit_test(test_dev2vm_guest_gone_with_frames_pending),
+	    cmocka_unit_test(test_dev2vm_hold_until_guest_starts),
+	    cmocka_unit_test(test_dev2vm_hold_expires),
+	    cmocka_unit_test(test_drain_returns_everything),
+	};
+
+	return cmocka_run_group_tests(tests, eal_up, eal_down);
+}
