@@ -336,13 +336,14 @@ test_vm2dev_injected_frames_first(void **state)
 }
 
 /* A guest's TSO frame for a device without TSO: cut into MSS segments,
- * between the frames sent before and after it, in order. */
+ * more than one pending buffer holds, between the frames sent before and
+ * after it, in order. */
 static void
 test_vm2dev_software_tso_keeps_order(void **state)
 {
 	struct rig *r = rig_new(1);
 	struct vr_dir *d = &r->vm2dev.d;
-	/* 14 + 20 + 20 header bytes, 10000 payload bytes, MSS 1000: 10 segments */
+	/* 14 + 20 + 20 header bytes, 10000 payload bytes, MSS 100: 100 segments */
 	uint8_t f[10054] = {0};
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
 	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(ip + 1);
@@ -371,25 +372,27 @@ test_vm2dev_software_tso_keeps_order(void **state)
 			assert_int_equal(rte_pktmbuf_chain(big, m), 0);
 	}
 	big->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE | RTE_MBUF_F_RX_LRO;
-	big->tso_segsz = 1000;
+	big->tso_segsz = 100;
 	fake_queue_push(&r->guest.rx[0], frame(1, 1, 64, 2048));
 	fake_queue_push(&r->guest.rx[0], big);
 	fake_queue_push(&r->guest.rx[0], frame(2, 1, 64, 2048));
 	r->dev.tx_room[0] = 1000;
-	poll_at(d, 1);
-	poll_at(d, 2);
+	for (uint64_t now = 1; now <= 4; now++)
+		poll_at(d, now);
 	assert_int_equal(d->c.tso_cut, 1);
-	assert_int_equal(d->c.tso_segments, 10);
+	assert_int_equal(d->c.tso_segments, 100);
 	assert_int_equal(d->c.offload_bad, 0);
-	assert_int_equal(r->dev.tx[0].n, 12);
+	assert_int_equal(r->dev.tx[0].n, 102);
 	assert_int_equal(seq_of(r->dev.tx[0].m[0]), 1);
-	for (int i = 1; i <= 10; i++) {
+	for (uint32_t i = 1; i <= 100; i++) {
 		const struct rte_mbuf *s = r->dev.tx[0].m[i];
+		const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(s, const struct rte_tcp_hdr *, 34);
 
-		assert_int_equal(rte_pktmbuf_pkt_len(s), 54 + 1000);
+		assert_int_equal(rte_pktmbuf_pkt_len(s), 54 + 100);
 		assert_int_equal(s->ol_flags & RTE_MBUF_F_RX_LRO, 0);
+		assert_int_equal(rte_be_to_cpu_32(th->sent_seq), (i - 1) * 100); /* in order */
 	}
-	assert_int_equal(seq_of(r->dev.tx[0].m[11]), 2);
+	assert_int_equal(seq_of(r->dev.tx[0].m[101]), 2);
 	rig_free(r);
 }
 
