@@ -2,7 +2,7 @@
 BUILD ?= build
 PY := /usr/bin/python3
 
-.PHONY: all deps build hugepages test unit system vm demo bench clean format
+.PHONY: all deps build hugepages test unit system vm demo bench clean format format-check
 
 all: build
 
@@ -18,8 +18,9 @@ build: deps $(BUILD)/build.ninja
 hugepages:
 	@tools/vrelay-hugepages 1024
 
-# Unit tests (cmocka, ASan/UBSan) and system tests (DPDK processes, no VM);
-# ends with the line 'N passed, N failed'.
+# Formatting (clang-format), unit tests (cmocka, ASan/UBSan), system tests
+# (DPDK processes, no VM), VM tests (QEMU guests) and bounded fuzzing; ends
+# with the line 'N passed, N failed'.
 test: build hugepages
 	@VRELAY_BUILD=$(abspath $(BUILD)) $(PY) tests/run_all.py --build $(BUILD)
 
@@ -38,8 +39,14 @@ demo: build hugepages
 bench: build hugepages
 	@VRELAY_BUILD=$(abspath $(BUILD)) $(PY) bench/run.py
 
+C_FILES = $(shell git ls-files '*.c' '*.h')
+
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i $(C_FILES)
+
+# fails on any difference from .clang-format (make test runs it too)
+format-check:
+	clang-format --dry-run --Werror $(C_FILES)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""make test: unit tests (every cmocka case counted), system tests, VM tests, fuzzing.
+"""make test: formatting, unit tests (every cmocka case counted), system tests, VM tests,
+fuzzing.
 
 Prints each suite's output and ends with one line: 'N passed, N failed'."""
 
@@ -10,6 +11,21 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_format():
+    """Every C file of the repository as .clang-format has it: one check."""
+    files = subprocess.run(["git", "-C", os.path.dirname(HERE), "ls-files", "*.c", "*.h"],
+                           capture_output=True, text=True).stdout.split()
+    p = subprocess.run(["clang-format", "--dry-run", "--Werror"] +
+                       [os.path.join(os.path.dirname(HERE), f) for f in files],
+                       capture_output=True, text=True)
+    ok = p.returncode == 0 and files
+    if not ok:
+        sys.stdout.write("format: files differ from .clang-format (make format):\n" +
+                         p.stderr[-3000:])
+    print("format: %d passed, %d failed" % (1 if ok else 0, 0 if ok else 1), flush=True)
+    return (1, 0) if ok else (0, 1)
 
 
 def run_unit(build):
@@ -64,7 +80,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     args = ap.parse_args()
+    fmp, fmf = run_format()
     up, uf = run_unit(args.build)
+    up, uf = up + fmp, uf + fmf
     sp, sf = run_system()
     vp, vf = run_vm()
     fp, ff = run_fuzz(args.build)

@@ -59,7 +59,7 @@ sched_handle(const uint8_t *req, size_t len, uint8_t **out)
 		rc = check_update(&q, err, sizeof(err));
 		for (uint16_t i = 0; i < q.n && rc == 0; i++)
 			rc = ctl_pin(q.map[i].id, q.map[i].cpu[0], q.map[i].cpu[1], err,
-			               sizeof(err));
+			             sizeof(err));
 	}
 	resp.status = rc == 0 ? VIRTIOFORWARDER__CORE_SCHED_RESPONSE__STATUS__OK
 	                      : VIRTIOFORWARDER__CORE_SCHED_RESPONSE__STATUS__ERROR;

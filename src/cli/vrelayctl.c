@@ -282,13 +282,19 @@ dir_rows(const Virtioforwarder__RelayState *s, struct dir_row row[2])
 	const Virtioforwarder__RelayState__VMtoVF *d = s->vm_to_vf;
 	const Virtioforwarder__RelayState__VFtoVM *u = s->vf_to_vm;
 
-	row[0] = (struct dir_row){"vm2dev",           s->cpu ? s->cpu->vm_to_vf : -1,
-	                          d->n_counters,      d->counters,
-	                          d->pkt_rate_rx_from_vm, d->pkt_rate_tx_to_vf,
+	row[0] = (struct dir_row){"vm2dev",
+	                          s->cpu ? s->cpu->vm_to_vf : -1,
+	                          d->n_counters,
+	                          d->counters,
+	                          d->pkt_rate_rx_from_vm,
+	                          d->pkt_rate_tx_to_vf,
 	                          d->byte_rate_tx_to_vf};
-	row[1] = (struct dir_row){"dev2vm",           s->cpu ? s->cpu->vf_to_vm : -1,
-	                          u->n_counters,      u->counters,
-	                          u->pkt_rate_rx_from_vf, u->pkt_rate_tx_to_vm,
+	row[1] = (struct dir_row){"dev2vm",
+	                          s->cpu ? s->cpu->vf_to_vm : -1,
+	                          u->n_counters,
+	                          u->counters,
+	                          u->pkt_rate_rx_from_vf,
+	                          u->pkt_rate_tx_to_vm,
 	                          u->byte_rate_tx_to_vm};
 }
 
@@ -320,7 +326,8 @@ print_stats(const Virtioforwarder__StatsResponse *r)
 			printf("%-5s %-6s %-4d", k == 0 ? id : "", row[k].name, row[k].cpu);
 			for (unsigned c = 0; c < VR_N_DIR_COUNTERS; c++)
 				if (vr_dir_counter_desc[c].column != NULL)
-					printf(" %14lld", counter_of(&row[k], vr_dir_counter_desc[c].name));
+					printf(" %14lld",
+					       counter_of(&row[k], vr_dir_counter_desc[c].name));
 			printf(" %12.0f %12.0f %10.1f\n", row[k].rx_pps, row[k].tx_pps,
 			       row[k].tx_bytes_per_s * 8 / 1e6);
 		}
@@ -426,18 +433,18 @@ cmd_pin(int argc, char **argv)
 	Virtioforwarder__CoreSchedRequest__RelayCPU e, *list[1] = {&e};
 	Virtioforwarder__CoreSchedResponse *r;
 	uint8_t *reply = NULL;
-	int id, g2d, d2g, rc;
+	int id, vm2dev, dev2vm, rc;
 	size_t n = 0;
 
 	if (argc != 2 && argc != 3)
 		return usage_error("pin takes ID CPU or ID VM2DEV_CPU DEV2VM_CPU");
 	if (parse_int(argv[0], 0, VR_MAX_RELAYS - 1, "relay id", &id) != 0 ||
-	    parse_cpu_arg(argv[1], &g2d) != 0 || parse_cpu_arg(argv[argc - 1], &d2g) != 0)
+	    parse_cpu_arg(argv[1], &vm2dev) != 0 || parse_cpu_arg(argv[argc - 1], &dev2vm) != 0)
 		return EXIT_USAGE;
 	virtioforwarder__core_sched_request__relay_cpu__init(&e);
 	e.relay_number = id;
-	e.virtio2vf_cpu = g2d;
-	e.vf2virtio_cpu = d2g;
+	e.virtio2vf_cpu = vm2dev;
+	e.vf2virtio_cpu = dev2vm;
 	req.op = VIRTIOFORWARDER__CORE_SCHED_REQUEST__OP__UPDATE;
 	req.relay_cpu_map = list;
 	req.n_relay_cpu_map = 1;

@@ -41,7 +41,7 @@ struct vr_relay_conf {
 	uint16_t mtu;
 	bool mrgbuf; /* offer VIRTIO_NET_F_MRG_RXBUF */
 	bool tso;    /* offer HOST_TSO4/6: the device or the relay cuts the guest's TCP frames */
-	int cpu[2];  /* [VR_DIR_VM2DEV], [VR_DIR_DEV2VM]; -1 unpinned */
+	int cpu[2];  /* [VR_VM2DEV], [VR_DEV2VM]; -1 unpinned */
 	/* A bond: device holds the bond's name ("net_bonding..."), members its
 	 * member devices; bond_mode is the bonding PMD's mode (0..6). */
 	uint8_t n_members;

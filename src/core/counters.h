@@ -24,29 +24,28 @@
 #define VR_CTR_BOTH   (VR_CTR_VM2DEV | VR_CTR_DEV2VM)
 
 #define VR_DIR_COUNTERS(X)                                                                         \
-	X(rx_pkts, VR_CTR_BOTH, "rx_pkts", "RX_PKTS", "frames taken from the source port")  \
-	X(rx_bytes, VR_CTR_BOTH, "rx_bytes", NULL, "bytes of those frames")                  \
-	X(tx_pkts, VR_CTR_BOTH, "tx_pkts", "TX_PKTS", "frames the destination port took")    \
-	X(tx_bytes, VR_CTR_BOTH, "tx_bytes", NULL, "bytes of those frames")                  \
-	X(drop_full, VR_CTR_BOTH, "drop_full", "DROP_FULL",                                  \
+	X(rx_pkts, VR_CTR_BOTH, "rx_pkts", "RX_PKTS", "frames taken from the source port")         \
+	X(rx_bytes, VR_CTR_BOTH, "rx_bytes", NULL, "bytes of those frames")                        \
+	X(tx_pkts, VR_CTR_BOTH, "tx_pkts", "TX_PKTS", "frames the destination port took")          \
+	X(tx_bytes, VR_CTR_BOTH, "tx_bytes", NULL, "bytes of those frames")                        \
+	X(drop_full, VR_CTR_BOTH, "drop_full", "DROP_FULL",                                        \
 	  "dropped: the destination took nothing for the whole retry window")                      \
-	X(drop_full_bytes, VR_CTR_BOTH, "drop_full_bytes", NULL, "bytes of those frames")    \
-	X(drop_unready, VR_CTR_BOTH, "drop_unready", "DROP_NOPEER",                          \
+	X(drop_full_bytes, VR_CTR_BOTH, "drop_full_bytes", NULL, "bytes of those frames")          \
+	X(drop_unready, VR_CTR_BOTH, "drop_unready", "DROP_NOPEER",                                \
 	  "dropped: nobody to take them (no guest, its vring disabled)")                           \
-	X(drop_unready_bytes, VR_CTR_BOTH, "drop_unready_bytes", NULL,                       \
-	  "bytes of those frames")                                                                 \
-	X(retries, VR_CTR_BOTH, "retries", "RETRIES",                                        \
+	X(drop_unready_bytes, VR_CTR_BOTH, "drop_unready_bytes", NULL, "bytes of those frames")    \
+	X(retries, VR_CTR_BOTH, "retries", "RETRIES",                                              \
 	  "backpressure episodes: the destination took a burst only in part")                      \
-	X(announced, VR_CTR_VM2DEV, "announced", NULL,                                       \
+	X(announced, VR_CTR_VM2DEV, "announced", NULL,                                             \
 	  "announcement frames sent on the device (live migration)")                               \
-	X(offload_dev, VR_CTR_VM2DEV, "offload.device", NULL,                                   \
+	X(offload_dev, VR_CTR_VM2DEV, "offload.device", NULL,                                      \
 	  "frames whose checksum or segmentation the device finishes")                             \
-	X(csum_sw, VR_CTR_VM2DEV, "offload.csum_sw", NULL,                                      \
+	X(csum_sw, VR_CTR_VM2DEV, "offload.csum_sw", NULL,                                         \
 	  "frames whose L4 checksum the relay finished")                                           \
-	X(tso_cut, VR_CTR_VM2DEV, "offload.tso_cut", NULL,                                      \
+	X(tso_cut, VR_CTR_VM2DEV, "offload.tso_cut", NULL,                                         \
 	  "TCP frames the relay cut into segments")                                                \
-	X(tso_segments, VR_CTR_VM2DEV, "offload.tso_segments", NULL, "segments made of them")   \
-	X(offload_bad, VR_CTR_VM2DEV, "offload.dropped", NULL,                                  \
+	X(tso_segments, VR_CTR_VM2DEV, "offload.tso_segments", NULL, "segments made of them")      \
+	X(offload_bad, VR_CTR_VM2DEV, "offload.dropped", NULL,                                     \
 	  "dropped: an offload request the relay cannot meet")
 
 /*
@@ -75,8 +74,8 @@ struct vr_ctr_desc {
 	const char *name;
 	const char *column; /* NULL: not a table column */
 	const char *help;
-	unsigned dirs;      /* VR_CTR_* (direction counters) */
-	unsigned offset;    /* of its uint64_t in the counter struct */
+	unsigned dirs;   /* VR_CTR_* (direction counters) */
+	unsigned offset; /* of its uint64_t in the counter struct */
 };
 
 #define VR_N_DIR_COUNTERS   (0 VR_DIR_COUNTERS(VR_CTR_COUNT))

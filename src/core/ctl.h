@@ -28,8 +28,8 @@ void ctl_init(const struct vr_conf *running);
 const struct vr_conf *ctl_conf(void);
 
 struct vr_ctl_result {
-	int code;                  /* 0, or a negative errno */
-	char msg[VR_ERR_MAX];      /* what was wrong */
+	int code;                   /* 0, or a negative errno */
+	char msg[VR_ERR_MAX];       /* what was wrong */
 	char query[VR_DEVARGS_MAX]; /* QUERY_PCI: the device */
 };
 

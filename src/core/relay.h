@@ -29,8 +29,8 @@ struct rte_mempool;
 struct vr_relay {
 	struct vr_relay_conf conf;
 	bool removing;
-	struct vr_device dev;   /* the device port */
-	struct vr_vhost vhost;  /* the guest's port */
+	struct vr_device dev;  /* the device port */
+	struct vr_vhost vhost; /* the guest's port */
 	struct rte_mempool *pool;
 	struct rte_mempool *retired_pool; /* previous pool after a NUMA move */
 	int pool_socket;

@@ -3,7 +3,7 @@
 #ifndef VR_BURST_H
 #define VR_BURST_H
 
-#define VR_BURST    32               /* frames per port call */
-#define VR_PEND_MAX (2 * VR_BURST)   /* frames a pending buffer holds */
+#define VR_BURST    32             /* frames per port call */
+#define VR_PEND_MAX (2 * VR_BURST) /* frames a pending buffer holds */
 
 #endif

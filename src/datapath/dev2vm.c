@@ -161,7 +161,7 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 		uint16_t want, n;
 
 		do {
-			want = budget_burst(b, to_guest ? guest_room(d)
+			want = budget_burst(b, to_guest  ? guest_room(d)
 			                       : holding ? hold_room(d)
 			                                 : VR_BURST);
 			if (want == 0)

@@ -16,7 +16,7 @@
 #include "dir.h"
 
 struct vr_dev2vm {
-	struct vr_dir d;    /* first: a struct vr_dir * points here */
+	struct vr_dir d;     /* first: a struct vr_dir * points here */
 	uint64_t hold_until; /* [pub] TSC deadline of the hold, 0 for none (handoff_hold) */
 	uint64_t hold_over;  /* worker: the deadline it is done with (guest came, or passed) */
 };

@@ -38,18 +38,18 @@ struct vr_pending {
 };
 
 struct vr_dir {
-	enum vr_dir_kind kind;       /* [ctl] */
-	int relay_id;                /* [ctl] */
-	struct vr_port *src, *dst;   /* [ctl] */
-	uint64_t retry_tsc;          /* [ctl] retry window in TSC cycles */
-	int worker;                  /* control-side bookkeeping: owner index or -1 */
+	enum vr_dir_kind kind;     /* [ctl] */
+	int relay_id;              /* [ctl] */
+	struct vr_port *src, *dst; /* [ctl] */
+	uint64_t retry_tsc;        /* [ctl] retry window in TSC cycles */
+	int worker;                /* control-side bookkeeping: owner index or -1 */
 	/* worker: the ports' state last seen, and the queue lists derived */
 	uint32_t seen_src_gen, seen_dst_gen;
 	uint64_t seen_rxq, seen_txq;
 	uint16_t n_rxq, n_txq;
-	uint16_t rxq[VR_MAX_QP]; /* src queues to poll (none without a peer) */
-	uint16_t txq[VR_MAX_QP]; /* dst queues that take frames (none without a peer) */
-	uint16_t next_q;         /* round-robin start, for fairness between queues */
+	uint16_t rxq[VR_MAX_QP];           /* src queues to poll (none without a peer) */
+	uint16_t txq[VR_MAX_QP];           /* dst queues that take frames (none without a peer) */
+	uint16_t next_q;                   /* round-robin start, for fairness between queues */
 	struct vr_dir_counters c;          /* worker-written */
 	uint64_t q_pkts[VR_MAX_QP];        /* worker-written: per guest queue pair */
 	struct vr_pending pend[VR_MAX_QP]; /* worker-written: per guest queue pair */

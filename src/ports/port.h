@@ -48,9 +48,9 @@ struct vr_port {
 	uint64_t rxq_mask; /* [pub] bit per queue rx_burst may be called on */
 	uint64_t txq_mask; /* [pub] bit per queue tx_burst may be called on */
 	/* Capabilities, [ctl] */
-	uint16_t n_txq;            /* transmit queues (a guest's: the most it may enable) */
-	uint64_t tx_offloads;      /* RTE_ETH_TX_OFFLOAD_* the port finishes itself */
-	struct rte_mempool *pool;  /* frames the port receives are allocated here */
+	uint16_t n_txq;           /* transmit queues (a guest's: the most it may enable) */
+	uint64_t tx_offloads;     /* RTE_ETH_TX_OFFLOAD_* the port finishes itself */
+	struct rte_mempool *pool; /* frames the port receives are allocated here */
 };
 
 static inline uint16_t

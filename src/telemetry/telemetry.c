@@ -51,8 +51,8 @@ counter_shown(const struct vr_ctr_desc *c, unsigned dir_bit)
 
 /* The counters of one list into d: "a" as d.a, "g.a" as d.g.a (counters.h). */
 static void
-add_counters(struct rte_tel_data *d, const struct vr_ctr_desc *desc, unsigned n,
-             const void *values, unsigned dir_bit)
+add_counters(struct rte_tel_data *d, const struct vr_ctr_desc *desc, unsigned n, const void *values,
+             unsigned dir_bit)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (counter_shown(&desc[i], dir_bit) && strchr(desc[i].name, '.') == NULL)
@@ -201,7 +201,8 @@ cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "vid", r->vhost.vid);
 	rte_tel_data_add_dict_int(d, "mtu", r->conf.mtu);
 	rte_tel_data_add_dict_int(d, "numa", r->pool_socket);
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, __atomic_load_n(&r->vhost.features, __ATOMIC_RELAXED));
+	snprintf(buf, sizeof(buf), "0x%" PRIx64,
+	         __atomic_load_n(&r->vhost.features, __ATOMIC_RELAXED));
 	rte_tel_data_add_dict_string(d, "features", buf);
 	snprintf(buf, sizeof(buf), "0x%" PRIx64,
 	         __atomic_load_n(&r->vhost.vrings, __ATOMIC_RELAXED));

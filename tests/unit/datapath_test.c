@@ -386,7 +386,8 @@ test_vm2dev_software_tso_keeps_order(void **state)
 	assert_int_equal(seq_of(r->dev.tx[0].m[0]), 1);
 	for (uint32_t i = 1; i <= 100; i++) {
 		const struct rte_mbuf *s = r->dev.tx[0].m[i];
-		const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(s, const struct rte_tcp_hdr *, 34);
+		const struct rte_tcp_hdr *th =
+		    rte_pktmbuf_mtod_offset(s, const struct rte_tcp_hdr *, 34);
 
 		assert_int_equal(rte_pktmbuf_pkt_len(s), 54 + 100);
 		assert_int_equal(s->ol_flags & RTE_MBUF_F_RX_LRO, 0);
@@ -532,7 +533,8 @@ static void
 disable_during_tx(struct fake_port *f, uint16_t q)
 {
 	if (q == disable_q) {
-		handoff_port_queues(&f->port, port_rxq(&f->port), port_txq(&f->port) & ~(1ULL << q));
+		handoff_port_queues(&f->port, port_rxq(&f->port),
+		                    port_txq(&f->port) & ~(1ULL << q));
 		disable_q = UINT16_MAX;
 	}
 }

@@ -24,9 +24,9 @@ struct fake_queue {
 
 struct fake_port {
 	struct vr_port port;
-	struct fake_queue rx[VR_MAX_QP];  /* frames waiting to be received */
-	struct fake_queue tx[VR_MAX_QP];  /* frames the port took */
-	uint32_t tx_room[VR_MAX_QP];      /* how many more it will take */
+	struct fake_queue rx[VR_MAX_QP]; /* frames waiting to be received */
+	struct fake_queue tx[VR_MAX_QP]; /* frames the port took */
+	uint32_t tx_room[VR_MAX_QP];     /* how many more it will take */
 	uint32_t rx_calls, tx_calls;
 	/* called inside tx_burst before it takes anything (a vring going away
 	 * while the worker is in the middle of a burst) */

@@ -214,8 +214,8 @@ static int
 setup_rx_queues(struct vr_device *dev, struct rte_mempool *pool, char *err, size_t errlen)
 {
 	for (uint16_t q = 0; q < dev->n_queues; q++) {
-		int rc =
-		    rte_eth_rx_queue_setup(dev->port_id, q, dev->rxd, device_socket(dev), NULL, pool);
+		int rc = rte_eth_rx_queue_setup(dev->port_id, q, dev->rxd, device_socket(dev), NULL,
+		                                pool);
 
 		if (rc != 0)
 			return vr_err(err, errlen, "device '%s': RX queue %u setup failed: %s",

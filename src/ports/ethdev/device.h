@@ -26,14 +26,14 @@ struct rte_mempool;
 struct vr_device {
 	struct vr_port port; /* first: the data path sees only this */
 	uint16_t port_id;    /* the ethdev */
-	uint16_t n_queues; /* queue pairs configured */
+	uint16_t n_queues;   /* queue pairs configured */
 	uint16_t rxd, txd;
 	uint16_t max_queues;  /* what the device offers */
 	bool rss;             /* RSS spreads RX queues */
 	uint64_t tx_offloads; /* checksum/TSO offloads configured (offload.h) */
 	bool started;
 	uint16_t want_queues, mtu; /* what the port ops' start configures */
-	char name[128]; /* ethdev name */
+	char name[128];            /* ethdev name */
 	/* a bond's member ports, opened before and closed after the bond */
 	uint8_t n_members;
 	struct vr_device *members;

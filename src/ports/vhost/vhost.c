@@ -231,7 +231,8 @@ on_features_changed(int vid, uint64_t features)
 	was = __atomic_exchange_n(&vh->migrating, logging, __ATOMIC_RELAXED);
 	if (logging && !was) {
 		vh->hooks->migration_started(vh->owner);
-		VR_LOG(INFO, "socket %s: dirty logging on: live migration started", vh->conf.socket);
+		VR_LOG(INFO, "socket %s: dirty logging on: live migration started",
+		       vh->conf.socket);
 	} else if (!logging && was) {
 		VR_LOG(INFO, "socket %s: dirty logging off", vh->conf.socket);
 	}
