@@ -410,8 +410,20 @@ test_truncated_frames(void **state)
 	for (uint32_t len = 0; len < 14; len++)
 		assert_int_equal(hash_exact(frames[0].b, len), 0);
 
-	/* an IPv4 header cut short: hashes like a non-IP frame, deterministically */
-	assert_int_equal(hash_exact(frames[0].b, 14 + 19), hash_exact(frames[0].b, 14 + 19));
+	/* an IPv4 header cut short hashes like a non-IP frame: by the MAC pair
+	 * and the ethertype only, whatever the bytes after them */
+	{
+		uint8_t other[14 + 19], moved[14 + 19];
+
+		memcpy(other, frames[0].b, 14);
+		memset(other + 14, 0xa5, 19);
+		memcpy(moved, other, sizeof(moved));
+		moved[0] ^= 0x02; /* another destination MAC */
+		assert_int_equal(hash_exact(frames[0].b, 14 + 19),
+		                 hash_exact(other, sizeof(other)));
+		assert_int_not_equal(hash_exact(other, sizeof(other)),
+		                     hash_exact(moved, sizeof(moved)));
+	}
 	/* an IPv4 header without its ports still hashes the addresses */
 	assert_int_not_equal(hash_exact(frames[0].b, 14 + 20), hash_exact(frames[0].b, 14 + 19));
 }

@@ -112,6 +112,27 @@ test_pool_mbufs_default(void **state)
 	assert_int_equal(vr_pool_mbufs(&n), 4095);
 }
 
+/* Two relays worked out by hand, term by term, not through need_of. */
+static void
+test_pool_mbufs_by_hand(void **state)
+{
+	/* the default relay: 1 queue pair, 1024/1024 descriptors, MTU 1500
+	 * (1 segment), 1 worker + control = 2 lcores, TSO on 1 queue pair:
+	 * RX 1024 + TX 1024 + pending 2x64 + bursts 2x32 + caches 2x192 +
+	 * TSO 32 frames x 33 segments = 1024+1024+128+64+384+1056 = 3680 */
+	struct vr_pool_need def = {
+	    .queues = 1, .rxd = 1024, .txd = 1024, .mtu = 1500, .lcores = 2, .tso_queues = 1};
+	/* jumbo: 4 queue pairs, MTU 9000 (5 segments), 3 lcores, TSO on 4:
+	 * 4096 + 4x1024x5 + 2x4x64x5 + 2x32x5 + 3x192 + 4x32x33
+	 * = 4096+20480+2560+320+576+4224 = 32256 */
+	struct vr_pool_need jumbo = {
+	    .queues = 4, .rxd = 1024, .txd = 1024, .mtu = 9000, .lcores = 3, .tso_queues = 4};
+
+	(void)state;
+	assert_int_equal(vr_pool_mbufs(&def), 4095);    /* 3680 <= 4095, 2047 < 3680 */
+	assert_int_equal(vr_pool_mbufs(&jumbo), 32767); /* 32256 <= 32767, 16383 < 32256 */
+}
+
 static void
 test_pool_mbufs_grows(void **state)
 {
@@ -168,6 +189,7 @@ main(void)
 	    cmocka_unit_test(test_segs_per_frame),
 	    cmocka_unit_test(test_pool_mbufs_formula),
 	    cmocka_unit_test(test_pool_mbufs_default),
+	    cmocka_unit_test(test_pool_mbufs_by_hand),
 	    cmocka_unit_test(test_pool_mbufs_grows),
 	    cmocka_unit_test(test_default_setup_fits_512mib),
 	};
