@@ -188,8 +188,7 @@ handoff_port_down(struct vr_port *p)
 	if (__atomic_load_n(&p->gen, __ATOMIC_RELAXED) == 0)
 		return;
 	__atomic_store_n(&p->gen, 0, __ATOMIC_RELEASE);
-	if (qsbr != NULL)
-		handoff_synchronize();
+	handoff_synchronize();
 }
 
 void

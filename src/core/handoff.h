@@ -58,6 +58,8 @@ struct vr_worker_view *handoff_view(unsigned idx);
 int handoff_attach(struct vr_dir *d, unsigned worker);
 int handoff_detach(struct vr_dir *d);
 int handoff_move(struct vr_dir *d, unsigned worker);
+void handoff_synchronize(void);
+uint16_t handoff_worker_dirs(unsigned worker);
 
 /* A port's peer is there: a new session number, published after whatever
  * port-private state its rx/tx read (a vhost port's vid). */
@@ -75,7 +77,5 @@ void handoff_hold(struct vr_dev2vm *d, uint64_t until);
  * traffic; returns how many it took (the rest stay the caller's). Many
  * producers: any control thread. */
 unsigned handoff_inject(struct vr_vm2dev *d, struct rte_mbuf **m, unsigned n);
-void handoff_synchronize(void);
-uint16_t handoff_worker_dirs(unsigned worker);
 
 #endif

@@ -171,8 +171,7 @@ static void
 dirs_free(struct vr_relay *r)
 {
 	if (r->vm2dev != NULL) {
-		if (r->vm2dev->inject != NULL)
-			dir_drain(&r->vm2dev->d);
+		dir_drain(&r->vm2dev->d);
 		rte_ring_free(r->vm2dev->inject);
 	}
 	if (r->dev2vm != NULL)

@@ -27,7 +27,7 @@ worker_poll_once(struct vr_worker *w)
 			moved += dir_poll(v->dir[i], t0, &b);
 		}
 	}
-	/* Past this point nothing loaded from v (or its guests) is used again. */
+	/* Past this point nothing loaded from v (or its ports' sessions) is used again. */
 	handoff_quiescent(w->idx);
 	ctr_add(w->passes, 1);
 	if (moved > 0) {

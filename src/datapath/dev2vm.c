@@ -66,29 +66,24 @@ spread(struct vr_dir *d, struct rte_mbuf **m, uint16_t n, uint64_t now)
 			send_to_guest(d, d->txq[k], bucket[k], count[k], now);
 }
 
+/* Room a pending buffer has for one more burst. */
+static inline uint16_t
+pend_room(const struct vr_pending *p)
+{
+	uint16_t free = (uint16_t)(VR_PEND_MAX - p->n);
+
+	return free < VR_BURST ? free : VR_BURST;
+}
+
 /* Room every enabled vring's pending buffer has for one more burst. */
 static uint16_t
 guest_room(const struct vr_dir *d)
 {
 	uint16_t room = VR_BURST;
 
-	for (uint16_t k = 0; k < d->n_txq; k++) {
-		uint16_t free = (uint16_t)(VR_PEND_MAX - d->pend[d->txq[k]].n);
-
-		if (free < room)
-			room = free;
-	}
+	for (uint16_t k = 0; k < d->n_txq; k++)
+		room = RTE_MIN(room, pend_room(&d->pend[d->txq[k]]));
 	return room;
-}
-
-/* Drop (as not-ready) what waits for a queue pair whose bit in keep is
- * clear: a vring that is gone never takes it. */
-static void
-drop_pending_except(struct vr_dir *d, uint64_t keep)
-{
-	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)
-		if (d->pend[qp].n > 0 && !(keep & (1ULL << qp)))
-			pending_drop_unready(d, &d->pend[qp]);
 }
 
 /* Holding frames for a guest on its way? Once the deadline passes without
@@ -105,17 +100,8 @@ hold_active(struct vr_dev2vm *v, uint64_t now)
 	if (now < until)
 		return true;
 	v->hold_over = until;
-	drop_pending_except(&v->d, 0);
+	pending_drop_except(&v->d, 0);
 	return false;
-}
-
-/* Room in the hold buffer for one more burst. */
-static uint16_t
-hold_room(const struct vr_dir *d)
-{
-	uint16_t free = (uint16_t)(VR_PEND_MAX - d->pend[0].n);
-
-	return free < VR_BURST ? free : VR_BURST;
 }
 
 /* The guest or its enabled vrings changed. A guest that came ends the hold,
@@ -138,7 +124,7 @@ on_sync(struct vr_dev2vm *v, uint32_t old_gen, uint64_t now)
 	} else if (hold_active(v, now)) {
 		return;
 	}
-	drop_pending_except(d, keep);
+	pending_drop_except(d, keep);
 }
 
 unsigned
@@ -162,7 +148,7 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 
 		do {
 			want = budget_burst(b, to_guest  ? guest_room(d)
-			                       : holding ? hold_room(d)
+			                       : holding ? pend_room(&d->pend[0])
 			                                 : VR_BURST);
 			if (want == 0)
 				break;

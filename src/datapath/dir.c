@@ -47,9 +47,7 @@ dir_poll(struct vr_dir *d, uint64_t now, struct vr_budget *b)
 void
 dir_drain(struct vr_dir *d)
 {
-	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)
-		if (d->pend[qp].n > 0)
-			pending_drop_unready(d, &d->pend[qp]);
+	pending_drop_except(d, 0);
 	if (d->kind == VR_VM2DEV)
 		vm2dev_drain(vm2dev_of(d));
 }

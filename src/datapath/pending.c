@@ -64,3 +64,11 @@ pending_drop_unready(struct vr_dir *d, struct vr_pending *p)
 	dir_drop_unready(d, p->m, p->n, sum_bytes(p->m, p->n));
 	p->n = 0;
 }
+
+void
+pending_drop_except(struct vr_dir *d, uint64_t keep)
+{
+	for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)
+		if (d->pend[qp].n > 0 && !(keep & (1ULL << qp)))
+			pending_drop_unready(d, &d->pend[qp]);
+}

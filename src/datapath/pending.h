@@ -73,6 +73,10 @@ void pending_expire(struct vr_dir *d, struct vr_pending *p, uint64_t now);
  * (drop_unready). */
 void pending_drop_unready(struct vr_dir *d, struct vr_pending *p);
 
+/* Drops (drop_unready) what waits in d->pend[qp] for every queue pair qp
+ * whose bit in keep is clear: nobody will take it (keep 0: everything). */
+void pending_drop_except(struct vr_dir *d, uint64_t keep);
+
 /* Drops (drop_unready) the frames taken and not kept: no peer for them. */
 void dir_drop_unready(struct vr_dir *d, struct rte_mbuf **m, uint16_t n, uint64_t bytes);
 

@@ -117,8 +117,11 @@ to_device_flush(struct vr_vm2dev *v, uint16_t qp, uint64_t now)
 
 	struct vr_pending *p = &v->d.pend[qp];
 
-	if (p->n > 0 && (pending_flush(&v->d, p, q, now), p->n > 0))
-		return false;
+	if (p->n > 0) {
+		pending_flush(&v->d, p, q, now);
+		if (p->n > 0)
+			return false;
+	}
 	if (likely(v->uncut[qp].n == 0))
 		return true;
 	uncut_to_pending(v, qp, now);
@@ -257,6 +260,6 @@ vm2dev_drain(struct vr_vm2dev *v)
 			pending_drop_unready(&v->d, &v->uncut[qp]);
 		v->uncut_done[qp] = 0;
 	}
-	while (rte_ring_sc_dequeue(v->inject, (void **)&m) == 0)
+	while (v->inject != NULL && rte_ring_sc_dequeue(v->inject, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 }

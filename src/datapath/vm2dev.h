@@ -46,7 +46,8 @@ unsigned vm2dev_poll(struct vr_vm2dev *v, uint64_t now, struct vr_budget *b);
 /* A consistent copy of what the worker learned of the guest (control side). */
 void vm2dev_learned(const struct vr_vm2dev *v, struct vr_addrs *out);
 
-/* Direction detached: frames waiting to be cut or injected go back. */
+/* Direction detached: frames waiting to be cut or injected go back (also
+ * for a direction whose inject ring was never made). */
 void vm2dev_drain(struct vr_vm2dev *v);
 
 #endif

@@ -15,13 +15,13 @@
 
 #include <cmocka.h>
 
-#include <rte_eal.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
 #include "dev2vm.h"
+#include "eal.h"
 #include "fakeport.h"
 #include "handoff.h"
 #include "offload.h"
@@ -677,19 +677,8 @@ test_drain_returns_everything(void **state)
 static int
 eal_up(void **state)
 {
-	char *argv[] = {"datapath_test",
-	                "--no-huge",
-	                "--no-pci",
-	                "-m",
-	                "256",
-	                "--no-shconf",
-	                "--log-level=lib.eal:error",
-	                "--no-telemetry"};
-
 	(void)state;
-	if (rte_eal_init((int)RTE_DIM(argv), argv) < 0)
-		return -1;
-	pool = rte_pktmbuf_pool_create("dp_test", 8191, 0, 0, 2048 + 128, SOCKET_ID_ANY);
+	pool = unit_eal_pool("datapath_test", 8191);
 	return pool != NULL && handoff_init(1) == 0 ? 0 : -1;
 }
 

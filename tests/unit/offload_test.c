@@ -20,6 +20,7 @@
 #include <rte_udp.h>
 
 #include "offload.h"
+#include "eal.h"
 #include "unit.h"
 
 #define TCP_OPT_LEN 12 /* timestamps, as Linux sends */
@@ -459,19 +460,8 @@ test_bad_requests(void **state)
 static int
 eal_up(void **state)
 {
-	char *argv[] = {"offload_test",
-	                "--no-huge",
-	                "--no-pci",
-	                "-m",
-	                "256",
-	                "--no-shconf",
-	                "--log-level=lib.eal:error",
-	                "--no-telemetry"};
-
 	(void)state;
-	if (rte_eal_init((int)RTE_DIM(argv), argv) < 0)
-		return -1;
-	pool = rte_pktmbuf_pool_create("offload_test", 4095, 0, 0, 2048 + 128, SOCKET_ID_ANY);
+	pool = unit_eal_pool("offload_test", 4095);
 	return pool != NULL ? 0 : -1;
 }
 

@@ -48,9 +48,6 @@ static struct vr_vhost *registered[VR_MAX_RELAYS];
 static struct vr_vhost *vid_map[VR_MAX_VIDS];
 static struct vr_perm perm = {.uid = (uid_t)-1, .gid = (gid_t)-1, .mode = 0660};
 
-uint16_t vhost_port_rx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n);
-uint16_t vhost_port_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n);
-
 void
 vhost_set_socket_perm(const struct vr_perm *p)
 {

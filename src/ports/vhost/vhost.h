@@ -52,6 +52,10 @@ struct vr_vhost {
 	void *owner;
 };
 
+/* The data-path half (vhost_port.c), for vr_vhost_ops. */
+uint16_t vhost_port_rx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n);
+uint16_t vhost_port_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n);
+
 void vhost_set_socket_perm(const struct vr_perm *p);
 
 /* Fills vh for relay conf c (its guest's frames come from pool). */

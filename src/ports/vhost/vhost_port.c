@@ -11,9 +11,6 @@
 #define VIRTIO_RXQ(qp) ((uint16_t)((qp)*2))
 #define VIRTIO_TXQ(qp) ((uint16_t)((qp)*2 + 1))
 
-uint16_t vhost_port_rx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n);
-uint16_t vhost_port_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n);
-
 uint16_t
 vhost_port_rx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 {
