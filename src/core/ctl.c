@@ -81,6 +81,17 @@ find_by_device(const char *device)
 	return found;
 }
 
+static bool
+relay_exists(int id)
+{
+	bool exists;
+
+	relay_lock();
+	exists = relay_get(id) != NULL;
+	relay_unlock();
+	return exists;
+}
+
 static int
 find_by_socket(const char *path)
 {
@@ -224,12 +235,7 @@ remove_relay(int id, const char *device, struct vr_ctl_result *o)
 static int
 op_remove(const struct vr_port_req *q, struct vr_ctl_result *o)
 {
-	bool exists;
-
-	relay_lock();
-	exists = relay_get(q->id) != NULL;
-	relay_unlock();
-	if (!exists)
+	if (!relay_exists(q->id))
 		return q->conditional ? 0 : fail(o, -ENOENT, "relay %d does not exist", q->id);
 	return remove_relay(q->id, q->device, o);
 }
@@ -341,11 +347,7 @@ ctl_apply(const struct vr_conf *old, const struct vr_conf *next)
 			if ((o->cpu[0] != n->cpu[0] || o->cpu[1] != n->cpu[1]) &&
 			    relay_pin(n->id, n->cpu[0], n->cpu[1], err, sizeof(err)) < 0)
 				VR_LOG(ERR, "reload: %s", err);
-			relay_lock();
-			bool running = relay_get(n->id) != NULL;
-
-			relay_unlock();
-			if (running)
+			if (relay_exists(n->id))
 				continue; /* else it failed before: try again */
 		}
 		if (relay_add(n, err, sizeof(err)) < 0)

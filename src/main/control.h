@@ -14,9 +14,6 @@
 
 #include "config.h"
 
-/* Apply a new configuration to the running relays (add/remove/re-pin). */
-void control_apply(const struct vr_conf *old, const struct vr_conf *next);
-
 /* Run until SIGTERM/SIGINT. argv is re-parsed on SIGHUP. */
 int control_run(struct vr_conf *conf, int argc, char *const argv[]);
 

@@ -14,9 +14,14 @@
 static inline struct rte_mempool *
 unit_eal_pool(const char *prog, unsigned n)
 {
-	char *argv[] = {(char *)prog, "--no-huge",   "--no-pci",
-	                "-m",         "256",         "--no-shconf",
-	                "--log-level=lib.eal:error", "--no-telemetry"};
+	char *argv[] = {(char *)prog,
+	                "--no-huge",
+	                "--no-pci",
+	                "-m",
+	                "256",
+	                "--no-shconf",
+	                "--log-level=lib.eal:error",
+	                "--no-telemetry"};
 
 	if (rte_eal_init((int)RTE_DIM(argv), argv) < 0)
 		return NULL;
