@@ -44,6 +44,12 @@ struct vf_ctx {
 	/* as before the file: a list variable assigned again starts from these */
 	uint16_t n_relays0;
 	int pins0[VR_MAX_RELAYS][2];
+	/* one line's value and its list items: too big for the stack, so on the
+	 * heap for the parse, not static (parsing stays reentrant) */
+	struct vf_scratch {
+		struct vf_values vals;
+		char items[VF_MAX_VALUES][VF_VALUE_MAX];
+	} * scratch;
 };
 
 static void
@@ -245,7 +251,7 @@ static int
 list_var(struct vf_ctx *x, const char *var, const struct vf_values *vals,
          int (*fn)(struct vf_ctx *, const char *, char *, size_t), char *err, size_t errlen)
 {
-	static char items[VF_MAX_VALUES][VF_VALUE_MAX];
+	char(*items)[VF_VALUE_MAX] = x->scratch->items;
 	struct vr_conf *c = x->c;
 	int n = split_items(vals, items, VF_MAX_VALUES);
 
@@ -350,7 +356,13 @@ virtiofwd_var(struct vf_ctx *x, const char *var, const char *v, char *err, size_
 			return vr_err(err, errlen, "VIRTIOFWD_LOG_LEVEL '%s' is not 0..7", v);
 		x->c->log_level = v[0] - '0' + 1; /* syslog 0..7 -> RTE_LOG 1..8 */
 	} else if (strcmp(var, "OVSDB_SOCK_PATH") == 0) {
-		snprintf(x->ovsdb, sizeof(x->ovsdb), "%s", v);
+		/* cut short it would name another socket: refused */
+		if (strlen(v) >= sizeof(x->ovsdb))
+			return vr_err(err, errlen,
+			              "VIRTIOFWD_OVSDB_SOCK_PATH is longer than a unix socket path "
+			              "(%zu bytes)",
+			              sizeof(x->ovsdb) - 1);
+		memcpy(x->ovsdb, v, strlen(v) + 1);
 		x->ovsdb_line = x->line;
 	} else if (strcmp(var, "SOCKET_OWNER") == 0 || strcmp(var, "SOCKET_GROUP") == 0) {
 		if (v[0] != '\0')
@@ -412,7 +424,7 @@ one_var(struct vf_ctx *x, const char *name, const struct vf_values *vals, char *
 static int
 parse_line(struct vf_ctx *x, const char *s, char *err, size_t errlen)
 {
-	static struct vf_values vals;
+	struct vf_values *vals = &x->scratch->vals;
 	char name[64];
 	size_t n = 0;
 
@@ -433,9 +445,9 @@ parse_line(struct vf_ctx *x, const char *s, char *err, size_t errlen)
 	if (s[n] != '=')
 		return vr_err(err, errlen, "expected NAME=value (no blanks around '='), got '%s'",
 		              s);
-	if (read_value(s + n + 1, &vals, err, errlen) < 0)
+	if (read_value(s + n + 1, vals, err, errlen) < 0)
 		return -1;
-	return one_var(x, name, &vals, err, errlen);
+	return one_var(x, name, vals, err, errlen);
 }
 
 /* After the last line: settings that depend on several variables. */
@@ -491,37 +503,50 @@ finish(struct vf_ctx *x, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+parse_lines(struct vf_ctx *x, const char *text, char *err, size_t errlen)
+{
+	char line[VF_VALUE_MAX + 256], sub[VR_ERR_MAX];
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
+		x->line++;
+		if (len >= sizeof(line))
+			return vr_err(err, errlen, "%s:%d: line longer than %zu bytes", x->name,
+			              x->line, sizeof(line) - 1);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (nl != NULL);
+		if (parse_line(x, line, sub, sizeof(sub)) < 0)
+			return vr_err(err, errlen, "%s:%d: %s", x->name, x->line, sub);
+	}
+	return finish(x, err, errlen);
+}
+
 int
 vr_vfconf_parse_text(struct vr_conf *c, const char *text, const char *name, char *warn,
                      size_t warnlen, char *err, size_t errlen)
 {
 	struct vf_ctx x = {.c = c, .name = name, .warn = warn, .warnlen = warnlen};
-	char line[VF_VALUE_MAX + 256], sub[VR_ERR_MAX];
-	const char *p = text;
+	int rc;
 
 	if (warn != NULL && warnlen > 0)
 		warn[0] = '\0';
 	else
 		x.warn = NULL;
+	x.scratch = malloc(sizeof(*x.scratch));
+	if (x.scratch == NULL)
+		return vr_err(err, errlen, "%s: out of memory", name);
 	x.n_relays0 = c->n_relays;
 	/* the original offers TSO only for a non-empty VIRTIOFWD_TSO */
 	c->defaults.tso = false;
 	memcpy(x.pins0, c->ctl.pins, sizeof(x.pins0));
-	while (*p != '\0') {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
-
-		x.line++;
-		if (len >= sizeof(line))
-			return vr_err(err, errlen, "%s:%d: line longer than %zu bytes", name,
-			              x.line, sizeof(line) - 1);
-		memcpy(line, p, len);
-		line[len] = '\0';
-		p += len + (nl != NULL);
-		if (parse_line(&x, line, sub, sizeof(sub)) < 0)
-			return vr_err(err, errlen, "%s:%d: %s", name, x.line, sub);
-	}
-	return finish(&x, err, errlen);
+	rc = parse_lines(&x, text, err, errlen);
+	free(x.scratch);
+	return rc;
 }
 
 bool

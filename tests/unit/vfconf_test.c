@@ -781,6 +781,13 @@ test_vf_ovsdb_mode(void **state)
 	expect_vf_error("VIRTIOFWD_OVSDB_SOCK_PATH=/db.sock\nVIRTIOFWD_IPC_PORT_CONTROL=y\n",
 	                "vf.conf: VIRTIOFWD_OVSDB_SOCK_PATH and VIRTIOFWD_IPC_PORT_CONTROL exclude "
 	                "each other");
+
+	/* a path longer than sun_path holds is refused, not cut to another one */
+	char text[256];
+
+	snprintf(text, sizeof(text), "VIRTIOFWD_OVSDB_SOCK_PATH=/run/%0100d.sock\n", 0);
+	expect_vf_error(text, "vf.conf:1: VIRTIOFWD_OVSDB_SOCK_PATH is longer than a unix socket "
+	                      "path (107 bytes)");
 }
 
 /* As virtio-forwarder, whose start script passes a non-empty
