@@ -9,8 +9,8 @@ client is another testpmd. Sessions are interleaved A B B A.
 
 Measured:
   throughput   frames/s at the receiving generator over a window, for 64, 512
-               and 1518-byte frames, guest-to-device (g2d), device-to-guest
-               (d2g) and both (a generator with both ports reflecting frames,
+               and 1518-byte frames, guest-to-device (vm2dev), device-to-guest
+               (dev2vm) and both (a generator with both ports reflecting frames,
                so they cross the relay both ways); with the relay thread's
                CPU share over the same window (the 2 vCPUs are shared).
   latency      one frame in flight ping-ponging through the relay both ways:
@@ -19,10 +19,14 @@ Measured:
   instructions user-space instructions of the relay process per forwarded
                frame under valgrind --tool=callgrind: (busy window - idle
                window of the same length) / frames. Also the raw busy/frames.
-  scaling      1, 8 and 16 vrelayd relays on one worker: aggregate g2d
+  scaling      1, 8 and 16 vrelayd relays on one worker: aggregate vm2dev
                throughput and instructions per frame.
 
-Usage: bench/run.py [--quick] [--json FILE]
+  compare      (--compare OLD_BUILD) instructions per frame of this build's
+               vrelayd against another build's, sessions interleaved A B B A:
+               the before/after check for a data-plane change.
+
+Usage: bench/run.py [--quick] [--json FILE] [--compare OLD_BUILD [--rounds N]]
 """
 
 import argparse
@@ -134,7 +138,7 @@ def oneway_generator(s, relay, size, direction, i=0):
     exist only in the processes' shared memory."""
     guest = "net_virtio_user%d,path=%s,queue_size=1024" % (i, relay.socks[i])
     dev = memif_args(relay.memifs[i], "client", name="net_memif%d" % i)
-    relay_in, relay_out = (guest, dev) if direction == "g2d" else (dev, guest)
+    relay_in, relay_out = (guest, dev) if direction == "vm2dev" else (dev, guest)
     # ports follow --vdev order: 0 null, 1 relay input, 2 relay output;
     # chained: rx0 (null source) -> tx1 (into the relay), rx2 (out of the
     # relay) -> tx0 (null sink); rx1 stays idle
@@ -196,7 +200,7 @@ def throughput_session(kind, sizes):
     try:
         relay = RelayUnderTest(s, kind)
         for size in sizes:
-            for d in ("g2d", "d2g"):
+            for d in ("vm2dev", "dev2vm"):
                 g = oneway_generator(s, relay, size, d)
                 out[(size, d)] = measure_oneway(relay, g)
                 g.stop()
@@ -241,7 +245,7 @@ def instruction_session(kind, cases):
 
 
 def scaling_generators(s, relay, n, per_process=8):
-    """g2d on every relay; per process, ports [null, guest, memif] per relay
+    """vm2dev on every relay; per process, ports [null, guest, memif] per relay
     in chained topology (see oneway_generator): each memif output feeds the
     next relay's null sink, each null source the next relay's guest port."""
     gens = []
@@ -263,7 +267,7 @@ def scaling_generators(s, relay, n, per_process=8):
 
 
 def scaling_session(n, callgrind=False):
-    """n vrelayd relays on one worker, 64-byte g2d on every relay."""
+    """n vrelayd relays on one worker, 64-byte vm2dev on every relay."""
     s = Scratch("scale%d" % n)
     try:
         relay = RelayUnderTest(s, "vrelay", n=n, callgrind=callgrind)
@@ -315,7 +319,7 @@ def report(res, args):
       "best ratio | vrelay CPU | testpmd CPU | vrelay busy |")
     w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
-        for d in ("g2d", "d2g", "both"):
+        for d in ("vm2dev", "dev2vm", "both"):
             a = [r[(size, d)] for r in res["tput"]["vrelay"]]
             b = [r[(size, d)] for r in res["tput"]["testpmd"]]
             ap, bp = median([x[0] for x in a]), median([x[0] for x in b])
@@ -331,7 +335,7 @@ def report(res, args):
     w("")
     w("Every sample (kpps, in session order), to show the spread:")
     for size in args.sizes:
-        for d in ("g2d", "d2g", "both"):
+        for d in ("vm2dev", "dev2vm", "both"):
             w("- %d %s: vrelay %s; testpmd %s" % (size, d, " ".join(
                 "%.0f" % (r[(size, d)][0] / 1e3) for r in res["tput"]["vrelay"]), " ".join(
                 "%.0f" % (r[(size, d)][0] / 1e3) for r in res["tput"]["testpmd"])))
@@ -361,7 +365,7 @@ def report(res, args):
         w("| %d | %s | %.0f | %.0f | %.2f | %.0f | %.0f |" % (
             key[0], key[1], ra, rb, ratio(ra, rb), (a[0] - a[1]) / a[2], (b[0] - b[1]) / b[2]))
     w("")
-    w("Scaling: N vrelayd relays on one worker, 64-byte g2d on every relay")
+    w("Scaling: N vrelayd relays on one worker, 64-byte vm2dev on every relay")
     w("")
     w("| relays | aggregate kpps | vs 1 relay | worker CPU | instructions/frame (callgrind) |")
     w("|---:|---:|---:|---:|---:|")
@@ -380,11 +384,42 @@ def report(res, args):
     return "\n".join(lines)
 
 
+def compare(old_build, rounds):
+    """This build's vrelayd against old_build's: instructions per 64-byte
+    frame each way, sessions A B B A per round (the same load on both)."""
+    import vrtest
+    builds = {"before": os.path.join(os.path.abspath(old_build), "src", "vrelayd"),
+              "after": vrtest.VRELAYD}
+    cases = [(64, "vm2dev"), (64, "dev2vm")]
+    per = {k: {c: [] for c in cases} for k in builds}
+    for k in ["before", "after", "after", "before"] * rounds:
+        vrtest.VRELAYD = builds[k]
+        for c, (busy, _idle, frames) in instruction_session("vrelay", cases).items():
+            per[k][c].append(busy / frames)
+            print("  %s %d %s: %.1f instructions/frame" % (k, c[0], c[1], busy / frames),
+                  flush=True)
+    vrtest.VRELAYD = builds["after"]
+    lines = ["| size | direction | before | after | change | samples before | samples after |",
+             "|---:|---|---:|---:|---:|---|---|"]
+    for c in cases:
+        b, a = median(per["before"][c]), median(per["after"][c])
+        lines.append("| %d | %s | %.1f | %.1f | %+.2f%% | %s | %s |" % (
+            c[0], c[1], b, a, 100 * (a - b) / b, " ".join("%.1f" % x for x in per["before"][c]),
+            " ".join("%.1f" % x for x in per["after"][c])))
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--compare", metavar="OLD_BUILD", default=None,
+                    help="instructions per frame against another build directory's vrelayd")
+    ap.add_argument("--rounds", type=int, default=1, help="A B B A rounds for --compare")
     ap.add_argument("--quick", action="store_true", help="one size, one session each")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
+    if args.compare:
+        print(compare(args.compare, args.rounds))
+        return 0
     args.sizes = (64,) if args.quick else SIZES
     args.scale = (1, 8) if args.quick else (1, 8, 16)
     order = ["vrelay", "testpmd"] if args.quick else ["vrelay", "testpmd", "testpmd", "vrelay"] * 2
@@ -403,7 +438,7 @@ def main():
         if r:
             res["tput"][kind].append(r)
     cases = [(size, d) for size in (64, 1518) if size in args.sizes or size == 64
-             for d in ("g2d", "d2g")]
+             for d in ("vm2dev", "dev2vm")]
     for kind in ("vrelay", "testpmd"):
         res["instr"][kind] = stage("instruction session: %s" % kind,
                                    lambda: instruction_session(kind, cases)) or {}

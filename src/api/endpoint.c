@@ -24,6 +24,7 @@
 #include "control.h"
 #include "errmsg.h"
 #include "log.h"
+#include "safefile.h"
 #include "sockpath.h"
 
 /* ZeroMQ calls interrupted by a signal (DPDK's tap driver uses SIGIO) are
@@ -81,15 +82,32 @@ read_key_line(FILE *f, char key[Z85_KEY_LEN + 1])
 	return 0;
 }
 
+/* A key file, opened without blocking (a FIFO in its place is refused). */
+static FILE *
+open_key_file(const char *path, const char *what, char *err, size_t errlen)
+{
+	char sub[VR_ERR_MAX];
+	int fd = vr_open_regular(path, 0, sub, sizeof(sub));
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+
+	if (fd < 0)
+		vr_err(err, errlen, "%s %s", what, sub);
+	else if (f == NULL) {
+		vr_err(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 static int
 load_secret(const char *path, char key[Z85_KEY_LEN + 1], char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = open_key_file(path, "CURVE secret key", err, errlen);
 	struct stat st;
 	int rc;
 
 	if (f == NULL)
-		return vr_err(err, errlen, "CURVE secret key %s: %s", path, strerror(errno));
+		return -1;
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0) {
 		fclose(f);
 		return vr_err(err, errlen, "CURVE secret key %s is readable by others (mode %o)",
@@ -106,12 +124,12 @@ load_secret(const char *path, char key[Z85_KEY_LEN + 1], char *err, size_t errle
 static int
 load_clients(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = open_key_file(path, "CURVE client keys", err, errlen);
 	char key[Z85_KEY_LEN + 1];
 	int rc;
 
 	if (f == NULL)
-		return vr_err(err, errlen, "CURVE client keys %s: %s", path, strerror(errno));
+		return -1;
 	curve.n_clients = 0;
 	while ((rc = read_key_line(f, key)) > 0 && curve.n_clients < MAX_CLIENTS) {
 		if (zmq_z85_decode(curve.clients[curve.n_clients], key) == NULL) {

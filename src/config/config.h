@@ -122,6 +122,7 @@ int vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, ch
 /* Either format: virtio-forwarder's shell variables are recognised by their
  * first line (vr_vfconf_detect). */
 int vr_conf_load_file(struct vr_conf *c, const char *path, char *err, size_t errlen);
+#define VR_CONF_FILE_MAX (1u << 20) /* bytes: a config file is refused above */
 
 /* Checks across items: unique ids and sockets, pins inside the worker set. */
 int vr_conf_validate(const struct vr_conf *c, char *err, size_t errlen);

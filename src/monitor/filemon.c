@@ -18,8 +18,12 @@
 #include "errmsg.h"
 #include "filecmd.h"
 #include "log.h"
+#include "safefile.h"
 
 #define CHUNK 65536
+/* Chunks read per wakeup: a file that keeps growing cannot hold the control
+ * thread; the rest is read after one pass of the control loop. */
+#define CHUNKS_PER_PASS 16
 
 static struct {
 	int fd; /* inotify */
@@ -30,10 +34,12 @@ static struct {
 	 * new file may get the inode number of the one it replaced */
 	uint64_t ino;
 	struct statx_timestamp born;
-	uint32_t crc;  /* of the bytes consumed, to notice them rewritten */
-	bool skipping; /* inside a line too long to take */
+	uint32_t crc;             /* of the bytes consumed, to notice them rewritten */
+	int more;                 /* timer fd: lines are left to read */
+	char refusal[VR_ERR_MAX]; /* why the file was last refused, logged once */
+	bool skipping;            /* inside a line too long to take */
 	unsigned long lineno, done, refused;
-} fm = {.fd = -1};
+} fm = {.fd = -1, .more = -1};
 
 /* A line refused: counted and logged as PATH:LINE: refused: reason. */
 #define refuse(fmt, ...)                                                                           \
@@ -110,17 +116,39 @@ take_line(char *p, char *nl)
 		run_line(p);
 }
 
-/* Carry out the complete lines after the offset. */
+/* A path that is there but not a file we may read (a FIFO, a device, a
+ * directory): said once, until it changes. */
+static int
+open_watched(void)
+{
+	char err[VR_ERR_MAX];
+	int fd;
+
+	errno = 0;
+	fd = vr_open_regular(fm.path, 0, err, sizeof(err));
+
+	if (fd >= 0 || errno == ENOENT) {
+		fm.refusal[0] = '\0'; /* not there (yet): its creation wakes us */
+		return fd;
+	}
+	if (strcmp(err, fm.refusal) != 0)
+		VR_LOG(WARNING, "watch-file refused: %s", err);
+	snprintf(fm.refusal, sizeof(fm.refusal), "%s", err);
+	return -1;
+}
+
+/* Carry out the complete lines after the offset, at most CHUNKS_PER_PASS
+ * chunks of them; the timer brings the control loop back for the rest. */
 static void
 read_new_lines(void)
 {
 	static char buf[CHUNK + 1];
 	struct statx st;
-	int fd = open(fm.path, O_RDONLY | O_CLOEXEC);
+	int fd = open_watched(), chunks = 0;
 	ssize_t n;
 
 	if (fd < 0)
-		return; /* not there (yet): its creation wakes us */
+		return;
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_SIZE | STATX_BTIME, &st) == 0 &&
 	    (st.stx_ino != fm.ino || memcmp(&st.stx_btime, &fm.born, sizeof(fm.born)) != 0 ||
 	     st.stx_size < (uint64_t)fm.offset || !prefix_unchanged(fd, buf))) {
@@ -146,8 +174,22 @@ read_new_lines(void)
 		fm.offset += p - buf;
 		if (n < CHUNK)
 			break;
+		if (++chunks == CHUNKS_PER_PASS) {
+			control_timer_arm(fm.more, 1);
+			break;
+		}
 	}
 	close(fd);
+}
+
+static void
+on_more(void *arg)
+{
+	uint64_t ticks;
+
+	(void)arg;
+	if (read(fm.more, &ticks, sizeof(ticks)) > 0)
+		read_new_lines();
 }
 
 static void
@@ -183,6 +225,12 @@ filemon_start(const char *path, char *err, size_t errlen)
 	fm.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fm.fd < 0)
 		return vr_err(err, errlen, "watch-file: inotify: %s", strerror(errno));
+	fm.more = control_timer_new();
+	if (fm.more < 0 || control_watch(fm.more, NULL, on_more, NULL) < 0) {
+		vr_err(err, errlen, "watch-file: timer: %s", strerror(errno));
+		filemon_stop();
+		return -1;
+	}
 	/* the directory, so that a file created, replaced or removed is seen */
 	if (inotify_add_watch(fm.fd, dirname(dir),
 	                      IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE |
@@ -190,8 +238,7 @@ filemon_start(const char *path, char *err, size_t errlen)
 	    control_watch(fm.fd, NULL, on_inotify, NULL) < 0) {
 		vr_err(err, errlen, "watch-file %s: cannot watch its directory: %s", path,
 		       strerror(errno));
-		close(fm.fd);
-		fm.fd = -1;
+		filemon_stop();
 		return -1;
 	}
 	VR_LOG(INFO, "control: following commands in %s", path);
@@ -202,6 +249,11 @@ filemon_start(const char *path, char *err, size_t errlen)
 void
 filemon_stop(void)
 {
+	if (fm.more >= 0) {
+		control_unwatch(fm.more, NULL);
+		close(fm.more);
+		fm.more = -1;
+	}
 	if (fm.fd < 0)
 		return;
 	control_unwatch(fm.fd, NULL);

@@ -1,0 +1,96 @@
+"""Hardening (issue 12): what a hostile guest, a local user with control
+access or a mistaken operator does must not stop, hijack or own vrelayd.
+Each test names the item of the issue it guards."""
+
+import os
+import signal
+import subprocess
+import time
+
+from vrtest import VRELAYD, Vrelayd, check, wait_for
+from vrctl import Client
+
+
+def run_vrelayd(args, timeout=20):
+    """vrelayd run to its end; a hang fails the test instead of the suite."""
+    try:
+        p = subprocess.run([VRELAYD] + args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        check(False, "vrelayd %s hung for %d s" % (args, timeout))
+    return p.returncode, p.stdout + p.stderr
+
+
+def answers(s, what):
+    """The stats service answers within 2 s: the control thread is free."""
+    c = Client(s.dir, timeout_ms=2000)
+    try:
+        t0 = time.monotonic()
+        r = c.stats()
+        check(r is not None, "no stats reply %s" % what)
+        return time.monotonic() - t0
+    finally:
+        c.close()
+
+
+def stops_on_sigterm(d, what):
+    d.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: not d.proc.alive(), 10, "vrelayd to stop on SIGTERM %s" % what)
+
+
+def test_config_not_a_regular_file(s):
+    """Item 1 and 15: a FIFO, a directory or /dev/zero as config is refused
+    at once by what it is (no hang, no 'larger than 1 MiB', no 'no worker
+    CPUs')."""
+    fifo = s.path("conf.fifo")
+    os.mkfifo(fifo)
+    link = s.path("zero.conf")
+    os.symlink("/dev/zero", link)
+    for path, kind in ((fifo, "is a FIFO"), (s.dir, "is a directory"),
+                       ("/dev/zero", "is a character device"), (link, "is a character device")):
+        rc, out = run_vrelayd(["-w", "1", "-c", path, "--check"])
+        check(rc == 2, "--check -c %s: exit %d, want 2:\n%s" % (path, rc, out))
+        check(path in out and kind in out and "not a regular file" in out,
+              "--check -c %s: message lacks %r:\n%s" % (path, kind, out))
+
+
+def test_config_replaced_by_fifo_then_sighup(s):
+    """Item 1: SIGHUP after the config became a FIFO: the reload is refused,
+    the relays and the control services stay, SIGTERM still works."""
+    conf = s.path("vrelay.conf")
+    with open(conf, "w") as f:
+        f.write("[relay 0]\ndevice = net_ring0\n")
+    d = Vrelayd(s, ["-c", conf]).start()
+    check(d.relays() == [0], "relays: %s" % d.relays())
+    os.unlink(conf)
+    os.mkfifo(conf)
+    at = len(d.proc.output())
+    d.reload()
+    wait_for(lambda: "reload refused" in d.proc.output()[at:], 10, "the reload to be refused")
+    check("is a FIFO" in d.proc.output()[at:], "refusal does not say FIFO:\n%s"
+          % d.proc.output()[at:])
+    answers(s, "after SIGHUP on a FIFO config")
+    check(d.relays() == [0], "relays after the refused reload: %s" % d.relays())
+    stops_on_sigterm(d, "after SIGHUP on a FIFO config")
+
+
+def test_watch_file_fifo_or_dev_zero(s):
+    """Item 1: --watch-file a FIFO at start, then replaced by a symlink to
+    /dev/zero: refused (logged once each), the control thread keeps answering
+    and a regular file put back is followed again."""
+    cmds = s.path("cmds")
+    os.mkfifo(cmds)
+    d = Vrelayd(s, ["--watch-file", cmds]).start()
+    wait_for(lambda: "watch-file refused" in d.proc.output(), 10, "the FIFO to be refused")
+    check("is a FIFO" in d.proc.output(), "no reason:\n%s" % d.proc.output()[-800:])
+    answers(s, "with a FIFO as watch file")
+    os.unlink(cmds)
+    at = len(d.proc.output())
+    os.symlink("/dev/zero", cmds)
+    wait_for(lambda: "is a character device" in d.proc.output()[at:], 10,
+             "/dev/zero to be refused")
+    answers(s, "with /dev/zero as watch file")
+    os.unlink(cmds)
+    with open(cmds, "w") as f:
+        f.write("add 3 net_ring3\n")
+    wait_for(lambda: d.relays() == [3], 10, "the command of the regular file put back")
+    stops_on_sigterm(d, "after the FIFO and /dev/zero")
