@@ -399,12 +399,17 @@ def compare(old_build, rounds):
             print("  %s %d %s: %.1f instructions/frame" % (k, c[0], c[1], busy / frames),
                   flush=True)
     vrtest.VRELAYD = builds["after"]
-    lines = ["| size | direction | before | after | change | samples before | samples after |",
-             "|---:|---|---:|---:|---:|---|---|"]
+    # A session where the relay was not saturated (the shared host slowed
+    # the generator) counts idle polls as well: the least of the samples is
+    # the per-frame cost, the median shows how often that happened.
+    lines = ["| size | direction | before (least) | after (least) | change | before (median) | "
+             "after (median) | samples before | samples after |",
+             "|---:|---|---:|---:|---:|---:|---:|---|---|"]
     for c in cases:
-        b, a = median(per["before"][c]), median(per["after"][c])
-        lines.append("| %d | %s | %.1f | %.1f | %+.2f%% | %s | %s |" % (
-            c[0], c[1], b, a, 100 * (a - b) / b, " ".join("%.1f" % x for x in per["before"][c]),
+        b, a = min(per["before"][c]), min(per["after"][c])
+        lines.append("| %d | %s | %.1f | %.1f | %+.2f%% | %.1f | %.1f | %s | %s |" % (
+            c[0], c[1], b, a, 100 * (a - b) / b, median(per["before"][c]),
+            median(per["after"][c]), " ".join("%.1f" % x for x in per["before"][c]),
             " ".join("%.1f" % x for x in per["after"][c])))
     return "\n".join(lines)
 
