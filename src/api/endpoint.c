@@ -3,8 +3,9 @@
  * Binding a service's ZeroMQ socket safely. Whoever can write to a port
  * control endpoint can rewire every VM's network, so:
  *  - ipc:// endpoints: the socket file is created under a umask that gives
- *    nobody else access, then given the configured owner, group and mode
- *    (never world-writable); a live socket of another daemon is refused.
+ *    it the configured mode (never world-writable) from its first moment,
+ *    then the configured owner and group, never following a link put in
+ *    its place; a live socket of another daemon is refused.
  *  - tcp:// endpoints: refused unless CURVE is configured. The server's
  *    secret key comes from a file; clients are checked against a file of
  *    authorised public keys by a ZAP handler, which is one more socket in
@@ -270,13 +271,13 @@ bind_ipc(void *s, const char *ep, const struct vr_perm *p, char *err, size_t err
 		              strerror(errno));
 	if (sockpath_claim(path, sub, sizeof(sub)) < 0)
 		return vr_err(err, errlen, "%s: %s", ep, sub);
-	old = umask(0077); /* nobody else between bind and chmod */
+	old = umask(vr_perm_umask(p)); /* the socket file is born with its mode */
 	rc = zmq_bind(s, ep);
 	umask(old);
 	if (rc != 0)
 		return vr_err(err, errlen, "%s: bind failed: %s", ep, zmq_strerror(errno));
-	if (chown(path, p->uid, p->gid) != 0 || chmod(path, p->mode) != 0)
-		return vr_err(err, errlen, "%s: cannot set owner/mode: %s", ep, strerror(errno));
+	if (vr_perm_chown(path, p) != 0)
+		return vr_err(err, errlen, "%s: cannot set owner: %s", ep, strerror(errno));
 	return 0;
 }
 

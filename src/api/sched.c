@@ -49,6 +49,7 @@ sched_handle(const uint8_t *req, size_t len, uint8_t **out)
 	uint32_t cores[VR_MAX_CPUS];
 	char err[VR_ERR_MAX];
 	int rc = vr_sched_req_decode(req, len, &q, err, sizeof(err));
+	unsigned moved = 0;
 
 	if (rc == 0 && q.get_cores) {
 		for (unsigned i = 0; i < vr_n_workers; i++)
@@ -57,9 +58,13 @@ sched_handle(const uint8_t *req, size_t len, uint8_t **out)
 		resp.n_eal_cores = vr_n_workers;
 	} else if (rc == 0) {
 		rc = check_update(&q, err, sizeof(err));
-		for (uint16_t i = 0; i < q.n && rc == 0; i++)
-			rc = ctl_pin(q.map[i].id, q.map[i].cpu[0], q.map[i].cpu[1], err,
-			             sizeof(err));
+		for (uint16_t i = 0; i < q.n && rc == 0; i++) {
+			int n = ctl_pin(q.map[i].id, q.map[i].cpu[0], q.map[i].cpu[1], err,
+			                sizeof(err));
+
+			rc = n < 0 ? n : 0;
+			moved += n > 0 ? 1 : 0;
+		}
 	}
 	resp.status = rc == 0 ? VIRTIOFORWARDER__CORE_SCHED_RESPONSE__STATUS__OK
 	                      : VIRTIOFORWARDER__CORE_SCHED_RESPONSE__STATUS__ERROR;
@@ -69,7 +74,7 @@ sched_handle(const uint8_t *req, size_t len, uint8_t **out)
 		resp.error_code = -EINVAL;
 		resp.error_code_source = err;
 	} else if (!q.get_cores) {
-		VR_LOG(INFO, "control: core scheduler moved %u relays", q.n);
+		VR_LOG(INFO, "control: core scheduler: %u of %u relays moved", moved, q.n);
 	}
 	return api_pack(&resp.base, out);
 }

@@ -560,6 +560,11 @@ vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *er
 	} else if (strcmp(key, "socket-mode") == 0) {
 		if (parse_u64(val, 8, 0, 0777, &v) < 0)
 			return vr_err(err, errlen, "socket-mode '%s' is not an octal mode", val);
+		if (v & 0002)
+			return vr_err(err, errlen,
+			              "socket-mode %s would let any local user act as a guest's "
+			              "QEMU: not world-writable",
+			              val);
 		c->socket_mode = (mode_t)v;
 	} else if (strcmp(key, "retry-us") == 0) {
 		if (parse_u64(val, 10, 0, 10000000, &v) < 0)

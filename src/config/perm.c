@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "perm.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "errmsg.h"
 
@@ -47,4 +49,18 @@ vr_perm_resolve(struct vr_perm *p, const char *owner, const char *group, mode_t 
 		p->gid = (gid_t)id;
 	}
 	return 0;
+}
+
+mode_t
+vr_perm_umask(const struct vr_perm *p)
+{
+	return ~p->mode & 0777;
+}
+
+int
+vr_perm_chown(const char *path, const struct vr_perm *p)
+{
+	if (p->uid == (uid_t)-1 && p->gid == (gid_t)-1)
+		return 0;
+	return fchownat(AT_FDCWD, path, p->uid, p->gid, AT_SYMLINK_NOFOLLOW);
 }

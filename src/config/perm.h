@@ -17,4 +17,12 @@ struct vr_perm {
 int vr_perm_resolve(struct vr_perm *p, const char *owner, const char *group, mode_t mode, char *err,
                     size_t errlen);
 
+/* The umask under which a new socket file gets exactly p->mode: set around
+ * bind, so there is no moment with another mode and no chmod by path. */
+mode_t vr_perm_umask(const struct vr_perm *p);
+
+/* Give a socket just made to p's owner and group. A link put in its place
+ * between bind and now is changed itself, never what it points to. */
+int vr_perm_chown(const char *path, const struct vr_perm *p);
+
 #endif

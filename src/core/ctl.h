@@ -37,7 +37,8 @@ struct vr_ctl_result {
  * ANNOUNCE): 0, or -1 with res saying why. */
 int ctl_port(const struct vr_port_req *q, struct vr_ctl_result *res);
 
-/* Move a relay's directions (VR_CPU_UNPINNED: leave that one). */
+/* Move a relay's directions (VR_CPU_UNPINNED: leave that one). Returns how
+ * many changed worker (0: already there), or -1 with err set. */
 int ctl_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen);
 
 /* Bring the relays from configuration old to next: add, remove, re-pin. */

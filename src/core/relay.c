@@ -348,7 +348,7 @@ relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen)
 	int cpu[2] = {cpu_vm2dev, cpu_dev2vm};
 	int w[2] = {-1, -1};
 	struct vr_relay *r;
-	int rc = 0;
+	int rc = 0, moved = 0;
 
 	relay_lock();
 	r = relay_get(id);
@@ -365,9 +365,11 @@ relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen)
 			return vr_err(err, errlen, "relay %d: CPU %d has no worker", id, cpu[k]);
 		}
 	}
-	for (int k = 0; k < 2 && rc == 0; k++) {
+	for (int k = 0; k < 2 && rc >= 0; k++) {
 		if (w[k] < 0)
 			continue;
+		if (r->dir[k]->worker != w[k])
+			moved++;
 		rc = handoff_move(r->dir[k], (unsigned)w[k]);
 		if (rc == 0)
 			r->conf.cpu[k] = cpu[k];
@@ -375,7 +377,7 @@ relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen)
 	relay_unlock();
 	if (rc != 0)
 		return vr_err(err, errlen, "relay %d: out of memory while moving", id);
-	return 0;
+	return moved;
 }
 
 /*

@@ -50,7 +50,8 @@ int relay_module_init(uint32_t retry_us, const struct vr_conf *conf);
 
 int relay_add(const struct vr_relay_conf *c, char *err, size_t errlen);
 int relay_remove(int id, char *err, size_t errlen);
-/* cpu = VR_CPU_UNPINNED leaves that direction where it is. */
+/* cpu = VR_CPU_UNPINNED leaves that direction where it is. Returns the
+ * directions that changed worker, or -1. */
 int relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen);
 void relay_remove_all(void);
 

@@ -50,7 +50,8 @@ vr_open_regular(const char *path, int flags, char *err, size_t errlen)
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		vr_err(err, errlen, "%s: is %s, not a regular file", path, vr_file_kind(st.st_mode));
+		vr_err(err, errlen, "%s: is %s, not a regular file", path,
+		       vr_file_kind(st.st_mode));
 		close(fd);
 		return -1;
 	}

@@ -26,6 +26,7 @@
 #include "filemon.h"
 #include "handoff.h"
 #include "ovsdb.h"
+#include "pidfile.h"
 #include "log.h"
 #include "relay.h"
 #include "telemetry.h"
@@ -132,18 +133,6 @@ add_configured_relays(const struct vr_conf *c)
 }
 
 static void
-write_pid_file(const char *path)
-{
-	FILE *f;
-
-	if (path[0] == '\0')
-		return;
-	f = fopen(path, "w");
-	if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
-		VR_LOG(ERR, "pid file %s: %s", path, strerror(errno));
-}
-
-static void
 block_signals(void)
 {
 	sigset_t set;
@@ -204,7 +193,10 @@ start(struct vr_cmdline *cl, int argc, char **argv)
 		VR_LOG(ERR, "%s", err);
 	if (conf.ctl.ovsdb[0] != '\0' && ovsdb_start(conf.ctl.ovsdb, err, sizeof(err)) < 0)
 		VR_LOG(ERR, "%s", err);
-	write_pid_file(conf.pid_file);
+	if (pidfile_write(conf.pid_file, err, sizeof(err)) < 0) {
+		VR_LOG(ERR, "%s", err);
+		conf.pid_file[0] = '\0'; /* not ours: never unlinked */
+	}
 	/* last: a client that gets an answer knows start-up is complete */
 	if (telemetry_register() != 0)
 		VR_LOG(ERR, "telemetry commands could not be registered");

@@ -94,3 +94,63 @@ def test_watch_file_fifo_or_dev_zero(s):
         f.write("add 3 net_ring3\n")
     wait_for(lambda: d.relays() == [3], 10, "the command of the regular file put back")
     stops_on_sigterm(d, "after the FIFO and /dev/zero")
+
+
+def test_pid_file_never_through_a_link(s):
+    """Item 10: --set pid-file=LINK must not overwrite the link's target, nor
+    a file another user owns; a plain path gets the pid."""
+    target = s.path("precious")
+    with open(target, "w") as f:
+        f.write("keep me\n")
+    link = s.path("vrelay.pid")
+    os.symlink(target, link)
+    d = Vrelayd(s, ["--set", "pid-file=" + link]).start()
+    wait_for(lambda: "pid file" in d.proc.output(), 10, "the pid file refusal")
+    check("is a symbolic link" in d.proc.output(), "no reason:\n%s" % d.proc.output()[-600:])
+    check(open(target).read() == "keep me\n", "the link's target was overwritten")
+    d.stop()
+    check(os.path.islink(link), "the link was removed at stop")
+    other = s.path("other.pid")
+    with open(other, "w") as f:
+        f.write("someone else's\n")
+    os.chown(other, 65534, 65534)
+    d = Vrelayd(s, ["--set", "pid-file=" + other], name="vrelayd2").start()
+    wait_for(lambda: "owned by uid 65534" in d.proc.output(), 10, "a foreign pid file refused")
+    check(open(other).read() == "someone else's\n", "a foreign pid file was overwritten")
+    d.stop()
+    check(os.path.exists(other), "a foreign pid file was removed at stop")
+    mine = s.path("mine.pid")
+    d = Vrelayd(s, ["--set", "pid-file=" + mine], name="vrelayd3").start()
+    check(open(mine).read() == "%d\n" % d.proc.pid, "pid file: %r" % open(mine).read())
+    d.stop()
+    check(not os.path.exists(mine), "the pid file stayed after stop")
+
+
+def test_socket_modes(s):
+    """Item 10: a world-writable vhost-user socket mode is refused like a
+    world-writable control mode; the sockets are made with the mode asked."""
+    rc, out = run_vrelayd(["-w", "1", "--socket-mode", "0777", "-r", "id=0 device=net_ring0",
+                           "--check"])
+    check(rc == 2 and "socket-mode 0777" in out and "any local user" in out,
+          "socket-mode 0777: exit %d:\n%s" % (rc, out))
+    d = Vrelayd(s, ["--socket-mode", "0640", "--set", "control-mode=0600",
+                    "-r", "id=0 device=net_ring0"]).start()
+    sock = os.stat(s.path("relay0.sock")).st_mode & 0o777
+    ctl = os.stat(s.path("port_control")).st_mode & 0o777
+    check(sock == 0o640, "vhost-user socket mode %o, want 640" % sock)
+    check(ctl == 0o600, "control endpoint mode %o, want 600" % ctl)
+    d.stop()
+
+
+def test_core_sched_counts_what_moved(s):
+    """Item 15: moving a relay to the CPU it is on says nothing moved."""
+    d = Vrelayd(s, ["-r", "id=0 device=net_ring0 cpu=1"]).start()
+    c = Client(s.dir)
+    try:
+        S = c.pb.CoreSchedRequest
+        check(c.sched(S.UPDATE, [(0, 1, 1)]).status == c.pb.CoreSchedResponse.OK, "refused")
+        wait_for(lambda: "core scheduler:" in d.proc.output(), 10, "the scheduler's log line")
+        check("0 of 1 relays moved" in d.proc.output(),
+              "log:\n%s" % d.proc.output()[-600:])
+    finally:
+        c.close()

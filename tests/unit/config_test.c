@@ -385,6 +385,10 @@ test_conf_line_errors(void **state)
 	                   "t.conf:1: log-level 'loud' is not a level name or 1..8");
 	expect_parse_error("socket-mode = 0999\n",
 	                   "t.conf:1: socket-mode '0999' is not an octal mode");
+	/* issue 12 item 10: any local user could connect as the guest's QEMU */
+	expect_parse_error("socket-mode = 0666\n",
+	                   "t.conf:1: socket-mode 0666 would let any local user act as a "
+	                   "guest's QEMU: not world-writable");
 	expect_parse_error("file-prefix = a/b\n",
 	                   "t.conf:1: file-prefix 'a/b' is empty, too long or has '/'");
 }

@@ -247,21 +247,13 @@ static const struct rte_vhost_device_ops vhost_callbacks = {
 
 /* ---- the socket ---- */
 
-static void
-apply_socket_perm(const char *path)
-{
-	if ((perm.uid != (uid_t)-1 || perm.gid != (gid_t)-1) &&
-	    chown(path, perm.uid, perm.gid) != 0)
-		VR_LOG(WARNING, "socket %s: chown failed: %s", path, strerror(errno));
-	if (chmod(path, perm.mode) != 0)
-		VR_LOG(WARNING, "socket %s: chmod failed: %s", path, strerror(errno));
-}
-
 static int
 socket_start(const struct vr_relay_conf *c, char *err, size_t errlen)
 {
 	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
 	uint64_t off = VR_FEATURES_OFF;
+	mode_t mask;
+	int rc;
 
 	if (c->mode == VR_VHOST_CLIENT)
 		flags |= RTE_VHOST_USER_CLIENT;
@@ -278,13 +270,17 @@ socket_start(const struct vr_relay_conf *c, char *err, size_t errlen)
 		rte_vhost_driver_unregister(c->socket);
 		return vr_err(err, errlen, "socket %s: vhost-user setup failed", c->socket);
 	}
-	if (rte_vhost_driver_start(c->socket) != 0) {
+	/* a server's socket file is made here, with its final mode (perm.h) */
+	mask = umask(vr_perm_umask(&perm));
+	rc = rte_vhost_driver_start(c->socket);
+	umask(mask);
+	if (rc != 0) {
 		rte_vhost_driver_unregister(c->socket);
 		return vr_err(err, errlen, "socket %s: cannot %s (see the log above)", c->socket,
 		              c->mode == VR_VHOST_CLIENT ? "start connecting" : "listen");
 	}
-	if (c->mode == VR_VHOST_SERVER)
-		apply_socket_perm(c->socket);
+	if (c->mode == VR_VHOST_SERVER && vr_perm_chown(c->socket, &perm) != 0)
+		VR_LOG(WARNING, "socket %s: chown failed: %s", c->socket, strerror(errno));
 	return 0;
 }
 
