@@ -427,6 +427,20 @@ parse_log_level(const char *val, int *level)
 	return 0;
 }
 
+/* 8-4-4-4-12 hex digits, as EAL's --vfio-vf-token takes (rte_uuid_parse). */
+static bool
+is_uuid(const char *s)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 /* "ipc:///path", "tcp://host:port" or "off". */
 static int
 set_endpoint(char *dst, size_t len, const char *key, const char *val, char *err, size_t errlen)
@@ -513,8 +527,11 @@ set_control_key(struct vr_conf *c, const char *key, const char *val, char *err, 
 	if (strcmp(key, "pid-file") == 0)
 		return set_abs_path(c->pid_file, sizeof(c->pid_file), key, val, err, errlen);
 	if (strcmp(key, "vfio-vf-token") == 0) {
-		if (copy_str(c->vfio_token, sizeof(c->vfio_token), val) < 0)
-			return vr_err(err, errlen, "vfio-vf-token '%s' is too long", val);
+		if (!is_uuid(val) || copy_str(c->vfio_token, sizeof(c->vfio_token), val) < 0)
+			return vr_err(err, errlen,
+			              "vfio-vf-token '%s' is not a UUID "
+			              "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+			              val);
 		return 0;
 	}
 	return 1;
@@ -604,12 +621,33 @@ trim(char *s)
 	return s;
 }
 
+/* The keys given so far in one section or relay spec: a key given twice is
+ * a mistake (which one was meant?), except member, which lists. */
+struct keys_seen {
+	unsigned n;
+	char key[40][32];
+};
+
+static int
+note_key(struct keys_seen *k, const char *key, char *err, size_t errlen)
+{
+	if (strcmp(key, "member") == 0)
+		return 0;
+	for (unsigned i = 0; i < k->n; i++)
+		if (strcmp(k->key[i], key) == 0)
+			return vr_err(err, errlen, "'%s' is given twice", key);
+	if (k->n < sizeof(k->key) / sizeof(k->key[0]))
+		snprintf(k->key[k->n++], sizeof(k->key[0]), "%s", key);
+	return 0;
+}
+
 int
 vr_relay_conf_parse_spec(struct vr_relay_conf *r, const struct vr_relay_conf *defaults,
                          const char *spec, char *err, size_t errlen)
 {
 	char buf[VR_DEVARGS_MAX + 512], *save = NULL, *tok;
 	char sub[VR_ERR_MAX];
+	struct keys_seen seen = {0};
 
 	vr_relay_conf_init(r, defaults);
 	if (copy_str(buf, sizeof(buf), spec) < 0)
@@ -620,7 +658,8 @@ vr_relay_conf_parse_spec(struct vr_relay_conf *r, const struct vr_relay_conf *de
 		if (eq == NULL || eq == tok || eq[1] == '\0')
 			return vr_err(err, errlen, "relay spec item '%s' is not key=value", tok);
 		*eq = '\0';
-		if (vr_conf_set_relay(r, tok, eq + 1, sub, sizeof(sub)) < 0)
+		if (note_key(&seen, tok, sub, sizeof(sub)) < 0 ||
+		    vr_conf_set_relay(r, tok, eq + 1, sub, sizeof(sub)) < 0)
 			return vr_err(err, errlen, "relay spec: %s", sub);
 	}
 	if (r->id < 0)
@@ -649,7 +688,8 @@ parse_section(char *hdr, char *err, size_t errlen)
 
 /* One "key = value" line into the current section (-2 daemon, >= 0 relay index). */
 static int
-parse_assignment(struct vr_conf *c, int section, char *line, char *err, size_t errlen)
+parse_assignment(struct vr_conf *c, int section, struct keys_seen *seen, char *line, char *err,
+                 size_t errlen)
 {
 	char *eq = strchr(line, '=');
 	char *key, *val;
@@ -663,6 +703,8 @@ parse_assignment(struct vr_conf *c, int section, char *line, char *err, size_t e
 		return vr_err(err, errlen, "missing key before '='");
 	if (*val == '\0')
 		return vr_err(err, errlen, "key '%s' has no value", key);
+	if (note_key(seen, key, err, errlen) < 0)
+		return -1;
 	if (section == -2)
 		return vr_conf_set_daemon(c, key, val, err, errlen);
 	if (strcmp(key, "id") == 0)
@@ -689,6 +731,7 @@ vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, char *
 	char line[VR_DEVARGS_MAX + 256], sub[VR_ERR_MAX];
 	int section = -2, lineno = 0;
 	const char *p = text;
+	struct keys_seen seen = {0};
 
 	while (*p != '\0') {
 		const char *nl = strchr(p, '\n');
@@ -724,9 +767,10 @@ vr_conf_parse_text(struct vr_conf *c, const char *text, const char *name, char *
 			section = id == -2 ? -2 : open_relay_section(c, id, sub, sizeof(sub));
 			if (section == -1)
 				return vr_err(err, errlen, "%s:%d: %s", name, lineno, sub);
+			seen.n = 0;
 			continue;
 		}
-		if (parse_assignment(c, section, s, sub, sizeof(sub)) < 0)
+		if (parse_assignment(c, section, &seen, s, sub, sizeof(sub)) < 0)
 			return vr_err(err, errlen, "%s:%d: %s", name, lineno, sub);
 	}
 	return 0;
@@ -751,6 +795,47 @@ vr_relay_conf_default_socket(struct vr_relay_conf *r, const char *socket_dir, co
 		r->socket[0] = '\0';
 }
 
+/* The device's name, its devargs up to the first ',', with a PCI address in
+ * full form, so that "05:00.1" and "0000:05:00.1" compare equal. */
+static void
+device_name(const char *device, char out[VR_DEVARGS_MAX])
+{
+	char pci[16];
+
+	snprintf(out, VR_DEVARGS_MAX, "%.*s", (int)strcspn(device, ","), device);
+	if (vr_pci_parse(out, pci) == 0)
+		snprintf(out, VR_DEVARGS_MAX, "%s", pci);
+}
+
+/* What EAL would refuse with a page of usage text, or take to mean
+ * something else: a name of letters, digits and _:.- and no empty or
+ * keyless argument ("x,,a=1", "x,=1"). */
+static int
+devargs_check(const struct vr_relay_conf *r, char *err, size_t errlen)
+{
+	const char *d = r->device;
+	size_t name = strcspn(d, ",");
+
+	if (name == 0)
+		return vr_err(err, errlen, "relay %d: device '%s' has no name before its first ','",
+		              r->id, d);
+	for (size_t i = 0; i < name; i++)
+		if (!isalnum((unsigned char)d[i]) && strchr("_:.-", d[i]) == NULL)
+			return vr_err(err, errlen,
+			              "relay %d: device name '%.*s' has '%c' (letters, digits, "
+			              "_ : . - only)",
+			              r->id, (int)name, d, d[i]);
+	for (const char *a = d + name; *a == ','; a += 1 + strcspn(a + 1, ",")) {
+		if (a[1] == ',' || a[1] == '\0' || a[1] == '=')
+			return vr_err(
+			    err, errlen,
+			    "relay %d: device '%s' has an empty argument or one without a "
+			    "name",
+			    r->id, d);
+	}
+	return 0;
+}
+
 int
 vr_relay_conf_validate(const struct vr_relay_conf *r, const struct vr_cpuset *workers, char *err,
                        size_t errlen)
@@ -759,6 +844,8 @@ vr_relay_conf_validate(const struct vr_relay_conf *r, const struct vr_cpuset *wo
 		return vr_err(err, errlen, "relay id %d is not in 0..%d", r->id, VR_MAX_RELAYS - 1);
 	if (r->device[0] == '\0')
 		return vr_err(err, errlen, "relay %d: no device given", r->id);
+	if (devargs_check(r, err, errlen) < 0)
+		return -1;
 	if (r->n_members > 0 && strncmp(r->device, "net_bonding", 11) != 0)
 		return vr_err(
 		    err, errlen,
@@ -776,6 +863,54 @@ vr_relay_conf_validate(const struct vr_relay_conf *r, const struct vr_cpuset *wo
 		if (r->cpu[d] != VR_CPU_UNPINNED && !vr_cpuset_has(workers, r->cpu[d]))
 			return vr_err(err, errlen, "relay %d: CPU %d is not a worker CPU", r->id,
 			              r->cpu[d]);
+	return 0;
+}
+
+/* Pins from the control sources' defaults (virtio-forwarder's CPU_PINS):
+ * a pin outside the worker set would refuse every add of that relay. */
+static int
+pins_check(const struct vr_conf *c, char *err, size_t errlen)
+{
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		for (int k = 0; k < 2; k++)
+			if (c->ctl.pins[i][k] != VR_CPU_UNPINNED &&
+			    !vr_cpuset_has(&c->workers, c->ctl.pins[i][k]))
+				return vr_err(err, errlen,
+				              "CPU pin of relay %d: CPU %d is not a worker CPU", i,
+				              c->ctl.pins[i][k]);
+	return 0;
+}
+
+/* A tcp:// endpoint needs CURVE keys (api/endpoint.c refuses it otherwise). */
+static int
+endpoints_check(const struct vr_ctl_conf *cc, char *err, size_t errlen)
+{
+	for (int s = 0; s < VR_SVC_N; s++)
+		if (strncmp(cc->ep[s], "tcp://", 6) == 0 &&
+		    (cc->curve_secret_file[0] == '\0' || cc->curve_clients_file[0] == '\0'))
+			return vr_err(
+			    err, errlen,
+			    "%s: a tcp:// endpoint lets anyone who reaches it rewire VMs; "
+			    "it needs curve-secret-key and curve-client-keys",
+			    cc->ep[s]);
+	return 0;
+}
+
+/* Two relays on one device: the second's probe would fail at start. */
+static int
+devices_check(const struct vr_conf *c, char *err, size_t errlen)
+{
+	char a[VR_DEVARGS_MAX], b[VR_DEVARGS_MAX];
+
+	for (uint16_t i = 0; i < c->n_relays; i++) {
+		device_name(c->relays[i].device, a);
+		for (uint16_t j = 0; j < i; j++) {
+			device_name(c->relays[j].device, b);
+			if (strcmp(a, b) == 0)
+				return vr_err(err, errlen, "relays %d and %d both use device %s",
+				              c->relays[j].id, c->relays[i].id, a);
+		}
+	}
 	return 0;
 }
 
@@ -799,7 +934,9 @@ vr_conf_validate(const struct vr_conf *c, char *err, size_t errlen)
 				              c->relays[j].id, r->id, r->socket);
 		}
 	}
-	return 0;
+	if (devices_check(c, err, errlen) < 0 || pins_check(c, err, errlen) < 0)
+		return -1;
+	return endpoints_check(&c->ctl, err, errlen);
 }
 
 static bool

@@ -20,6 +20,7 @@
 #include <rte_log.h>
 
 #include "api.h"
+#include "errmsg.h"
 #include "cmdline.h"
 #include "control.h"
 #include "ctl.h"
@@ -28,7 +29,9 @@
 #include "ovsdb.h"
 #include "pidfile.h"
 #include "log.h"
+#include "perm.h"
 #include "relay.h"
+#include "safefile.h"
 #include "telemetry.h"
 #include "vhost.h"
 #include "worker.h"
@@ -148,18 +151,51 @@ block_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* What the configuration names on this host, checked before EAL sees any
+ * of it (EAL answers a bad CPU with its usage text): by --check and at
+ * start alike. */
 static int
-start(struct vr_cmdline *cl, int argc, char **argv)
+check_host(const struct vr_conf *c, struct vr_perm *perm, char *err, size_t errlen)
 {
-	struct vr_perm perm;
+	char sub[VR_ERR_MAX];
+	struct vr_perm ctl;
+	cpu_set_t allowed;
+	int fd;
+
+	if (vr_perm_resolve(perm, c->socket_owner, c->socket_group, c->socket_mode, sub,
+	                    sizeof(sub)) < 0)
+		return vr_err(err, errlen, "vhost-user sockets: %s", sub);
+	if (vr_perm_resolve(&ctl, c->ctl.owner, c->ctl.group, c->ctl.mode, sub, sizeof(sub)) < 0)
+		return vr_err(err, errlen, "control endpoints: %s", sub);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		return vr_err(err, errlen, "cannot read the CPUs allowed: %s", strerror(errno));
+	for (uint16_t i = 0; i < c->workers.n; i++)
+		if (!CPU_ISSET(c->workers.cpu[i], &allowed))
+			return vr_err(err, errlen,
+			              "worker CPU %u does not exist or is not allowed to vrelayd",
+			              c->workers.cpu[i]);
+	if (c->main_cpu >= 0 && !CPU_ISSET(c->main_cpu, &allowed))
+		return vr_err(err, errlen,
+		              "main-cpu %d does not exist or is not allowed to vrelayd",
+		              c->main_cpu);
+	for (int k = 0; k < 2; k++) {
+		const char *key = k == 0 ? c->ctl.curve_secret_file : c->ctl.curve_clients_file;
+
+		if (key[0] == '\0')
+			continue;
+		if ((fd = vr_open_regular(key, 0, sub, sizeof(sub))) < 0)
+			return vr_err(err, errlen, "CURVE key file %s", sub);
+		close(fd);
+	}
+	return 0;
+}
+
+static int
+start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm)
+{
 	char *eal_argv[VR_EAL_ARGS_MAX + 16], err[VR_ERR_MAX];
 	int eal_argc, rc;
 
-	if (vr_perm_resolve(&perm, conf.socket_owner, conf.socket_group, conf.socket_mode, err,
-	                    sizeof(err)) < 0) {
-		fprintf(stderr, "vrelayd: vhost-user sockets: %s\n", err);
-		return 1;
-	}
 	mkdir(conf.socket_dir, 0755); /* the default /run/vrelay may not exist yet */
 	block_signals();
 	eal_argc = build_eal_args(&conf, cl, eal_argv, VR_EAL_ARGS_MAX + 16);
@@ -173,7 +209,7 @@ start(struct vr_cmdline *cl, int argc, char **argv)
 	}
 	vr_logtype = rte_log_register_type_and_pick_level("vrelay", (uint32_t)conf.log_level);
 	rte_log_set_level(vr_logtype, (uint32_t)conf.log_level);
-	vhost_set_socket_perm(&perm);
+	vhost_set_socket_perm(perm);
 	relay_module_init(conf.retry_us, &conf);
 	ctl_init(&conf);
 	if (launch_workers(&conf) < 0) {
@@ -218,6 +254,7 @@ int
 main(int argc, char **argv)
 {
 	struct vr_cmdline cl;
+	struct vr_perm perm;
 	char err[VR_ERR_MAX];
 
 	if (vr_cmdline_parse(&cl, &conf, argc, argv, err, sizeof(err)) < 0) {
@@ -234,10 +271,14 @@ main(int argc, char **argv)
 	}
 	if (conf.warnings[0] != '\0')
 		fprintf(stderr, "vrelayd: warning: %s", conf.warnings);
+	if (check_host(&conf, &perm, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vrelayd: %s\n", err);
+		return 2;
+	}
 	if (cl.check) {
 		printf("vrelayd: configuration OK: %u relays, %u worker CPUs\n", conf.n_relays,
 		       conf.workers.n);
 		return 0;
 	}
-	return start(&cl, argc, argv);
+	return start(&cl, argc, argv, &perm);
 }

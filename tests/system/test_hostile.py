@@ -154,3 +154,43 @@ def test_core_sched_counts_what_moved(s):
               "log:\n%s" % d.proc.output()[-600:])
     finally:
         c.close()
+
+
+def expect_config_error(args, *words):
+    """Refused with exit 2, one line naming the problem, no EAL usage text,
+    both by --check and at start."""
+    for mode in (["--check"], []):
+        rc, out = run_vrelayd(args + mode)
+        check(rc == 2, "vrelayd %s: exit %d, want 2:\n%s" % (args + mode, rc, out[-1500:]))
+        for w in words:
+            check(w in out, "vrelayd %s: message lacks %r:\n%s" % (args + mode, w, out[-1500:]))
+        check(len(out.strip().splitlines()) == 1, "want one line, got:\n%s" % out[-1500:])
+
+
+def test_check_catches_what_start_refuses(s):
+    """Item 12: every configuration mistake that start-up would refuse (or
+    that would make every later add fail) is refused by --check too."""
+    r0 = ["-w", "1", "-r", "id=0 device=net_ring0"]
+    expect_config_error(r0 + ["--set", "zmq-stats=tcp://127.0.0.1:5999",
+                              "--file-prefix", "hostile-chk"],
+                        "tcp://127.0.0.1:5999", "curve-secret-key")
+    expect_config_error(r0 + ["--socket-owner", "no-such-user-vrelay"],
+                        "no-such-user-vrelay", "no such user")
+    expect_config_error(r0 + ["--set", "vfio-vf-token=not-a-uuid"], "vfio-vf-token",
+                        "not a UUID")
+    expect_config_error(["-w", "100", "-r", "id=0 device=net_ring0"], "worker CPU 100",
+                        "does not exist")
+    expect_config_error(["-w", "1", "-r", "id=0 device=0000:05:00.1", "-r",
+                         "id=1 device=05:00.1,foo=1"], "relays 0 and 1", "0000:05:00.1")
+    expect_config_error(["-w", "1", "-r", "id=0 device=net_ring0 device=net_ring1"],
+                        "'device' is given twice")
+    expect_config_error(["-w", "1", "-r", "id=0 device=,,,="], "device ',,,='", "no name")
+    expect_config_error(["-w", "1", "-r", "id=0 device=net_ring0,,x=1"], "empty argument")
+    conf = s.path("twice.conf")
+    with open(conf, "w") as f:
+        f.write("[daemon]\nworkers = 1\n[relay 0]\ndevice = net_ring0\ndevice = net_ring1\n")
+    expect_config_error(["-c", conf], "twice.conf:5", "'device' is given twice")
+    vf = s.path("virtioforwarder")
+    with open(vf, "w") as f:
+        f.write("VIRTIOFWD_CPU_MASK=1\nVIRTIOFWD_CPU_PINS=(0:1,5)\n")
+    expect_config_error(["-c", vf], "relay 0", "CPU 5 is not a worker CPU")
