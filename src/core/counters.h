@@ -56,7 +56,9 @@
 	X(connects, "connects", "guest sessions started (vhost-user new_device)")                  \
 	X(disconnects, "disconnects", "guest sessions ended")                                      \
 	X(migrations, "migrations", "live migrations started (dirty logging switched on)")         \
-	X(nombuf, "nombuf", "seconds the guest had frames waiting while the relay pool was empty")
+	X(nombuf, "nombuf", "seconds the guest had frames waiting while the relay pool was empty") \
+	X(frontends_refused, "frontends_refused",                                                  \
+	  "vhost-user connections refused: a guest was connected already")
 
 #define VR_CTR_FIELD(field, ...) uint64_t field;
 #define VR_CTR_COUNT(...)        +1

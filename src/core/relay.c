@@ -468,10 +468,19 @@ on_migration_started(void *owner)
 	__atomic_add_fetch(&r->c.migrations, 1, __ATOMIC_RELAXED);
 }
 
+static void
+on_frontend_refused(void *owner)
+{
+	struct vr_relay *r = owner;
+
+	__atomic_add_fetch(&r->c.frontends_refused, 1, __ATOMIC_RELAXED);
+}
+
 static const struct vr_vhost_hooks vhost_hooks = {
     .guest_started = on_guest_started,
     .guest_stopped = on_guest_stopped,
     .migration_started = on_migration_started,
+    .frontend_refused = on_frontend_refused,
 };
 
 const char *

@@ -194,3 +194,28 @@ def test_check_catches_what_start_refuses(s):
     with open(vf, "w") as f:
         f.write("VIRTIOFWD_CPU_MASK=1\nVIRTIOFWD_CPU_PINS=(0:1,5)\n")
     expect_config_error(["-c", vf], "relay 0", "CPU 5 is not a worker CPU")
+
+
+def test_second_frontend_refused(s):
+    """Item 5: a second frontend on a server socket with a guest running is
+    refused and counted; the first guest's flow stays exact, and its vring
+    state is untouched (the relay stays connected)."""
+    from vrtest import CountedFlow, guest_pmd, memif_args
+    memif = s.path("memif.sock")
+    # a long retry window: the shared 2-vCPU host stalls peers for ms
+    d = Vrelayd(s, ["--retry-us", "2000000", "-r",
+                    "id=0 device=%s" % memif_args(memif, "server")]).start()
+    flow = CountedFlow(s, d, memif)
+    flow.start()
+    intruder = guest_pmd(s, "intruder", s.path("relay0.sock"))
+    intruder.start(timeout=60)
+    wait_for(lambda: d.relay(0)["frontends_refused"] == 1, 20, "the second frontend refused")
+    # the refused frontend's port fails to probe: testpmd runs with no port
+    wait_for(lambda: "No probed ethernet devices" in intruder.proc.output(), 20,
+             "the intruder's port to fail")
+    r = d.relay(0)
+    check(r["state"] == "connected" and r["connects"] == 1,
+          "relay 0 after the intruder: state %s, connects %d" % (r["state"], r["connects"]))
+    intruder.stop()
+    check(d.relay(0)["state"] == "connected", "the intruder's exit ended the guest's session")
+    flow.stop_and_check("next to a refused second frontend")

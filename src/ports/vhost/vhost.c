@@ -69,18 +69,43 @@ vhost_of_vid(int vid)
 	return vh;
 }
 
+/* Whether another connection already serves vh (map lock held). */
+static bool
+has_connection(const struct vr_vhost *vh, int except_vid)
+{
+	for (int vid = 0; vid < VR_MAX_VIDS; vid++)
+		if (vid != except_vid && vid_map[vid] == vh)
+			return true;
+	return false;
+}
+
+/* One frontend per socket: a second one connecting to a server socket while
+ * a guest is there would take the relay over (its vrings, its session).
+ * Refused here, lib/vhost closes it; only the first connection's vid is in
+ * the map, so nothing of the second reaches the relay. */
 static int
 on_new_connection(int vid)
 {
 	char path[PATH_MAX];
+	struct vr_vhost *vh = NULL;
+	bool busy = false;
 
 	if (vid < 0 || vid >= VR_MAX_VIDS || rte_vhost_get_ifname(vid, path, sizeof(path)) != 0)
 		return 0;
 	pthread_mutex_lock(&map_mutex);
-	for (int i = 0; i < VR_MAX_RELAYS; i++)
+	for (int i = 0; i < VR_MAX_RELAYS && vh == NULL; i++)
 		if (registered[i] != NULL && strcmp(registered[i]->conf.socket, path) == 0)
-			vid_map[vid] = registered[i];
+			vh = registered[i];
+	busy = vh != NULL && has_connection(vh, vid);
+	if (vh != NULL && !busy)
+		vid_map[vid] = vh;
+	if (busy)
+		vh->hooks->frontend_refused(vh->owner);
 	pthread_mutex_unlock(&map_mutex);
+	if (busy) {
+		VR_LOG(WARNING, "socket %s: a second frontend refused: a guest is connected", path);
+		return -1;
+	}
 	return 0;
 }
 

@@ -32,6 +32,9 @@ struct vr_vhost_hooks {
 	void (*guest_stopped)(void *owner, struct vr_vhost *vh, int vid);
 	/* Under a lib/vhost vq lock a worker may spin on: atomics only. */
 	void (*migration_started)(void *owner);
+	/* A second frontend on the socket, refused (lib/vhost's thread, under
+	 * vhost.c's map lock: atomics only). */
+	void (*frontend_refused)(void *owner);
 };
 
 struct vr_vhost {
