@@ -33,52 +33,105 @@ api_pack(const ProtobufCMessage *msg, uint8_t **out)
 	return *out != NULL ? protobuf_c_message_pack(msg, *out) : 0;
 }
 
-void
-api_reply(enum vr_service s, const uint8_t *buf, size_t len)
+/* A client's ROUTER routing id (at most 255 bytes by ZMTP). */
+struct api_client {
+	size_t len;
+	uint8_t id[256];
+};
+
+/* The client whose request is being handled (control thread only). */
+static struct api_client current;
+
+struct api_client *
+api_defer(enum vr_service s)
 {
-	if (endpoint_send(api.sock[s], buf, len, ZMQ_DONTWAIT) < 0)
-		VR_LOG(WARNING, "control %s: reply not sent: %s", vr_service_name(s),
-		       zmq_strerror(errno));
-	control_pause(-1, api.sock[s], false);
+	struct api_client *c = malloc(sizeof(*c));
+
+	(void)s;
+	if (c != NULL)
+		*c = current;
+	return c;
 }
 
-/* One request: a single-part message (a multi-part one is malformed: its
- * parts are dropped and an empty request is answered with an error). */
+/* The REQ envelope back: routing id, empty delimiter, body. */
+static void
+send_reply(enum vr_service s, const struct api_client *c, const uint8_t *buf, size_t len)
+{
+	void *sock = api.sock[s];
+
+	if (endpoint_send(sock, c->id, c->len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    endpoint_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    endpoint_send(sock, buf, len, ZMQ_DONTWAIT) < 0)
+		VR_LOG(WARNING, "control %s: reply not sent: %s", vr_service_name(s),
+		       zmq_strerror(errno));
+}
+
+void
+api_reply_to(enum vr_service s, struct api_client *c, const uint8_t *buf, size_t len)
+{
+	if (api.sock[s] != NULL)
+		send_reply(s, c, buf, len);
+	free(c);
+}
+
+/* Reads the rest of a message; how many parts there were. */
+static unsigned
+drain_parts(void *sock, zmq_msg_t *msg)
+{
+	unsigned n = 0;
+
+	while (zmq_msg_more(msg)) {
+		zmq_msg_close(msg);
+		zmq_msg_init(msg);
+		if (endpoint_recv(msg, sock, ZMQ_DONTWAIT) < 0)
+			break;
+		n++;
+	}
+	return n;
+}
+
+/* One request: routing id, empty delimiter, one body part. A body of more
+ * parts is malformed: its parts are dropped and the request answered with
+ * an error; a message with no envelope (not from a REQ socket) cannot be
+ * answered and is dropped. */
 static void
 on_request(void *arg)
 {
 	enum vr_service s = (enum vr_service)(uintptr_t)arg;
-	zmq_msg_t msg;
+	void *sock = api.sock[s];
+	zmq_msg_t id, delim, body;
 	uint8_t *out = NULL;
 	size_t n;
-	bool multi = false;
+	bool ok;
 
-	zmq_msg_init(&msg);
-	if (endpoint_recv(&msg, api.sock[s], ZMQ_DONTWAIT) < 0) {
-		zmq_msg_close(&msg);
+	zmq_msg_init(&id);
+	if (endpoint_recv(&id, sock, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&id);
 		return;
 	}
-	while (zmq_msg_more(&msg)) {
-		multi = true;
-		zmq_msg_close(&msg);
-		zmq_msg_init(&msg);
-		if (endpoint_recv(&msg, api.sock[s], ZMQ_DONTWAIT) < 0)
-			break;
+	zmq_msg_init(&delim);
+	zmq_msg_init(&body);
+	ok = zmq_msg_more(&id) && zmq_msg_size(&id) < sizeof(current.id) &&
+	     endpoint_recv(&delim, sock, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&delim) == 0 &&
+	     zmq_msg_more(&delim) && endpoint_recv(&body, sock, ZMQ_DONTWAIT) >= 0;
+	if (!ok) {
+		drain_parts(sock, zmq_msg_more(&delim) ? &delim : &id);
+		goto done;
 	}
+	current.len = zmq_msg_size(&id);
+	memcpy(current.id, zmq_msg_data(&id), current.len);
 	/* 0xff is never valid protobuf: a multi-part request decodes as malformed */
-	if (multi)
+	if (drain_parts(sock, &body) > 0)
 		n = handlers[s]((const uint8_t *)"\xff", 1, &out);
 	else
-		n = handlers[s](zmq_msg_data(&msg), zmq_msg_size(&msg), &out);
-	zmq_msg_close(&msg);
-	if (n == VR_REPLY_LATER) {
-		control_pause(-1, api.sock[s], true); /* deferred: api_reply resumes */
-		return;
-	}
-	if (endpoint_send(api.sock[s], out, n, ZMQ_DONTWAIT) < 0)
-		VR_LOG(WARNING, "control %s: reply not sent: %s", vr_service_name(s),
-		       zmq_strerror(errno));
+		n = handlers[s](zmq_msg_data(&body), zmq_msg_size(&body), &out);
+	if (n != VR_REPLY_LATER) /* deferred: api_reply_to answers */
+		send_reply(s, &current, out, n);
 	free(out);
+done:
+	zmq_msg_close(&body);
+	zmq_msg_close(&delim);
+	zmq_msg_close(&id);
 }
 
 int

@@ -285,7 +285,7 @@ void *
 endpoint_bind(void *ctx, const char *ep, const struct vr_ctl_conf *cc, const struct vr_perm *perm,
               char *err, size_t errlen)
 {
-	void *s = zmq_socket(ctx, ZMQ_REP);
+	void *s = zmq_socket(ctx, ZMQ_ROUTER);
 	int zero = 0;
 	int64_t max = VR_ENDPOINT_MAX_MSG;
 

@@ -15,7 +15,7 @@
  * ones above VR_REQ_MAX_BYTES get an error reply. */
 #define VR_ENDPOINT_MAX_MSG (1 << 20)
 
-/* A bound ZMQ_REP socket, or NULL with err. */
+/* A bound ZMQ_ROUTER socket (api.c speaks the REQ envelope), or NULL with err. */
 void *endpoint_bind(void *ctx, const char *ep, const struct vr_ctl_conf *cc,
                     const struct vr_perm *perm, char *err, size_t errlen);
 void endpoint_close(void *s, const char *ep);

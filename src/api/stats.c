@@ -5,9 +5,10 @@
  *
  * Rates: with delay = 0 they are the control timer's one-second rates; with
  * delay = D ms the counters are read now and again D ms later and the rates
- * are the difference over that interval. The reply waits on a timer in the
- * control loop, so a long delay holds up nothing else (the original
- * busy-waited its service thread).
+ * are the difference over that interval. The reply waits on a timer of its
+ * own in the control loop, addressed to its client (the services are
+ * ROUTER sockets), so a long delay holds up nothing else, not even the next
+ * stats request (the original busy-waited its service thread).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,14 +51,25 @@ struct dir_sample {
 	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
 };
 
-static struct {
-	struct vr_stats_req req;
+/* A request waiting out its delay; each has its own timer and client, so
+ * one client's delay holds up nobody else. */
+struct delayed {
+	bool used, has_timer;
 	int timer;
+	struct api_client *client;
+	struct vr_stats_req req;
 	uint64_t t0_ns;
 	bool had[VR_MAX_RELAYS];
 	struct dir_sample s0[VR_MAX_RELAYS][2];
+};
+
+#define MAX_DELAYED 8
+
+static struct {
+	struct vr_stats_req req;
+	struct delayed wait[MAX_DELAYED];
 	struct relay_msg msgs[VR_MAX_RELAYS];
-} st = {.timer = -1};
+} st;
 
 /* Every counter of a list that applies (dir_bit 0: all) into out. */
 static size_t
@@ -276,12 +288,13 @@ requested_ids(const struct vr_stats_req *q, int ids[VR_MAX_RELAYS], char *err, s
 	return n;
 }
 
+/* The reply to q; with w, rates over the delay since w's samples. */
 static size_t
-build_reply(const struct vr_stats_req *q, bool delayed, uint8_t **out)
+build_reply(const struct vr_stats_req *q, const struct delayed *w, uint8_t **out)
 {
 	Virtioforwarder__StatsResponse resp = VIRTIOFORWARDER__STATS_RESPONSE__INIT;
 	Virtioforwarder__RelayState *list[VR_MAX_RELAYS];
-	double secs = delayed ? (double)(control_now_ns() - st.t0_ns) / 1e9 : 0;
+	double secs = w != NULL ? (double)(control_now_ns() - w->t0_ns) / 1e9 : 0;
 	char err[VR_ERR_MAX];
 	int ids[VR_MAX_RELAYS], n;
 	size_t len;
@@ -296,9 +309,9 @@ build_reply(const struct vr_stats_req *q, bool delayed, uint8_t **out)
 	for (int i = 0; i < n; i++) {
 		const struct vr_relay *r = relay_get(ids[i]);
 
-		if (delayed && !st.had[ids[i]])
+		if (w != NULL && !w->had[ids[i]])
 			continue; /* added during the delay: no start sample */
-		fill_relay(&st.msgs[i], r, delayed ? st.s0[ids[i]] : NULL, secs);
+		fill_relay(&st.msgs[i], r, w != NULL ? w->s0[ids[i]] : NULL, secs);
 		if (!q->include_inactive && !st.msgs[i].rs.active)
 			continue;
 		list[resp.n_relay++] = &st.msgs[i].rs;
@@ -312,37 +325,61 @@ build_reply(const struct vr_stats_req *q, bool delayed, uint8_t **out)
 static void
 on_delay_done(void *arg)
 {
+	struct delayed *w = arg;
 	uint64_t ticks;
 	uint8_t *out = NULL;
 	size_t n;
 
-	(void)arg;
-	if (read(st.timer, &ticks, sizeof(ticks)) < 0)
+	if (read(w->timer, &ticks, sizeof(ticks)) < 0)
 		return;
-	control_unwatch(st.timer, NULL);
-	n = build_reply(&st.req, true, &out);
-	api_reply(VR_SVC_STATS, out, n);
+	control_unwatch(w->timer, NULL);
+	n = build_reply(&w->req, w, &out);
+	api_reply_to(VR_SVC_STATS, w->client, out, n);
+	w->client = NULL;
+	w->used = false;
 	free(out);
+}
+
+static struct delayed *
+free_slot(void)
+{
+	for (int i = 0; i < MAX_DELAYED; i++)
+		if (!st.wait[i].used) {
+			if (!st.wait[i].has_timer)
+				st.wait[i].timer = control_timer_new();
+			st.wait[i].has_timer = st.wait[i].timer >= 0;
+			return st.wait[i].has_timer ? &st.wait[i] : NULL;
+		}
+	return NULL;
 }
 
 static size_t
 start_delay(uint8_t **out)
 {
-	if (st.timer < 0)
-		st.timer = control_timer_new();
-	if (st.timer < 0 || control_watch(st.timer, NULL, on_delay_done, NULL) < 0)
+	struct delayed *w = free_slot();
+
+	if (w == NULL)
+		return stats_error(VR_STATS_ENOMEM, "too many delayed requests waiting", out);
+	if (control_watch(w->timer, NULL, on_delay_done, w) < 0)
 		return stats_error(VR_STATS_ENOMEM, "no timer for the delay", out);
+	w->client = api_defer(VR_SVC_STATS);
+	if (w->client == NULL) {
+		control_unwatch(w->timer, NULL);
+		return stats_error(VR_STATS_ENOMEM, "out of memory", out);
+	}
+	w->used = true;
+	w->req = st.req;
 	relay_lock();
 	for (int i = 0; i < VR_MAX_RELAYS; i++) {
 		const struct vr_relay *r = relay_get(i);
 
-		st.had[i] = r != NULL;
+		w->had[i] = r != NULL;
 		for (int k = 0; k < 2 && r != NULL; k++)
-			st.s0[i][k] = sample_dir(r->dir[k]);
+			w->s0[i][k] = sample_dir(r->dir[k]);
 	}
-	st.t0_ns = control_now_ns();
+	w->t0_ns = control_now_ns();
 	relay_unlock();
-	control_timer_arm(st.timer, st.req.delay_ms);
+	control_timer_arm(w->timer, w->req.delay_ms);
 	return VR_REPLY_LATER;
 }
 
@@ -356,5 +393,5 @@ stats_handle(const uint8_t *req, size_t len, uint8_t **out)
 		return stats_error(status, err, out);
 	if (st.req.delay_ms > 0)
 		return start_delay(out);
-	return build_reply(&st.req, false, out);
+	return build_reply(&st.req, NULL, out);
 }

@@ -219,3 +219,68 @@ def test_second_frontend_refused(s):
     intruder.stop()
     check(d.relay(0)["state"] == "connected", "the intruder's exit ended the guest's session")
     flow.stop_and_check("next to a refused second frontend")
+
+
+def test_stats_delay_holds_up_nobody(s):
+    """Item 2: a stats request with delay=8000 is answered after its delay,
+    while other clients of the same service and of the others are answered
+    at once (with a REP socket they all waited the 8 s)."""
+    import zmq
+    d = Vrelayd(s, ["-r", "id=0 device=net_ring0"]).start()
+    c = Client(s.dir, timeout_ms=3000)
+    slow = c.ctx.socket(zmq.REQ)
+    slow.setsockopt(zmq.LINGER, 0)
+    slow.connect(c.eps["stats"])
+    try:
+        t0 = time.monotonic()
+        slow.send(c.pb.StatsRequest(delay=8000).SerializeToString())
+        for _ in range(5):
+            t1 = time.monotonic()
+            r = c.stats()
+            took = time.monotonic() - t1
+            check(len(r.relay) == 1 and took < 2.0,
+                  "a stats request took %.1f s next to a delayed one" % took)
+            check(c.config() is not None, "no config reply next to a delayed stats request")
+        check(slow.poll(0) == 0, "the delayed request came back before its delay")
+        check(slow.poll(15000) != 0, "no reply to the delayed request in 15 s")
+        secs = time.monotonic() - t0
+        r = c.pb.StatsResponse()
+        r.ParseFromString(slow.recv())
+        check(len(r.relay) == 1, "delayed reply: %s" % r)
+        check(7.5 < secs < 15, "the delayed reply came after %.1f s" % secs)
+    finally:
+        slow.close()
+        c.close()
+
+
+def test_garbage_connections_hold_up_nobody(s):
+    """Item 2: fifty connections sending random bytes to every endpoint do
+    not delay a well-formed request on another endpoint."""
+    import socket as so
+    d = Vrelayd(s, ["-r", "id=0 device=net_ring0"]).start()
+    conns = []
+    rnd = open("/dev/urandom", "rb")
+    try:
+        for i in range(50):
+            c = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+            c.connect(s.path(("port_control", "config", "core_sched")[i % 3]))
+            c.setblocking(False)
+            try:
+                c.send(rnd.read(4096))
+            except OSError:
+                pass
+            conns.append(c)
+        c = Client(s.dir, timeout_ms=3000)
+        try:
+            t0 = time.monotonic()
+            r = c.stats()
+            took = time.monotonic() - t0
+        finally:
+            c.close()
+        check(len(r.relay) == 1 and took < 1.0,
+              "stats took %.2f s next to 50 garbage connections" % took)
+        check(d.proc.alive(), "vrelayd died")
+    finally:
+        rnd.close()
+        for c in conns:
+            c.close()
