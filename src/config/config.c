@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devargs.h"
 #include "errmsg.h"
 
 #define DEFAULT_SOCKET_DIR "/run/vrelay"
@@ -55,6 +56,7 @@ vr_conf_init(struct vr_conf *c)
 	vr_relay_conf_init(&c->defaults, NULL);
 	snprintf(c->control_dir, sizeof(c->control_dir), DEFAULT_SOCKET_DIR);
 	c->ctl.mode = 0660;
+	snprintf(c->ctl.devices, sizeof(c->ctl.devices), "pci bond");
 	for (int i = 0; i < VR_MAX_RELAYS; i++)
 		c->ctl.pins[i][0] = c->ctl.pins[i][1] = VR_CPU_UNPINNED;
 }
@@ -509,6 +511,8 @@ set_control_key(struct vr_conf *c, const char *key, const char *val, char *err, 
 		           : set_abs_path(t->ovsdb, sizeof(t->ovsdb), key, val, err, errlen);
 	if (strcmp(key, "watch-file") == 0)
 		return set_abs_path(t->watch_file, sizeof(t->watch_file), key, val, err, errlen);
+	if (strcmp(key, "control-devices") == 0)
+		return vr_device_kinds_parse(val, t->devices, sizeof(t->devices), err, errlen);
 	if (strcmp(key, "dynamic-sockets") == 0) {
 		if (parse_bool(val, &b) < 0)
 			return vr_err(err, errlen, "dynamic-sockets '%s' is not yes or no", val);
@@ -896,13 +900,22 @@ endpoints_check(const struct vr_ctl_conf *cc, char *err, size_t errlen)
 	return 0;
 }
 
-/* Two relays on one device: the second's probe would fail at start. */
+/* Two relays on one device: the second's probe would fail at start. A
+ * device naming a relay's socket: refused at start (devargs.h). */
 static int
 devices_check(const struct vr_conf *c, char *err, size_t errlen)
 {
 	char a[VR_DEVARGS_MAX], b[VR_DEVARGS_MAX];
 
 	for (uint16_t i = 0; i < c->n_relays; i++) {
+		for (uint16_t j = 0; j < c->n_relays; j++)
+			if (vr_devargs_names_path(c->relays[i].device, c->relays[j].socket))
+				return vr_err(err, errlen,
+				              "relay %d: device %s names relay %d's vhost-user "
+				              "socket: a relay cannot be another's guest in one "
+				              "vrelayd",
+				              c->relays[i].id, c->relays[i].device,
+				              c->relays[j].id);
 		device_name(c->relays[i].device, a);
 		for (uint16_t j = 0; j < i; j++) {
 			device_name(c->relays[j].device, b);

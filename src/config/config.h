@@ -69,6 +69,7 @@ struct vr_ctl_conf {
 	bool dynamic_sockets;                     /* sockets only through ADD_SOCK */
 	char socket_pattern[VR_PATH_MAX];         /* socket file name, one %u = relay id */
 	int pins[VR_MAX_RELAYS][2];               /* pins for relays added at run time */
+	char devices[256]; /* device kinds the runtime sources may add (devargs.h) */
 };
 
 struct vr_conf {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devargs.h"
 #include "errmsg.h"
 #include "log.h"
 #include "prime.h"
@@ -142,6 +143,24 @@ check_existing(int id, const struct vr_port_req *q, struct vr_ctl_result *o)
 	            cur.socket);
 }
 
+/* What a runtime control source may put on a relay (devargs.h). */
+static int
+check_device_allowed(const struct vr_port_req *q, struct vr_ctl_result *o)
+{
+	const struct vr_conf *c = ctl_conf();
+	char kind[64], err[VR_ERR_MAX];
+
+	vr_devargs_kind(q->device, q->n_members, kind, sizeof(kind));
+	if (!vr_device_kind_allowed(c->ctl.devices, kind))
+		return fail(o, -EPERM,
+		            "device %s: kind %s is not allowed to control clients "
+		            "(control-devices = %s)",
+		            q->device, kind, c->ctl.devices);
+	if (vr_devargs_paths_inside(q->device, c->socket_dir, err, sizeof(err)) < 0)
+		return fail(o, -EACCES, "device %s: %s", q->device, err);
+	return 0;
+}
+
 static int
 add_relay(const struct vr_port_req *q, int id, struct vr_ctl_result *o)
 {
@@ -149,6 +168,8 @@ add_relay(const struct vr_port_req *q, int id, struct vr_ctl_result *o)
 	char err[VR_ERR_MAX];
 	int other = find_by_device(q->device);
 
+	if (check_device_allowed(q, o) < 0)
+		return -1;
 	if (other >= 0)
 		return fail(o, -EBUSY, "device %s is already on relay %d", q->device, other);
 	build_conf(&rc, q, id);

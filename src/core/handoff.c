@@ -172,6 +172,19 @@ handoff_move(struct vr_dir *d, unsigned worker)
 	return handoff_attach(d, worker);
 }
 
+void
+handoff_pause(struct vr_dir *d)
+{
+	__atomic_store_n(&d->paused, true, __ATOMIC_RELEASE);
+	handoff_synchronize();
+}
+
+void
+handoff_resume(struct vr_dir *d)
+{
+	__atomic_store_n(&d->paused, false, __ATOMIC_RELEASE);
+}
+
 /* Session numbers: unique per port_up, never 0 (control thread only). */
 static uint32_t last_gen;
 

@@ -4,6 +4,7 @@
  * workers read. Workers never wait on it. The crossing points:
  *
  *   worker view  which directions a worker polls     handoff_attach/detach/move
+ *   pause        a direction its worker skips        handoff_pause/resume
  *   port up/down a port's session (a guest's vid)    handoff_port_up/down
  *   port queues  which queues a port offers now      handoff_port_queues
  *   hold         deadline for holding a guest's      handoff_hold
@@ -58,6 +59,11 @@ struct vr_worker_view *handoff_view(unsigned idx);
 int handoff_attach(struct vr_dir *d, unsigned worker);
 int handoff_detach(struct vr_dir *d);
 int handoff_move(struct vr_dir *d, unsigned worker);
+/* The direction's worker skips it from the return of pause (after a grace
+ * period) until resume; neither can fail. While paused, [ctl] fields and
+ * its ports' pools may change as if it were detached. */
+void handoff_pause(struct vr_dir *d);
+void handoff_resume(struct vr_dir *d);
 void handoff_synchronize(void);
 uint16_t handoff_worker_dirs(unsigned worker);
 

@@ -20,6 +20,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "devargs.h"
 #include "errmsg.h"
 #include "handoff.h"
 #include "log.h"
@@ -89,17 +90,17 @@ relay_count(void)
 uint64_t
 relay_leaked_mbufs(void)
 {
-	return leaked_mbufs;
+	return __atomic_load_n(&leaked_mbufs, __ATOMIC_RELAXED);
 }
 
 uint64_t
 relay_pools_created(void)
 {
-	return pools_created;
+	return __atomic_load_n(&pools_created, __ATOMIC_RELAXED);
 }
 
-static struct rte_mempool *
-pool_create(const struct vr_relay *r, int socket)
+struct rte_mempool *
+relay_pool_create(const struct vr_relay *r, int socket)
 {
 	struct vr_pool_need need = {
 	    .queues = device_queues_for(&r->dev, r->conf.queues),
@@ -111,14 +112,16 @@ pool_create(const struct vr_relay *r, int socket)
 	};
 	char name[RTE_MEMPOOL_NAMESIZE];
 
-	snprintf(name, sizeof(name), "vr%d_%" PRIu64, r->conf.id, pools_created++);
+	/* the control thread and lib/vhost's (a NUMA move) both make pools */
+	snprintf(name, sizeof(name), "vr%d_%" PRIu64, r->conf.id,
+	         __atomic_fetch_add(&pools_created, 1, __ATOMIC_RELAXED));
 	return rte_pktmbuf_pool_create(name, vr_pool_mbufs(&need), VR_POOL_CACHE, 0,
 	                               VR_MBUF_DATA_ROOM + VR_MBUF_HEADROOM, socket);
 }
 
-/* Every mbuf must be home when a relay goes: count any that are not. */
-static void
-pool_free(struct rte_mempool *mp)
+/* Every mbuf must be home when a pool goes: count any that are not. */
+void
+relay_pool_free(struct rte_mempool *mp)
 {
 	unsigned missing;
 
@@ -126,7 +129,7 @@ pool_free(struct rte_mempool *mp)
 		return;
 	missing = mp->size - rte_mempool_avail_count(mp);
 	if (missing > 0) {
-		leaked_mbufs += missing;
+		__atomic_fetch_add(&leaked_mbufs, missing, __ATOMIC_RELAXED);
 		VR_LOG(ERR, "pool %s: %u mbufs not returned", mp->name, missing);
 	}
 	rte_mempool_free(mp);
@@ -209,21 +212,25 @@ place_dirs(struct vr_relay *r, char *err, size_t errlen)
 	return 0;
 }
 
-/* Undo whatever part of relay_add got done; relay lock held, socket closed. */
+/* Undo whatever part of relay_add got done: the relay is out of the table and
+ * its socket closed, so nothing but this thread can reach it; no lock. */
 static void
 relay_destroy(struct vr_relay *r)
 {
+	relay_lock(); /* the handoff's callers serialise through it */
 	for (int k = 0; k < 2; k++)
 		if (r->dir[k] != NULL)
 			handoff_detach(r->dir[k]);
 	handoff_port_down(&r->vhost.port);
 	dirs_free(r);
-	if (r->dev.name[0] != '\0') {
+	if (r->dev.name[0] != '\0')
 		handoff_port_down(&r->dev.port);
+	relay_unlock();
+	if (r->dev.name[0] != '\0')
 		device_close(&r->dev);
-	}
-	pool_free(r->pool);
-	pool_free(r->retired_pool);
+	relay_pool_free(r->pool);
+	for (int i = 0; i < VR_RETIRED_POOLS; i++)
+		relay_pool_free(r->retired[i]);
 	free(r);
 }
 
@@ -240,15 +247,28 @@ check_new_relay(const struct vr_relay_conf *c, char *err, size_t errlen)
 	if (other != NULL)
 		return vr_err(err, errlen, "relay %d: socket %s is used by relay %d", c->id,
 		              c->socket, other->conf.id);
+	/* devargs.h: DPDK's virtio_user and lib/vhost in one process deadlock */
+	if (vr_devargs_names_path(c->device, c->socket))
+		return vr_err(err, errlen, "relay %d: device %s names the relay's own socket",
+		              c->id, c->device);
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		if (relays[i] != NULL && vr_devargs_names_path(c->device, relays[i]->conf.socket))
+			return vr_err(err, errlen,
+			              "relay %d: device %s names relay %d's vhost-user socket: a "
+			              "relay cannot be another's guest in one vrelayd",
+			              c->id, c->device, i);
 	return 0;
 }
 
 static const struct vr_vhost_hooks vhost_hooks;
 
+/* The device may wait on lib/vhost's thread: no relay lock until the
+ * directions are placed. */
 static int
 relay_build(struct vr_relay *r, char *err, size_t errlen)
 {
 	char sub[VR_ERR_MAX];
+	int rc;
 
 	if ((r->conf.n_members > 0
 	         ? device_open_bond(&r->dev, r->conf.device, r->conf.bond_mode, r->conf.members,
@@ -256,7 +276,7 @@ relay_build(struct vr_relay *r, char *err, size_t errlen)
 	         : device_open(&r->dev, r->conf.device, sub, sizeof(sub))) < 0)
 		return vr_err(err, errlen, "relay %d: %s", r->conf.id, sub);
 	r->pool_socket = device_socket(&r->dev);
-	r->pool = pool_create(r, r->pool_socket);
+	r->pool = relay_pool_create(r, r->pool_socket);
 	if (r->pool == NULL)
 		return vr_err(err, errlen,
 		              "relay %d: no hugepage memory for its mbuf pool "
@@ -270,46 +290,61 @@ relay_build(struct vr_relay *r, char *err, size_t errlen)
 	vhost_init(&r->vhost, &r->conf, r->pool, &vhost_hooks, r);
 	if (dirs_create(r) < 0)
 		return vr_err(err, errlen, "relay %d: out of hugepage memory", r->conf.id);
-	return place_dirs(r, err, errlen);
+	relay_lock(); /* the handoff's callers serialise through it */
+	rc = place_dirs(r, err, errlen);
+	relay_unlock();
+	return rc;
 }
 
+/*
+ * Built without the relay lock: probing a device may wait on lib/vhost's
+ * thread (a net_virtio_user device connecting to one of our own sockets
+ * does the vhost-user handshake inside rte_dev_probe), and that thread
+ * takes the relay lock in the hooks. The relay is not in the table until
+ * it is whole, so nobody else sees it; relay_add runs on the control thread
+ * only, so nothing else adds a relay meanwhile.
+ */
 int
 relay_add(const struct vr_relay_conf *c, char *err, size_t errlen)
 {
 	struct vr_relay *r;
 	char sub[VR_ERR_MAX];
+	int rc;
 
 	relay_lock();
-	if (check_new_relay(c, err, errlen) < 0)
-		goto out_err;
+	rc = check_new_relay(c, err, errlen);
+	relay_unlock();
+	if (rc < 0)
+		return -1;
 	r = calloc(1, sizeof(*r));
-	if (r == NULL) {
-		vr_err(err, errlen, "relay %d: out of memory", c->id);
-		goto out_err;
-	}
+	if (r == NULL)
+		return vr_err(err, errlen, "relay %d: out of memory", c->id);
 	r->conf = *c;
+	r->numa_wanted = -1;
 	if (relay_build(r, err, errlen) < 0) {
 		relay_destroy(r);
-		goto out_err;
+		return -1;
 	}
+	relay_lock();
 	relays[c->id] = r;
+	relay_unlock();
+	/* registers the socket: from here the hooks may run */
 	if (r->vhost.port.ops->start(&r->vhost.port, sub, sizeof(sub)) < 0) {
+		relay_lock();
 		relays[c->id] = NULL;
+		relay_unlock();
 		relay_destroy(r);
-		vr_err(err, errlen, "relay %d: %s", c->id, sub);
-		goto out_err;
+		return vr_err(err, errlen, "relay %d: %s", c->id, sub);
 	}
 	VR_LOG(INFO, "relay %d: added: device %s (%u queues, MTU %u), %s socket %s, CPUs %d/%d",
 	       c->id, r->dev.name, r->dev.n_queues, c->mtu,
 	       c->mode == VR_VHOST_CLIENT ? "client" : "server", c->socket,
 	       relay_dir_cpu(r->dir[0]), relay_dir_cpu(r->dir[1]));
-	relay_unlock();
 	return 0;
-out_err:
-	relay_unlock();
-	return -1;
 }
 
+/* Out of the table first, then taken apart without the lock (closing the
+ * device may wait on lib/vhost's thread, as probing does). */
 int
 relay_remove(int id, char *err, size_t errlen)
 {
@@ -328,8 +363,8 @@ relay_remove(int id, char *err, size_t errlen)
 
 	relay_lock();
 	relays[id] = NULL;
-	relay_destroy(r);
 	relay_unlock();
+	relay_destroy(r);
 	VR_LOG(INFO, "relay %d: removed", id);
 	return 0;
 }
@@ -380,46 +415,6 @@ relay_pin(int id, int cpu_vm2dev, int cpu_dev2vm, char *err, size_t errlen)
 	return moved;
 }
 
-/*
- * Mempool on the guest's NUMA node: the relay copies every packet into or out
- * of guest memory, so its buffers belong next to it. The device is paused
- * while its RX queues move to the new pool; the old pool is kept until the
- * relay goes, since the device may still hold some of its mbufs.
- */
-static void
-follow_guest_numa(struct vr_relay *r, int node)
-{
-	struct rte_mempool *np;
-	char sub[VR_ERR_MAX];
-	int w[2] = {r->dir[0]->worker, r->dir[1]->worker};
-
-	if (node < 0 || node == r->pool_socket)
-		return;
-	np = pool_create(r, node);
-	if (np == NULL) {
-		VR_LOG(WARNING, "relay %d: no memory on NUMA node %d; pool stays on node %d",
-		       r->conf.id, node, r->pool_socket);
-		return;
-	}
-	handoff_detach(r->dir[0]);
-	handoff_detach(r->dir[1]);
-	if (device_restart_on_pool(&r->dev, np, sub, sizeof(sub)) < 0) {
-		VR_LOG(ERR, "relay %d: %s", r->conf.id, sub);
-		rte_mempool_free(np);
-	} else {
-		r->dev.port.pool = np;
-		r->vhost.port.pool = np;
-		pool_free(r->retired_pool);
-		r->retired_pool = r->pool;
-		r->pool = np;
-		r->pool_socket = node;
-	}
-	for (int k = 0; k < 2; k++)
-		if (handoff_attach(r->dir[k], (unsigned)w[k]) < 0)
-			VR_LOG(ERR, "relay %d: out of memory: %s not polled", r->conf.id,
-			       k == VR_VM2DEV ? "vm2dev" : "dev2vm");
-}
-
 /* ---- the vhost port's hooks (lib/vhost's event thread) ---- */
 
 static int
@@ -435,7 +430,9 @@ on_guest_started(void *owner, struct vr_vhost *vh, int vid)
 	}
 	node = vhost_session_begin(vh, vid);
 	__atomic_add_fetch(&r->c.connects, 1, __ATOMIC_RELAXED);
-	follow_guest_numa(r, node);
+	/* the pool follows on the control thread (numa_move.c): restarting
+	 * the device here could wait on this very thread */
+	r->numa_wanted = node;
 	handoff_port_up(&vh->port);
 	prime_guest_started(r);
 	VR_LOG(INFO, "relay %d: guest connected (vid %d, NUMA node %d, features 0x%" PRIx64 ")",

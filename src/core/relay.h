@@ -26,14 +26,18 @@
 
 struct rte_mempool;
 
+#define VR_RETIRED_POOLS 4
+
 struct vr_relay {
 	struct vr_relay_conf conf;
 	bool removing;
 	struct vr_device dev;  /* the device port */
 	struct vr_vhost vhost; /* the guest's port */
 	struct rte_mempool *pool;
-	struct rte_mempool *retired_pool; /* previous pool after a NUMA move */
+	/* pools left by NUMA moves, freed once every mbuf is home (numa_move.c) */
+	struct rte_mempool *retired[VR_RETIRED_POOLS];
 	int pool_socket;
+	int numa_wanted; /* the guest's memory node, set at connect; -1 none */
 	struct vr_vm2dev *vm2dev;
 	struct vr_dev2vm *dev2vm;
 	struct vr_dir *dir[2]; /* [VR_VM2DEV], [VR_DEV2VM]: the shared headers */
@@ -47,6 +51,15 @@ struct vr_relay {
 };
 
 int relay_module_init(uint32_t retry_us, const struct vr_conf *conf);
+
+/* A pool for r's frames on NUMA node socket; freeing one counts the mbufs
+ * that did not come home as leaked. */
+struct rte_mempool *relay_pool_create(const struct vr_relay *r, int socket);
+void relay_pool_free(struct rte_mempool *mp);
+
+/* Control thread, once a second: move the pools of relays whose guest's
+ * memory is on another NUMA node; free retired pools that are whole. */
+void relay_follow_numa(void);
 
 int relay_add(const struct vr_relay_conf *c, char *err, size_t errlen);
 int relay_remove(int id, char *err, size_t errlen);

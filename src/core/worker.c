@@ -23,6 +23,8 @@ worker_poll_once(struct vr_worker *w)
 		for (uint16_t i = 0; i < v->n; i++) {
 			struct vr_budget b;
 
+			if (__atomic_load_n(&v->dir[i]->paused, __ATOMIC_ACQUIRE))
+				continue; /* its pool or device is changing */
 			budget_reset(&b);
 			moved += dir_poll(v->dir[i], t0, &b);
 		}

@@ -10,7 +10,7 @@
  *    lists, pending buffers and counters. The control thread reads counters
  *    (ctr_read) and changes anything else only through handoff.h.
  *  - [ctl] fields are written by the control thread with the direction
- *    detached from every worker.
+ *    detached from every worker or paused (handoff_pause).
  *  - The ports' published state (port.h [pub]) is re-read every pass;
  *    dir_sync re-derives the queue lists when it moved.
  */
@@ -43,6 +43,7 @@ struct vr_dir {
 	struct vr_port *src, *dst; /* [ctl] */
 	uint64_t retry_tsc;        /* [ctl] retry window in TSC cycles */
 	int worker;                /* control-side bookkeeping: owner index or -1 */
+	bool paused;               /* [handoff] its worker skips it (handoff_pause) */
 	/* worker: the ports' state last seen, and the queue lists derived */
 	uint32_t seen_src_gen, seen_dst_gen;
 	uint64_t seen_rxq, seen_txq;

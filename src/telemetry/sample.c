@@ -42,4 +42,5 @@ sample_relays(uint64_t now_ns)
 	}
 	workers_update_load(rte_rdtsc());
 	relay_unlock();
+	relay_follow_numa();
 }

@@ -246,7 +246,7 @@ cmd_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 static int
 cmd_mem(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	uint64_t in_use = 0, size = 0;
+	uint64_t in_use = 0, size = 0, retired = 0;
 
 	(void)cmd;
 	(void)params;
@@ -259,7 +259,10 @@ cmd_mem(const char *cmd, const char *params, struct rte_tel_data *d)
 			continue;
 		size += r->pool->size;
 		in_use += r->pool->size - rte_mempool_avail_count(r->pool);
+		for (int k = 0; k < VR_RETIRED_POOLS; k++)
+			retired += r->retired[k] != NULL;
 	}
+	rte_tel_data_add_dict_u64(d, "pools_retired", retired);
 	rte_tel_data_add_dict_int(d, "relays", (int)relay_count());
 	rte_tel_data_add_dict_u64(d, "pools_created", relay_pools_created());
 	rte_tel_data_add_dict_u64(d, "mbufs", size);

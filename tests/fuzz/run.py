@@ -35,6 +35,7 @@ TARGETS = {
     "offload": 6 + 65535,
 }
 SOURCES = ["src/api/request.c", "src/config/config.c", "src/config/conffile.c",
+           "src/config/devargs.c", "src/core/safefile.c",
            "src/config/vfconf.c", "src/core/errmsg.c", "src/migrate/announce.c"]
 # every folder of src/ is an include directory, as in the meson build
 SRC_DIRS = ["", "config", "core", "datapath", "migrate", "api", "ports", "ports/vhost"]

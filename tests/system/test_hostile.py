@@ -284,3 +284,121 @@ def test_garbage_connections_hold_up_nobody(s):
         rnd.close()
         for c in conns:
             c.close()
+
+
+def test_numa_move_under_traffic(s):
+    """Item 6: the pool moves to the guest's NUMA node on the control thread
+    with the directions paused (VRELAY_TEST_NUMA_MOVE makes every connect
+    move, to the same node, on a one-node machine): three guests in turn,
+    each sending across its move, every frame counted at every hop; retired
+    pools are freed once their mbufs are home, none leaks. The device is
+    net_null: its restart loses no peer."""
+    from vrtest import guest_pmd, stable
+    d = Vrelayd(s, ["--retry-us", "2000000", "-r", "id=0 device=net_null0"])
+    os.environ["VRELAY_TEST_NUMA_MOVE"] = "1"
+    try:
+        d.start()
+    finally:
+        del os.environ["VRELAY_TEST_NUMA_MOVE"]
+    for i in range(3):
+        pools = d.mem()["pools_created"]
+        guest = guest_pmd(s, "guest%d" % i, s.path("relay0.sock")).start()
+        before = d.relay(0)
+        guest.cmd("set fwd txonly")
+        guest.cmd("start")
+        wait_for(lambda: d.mem()["pools_created"] == pools + 1, 10, "the pool move %d" % i)
+        moved_at = guest.stats()["opackets"]
+        wait_for(lambda: guest.stats()["opackets"] > moved_at + 10000, 10,
+                 "traffic after move %d" % i)
+        guest.cmd("stop")
+        sent = stable(lambda: guest.stats()["opackets"])
+        after = stable(lambda: d.relay(0))
+        took = after["vm2dev"]["rx_pkts"] - before["vm2dev"]["rx_pkts"]
+        gave = after["vm2dev"]["tx_pkts"] - before["vm2dev"]["tx_pkts"]
+        dev = after["device_stats"]["opackets"] - before["device_stats"]["opackets"]
+        check(sent > 0 and sent == took == gave == dev,
+              "move %d: guest sent %d, relay took %d and gave %d, device sent %d" % (
+                  i, sent, took, gave, dev))
+        guest.stop()
+        wait_for(lambda: d.relay(0)["state"] == "waiting", 10, "guest %d gone" % i)
+    check(d.proc.output().count("pool moved to NUMA node") == 3, "not three moves logged")
+    wait_for(lambda: d.mem()["pools_retired"] == 0, 10, "retired pools freed")
+    m = d.mem()
+    check(m["mbufs_leaked"] == 0, "mbufs leaked: %s" % m)
+
+
+def test_self_loop_device(s):
+    """Item 3: a relay whose device is a vhost-user frontend of one of
+    vrelayd's own sockets is refused by name (DPDK's virtio_user and
+    lib/vhost deadlock on the memory lock in one process); before, the add
+    never answered and the control thread was stuck for good."""
+    d = Vrelayd(s, ["-r", "id=0 device=net_ring0"]).start()
+    c = Client(s.dir, timeout_ms=15000)
+    try:
+        P = c.pb.PortControlRequest
+        r = c.port(op=P.ADD, virtio_id=1, conditional=False,
+                   name="net_virtio_user1,path=%s" % s.path("relay0.sock"))
+        check(not c.ok(r) and "names relay 0's vhost-user socket" in r.error_code_source,
+              "self-loop ADD: %s" % r)
+        answers(s, "after a self-loop add")
+        check(d.relays() == [0] and d.relay(0)["state"] == "waiting",
+              "relays after the refused self-loop: %s" % d.relays())
+    finally:
+        c.close()
+    stops_on_sigterm(d, "after a self-loop")
+    # the config file too: the relay's own socket, and another relay's
+    expect_config_error(["-w", "1", "--socket-dir", s.dir, "-r", "id=0 device=net_ring0", "-r",
+                         "id=1 device=net_virtio_user1,path=%s" % s.path("relay0.sock")],
+                        "names relay 0's vhost-user socket")
+
+
+def test_control_devices_allow_list(s):
+    """Item 8: the runtime control sources add only the device kinds the
+    operator allows (default PCI and bonds), and a path in devargs must lie
+    inside the socket directory: no root-owned file written elsewhere, no
+    socket outside it. The watch file is held to the same rule."""
+    outside = "/tmp/vrelay-hostile-%d.pcap" % os.getpid()
+    cmds = s.path("cmds")
+    d = Vrelayd(s, ["--set", "control-devices=pci bond", "--watch-file", cmds]).start()
+    c = Client(s.dir)
+    try:
+        P = c.pb.PortControlRequest
+        r = c.port(op=P.ADD, virtio_id=1, conditional=False,
+                   name="net_pcap9,rx_iface=lo,tx_pcap=" + outside)
+        check(not c.ok(r) and "kind net_pcap is not allowed" in r.error_code_source,
+              "net_pcap under the default list: %s" % r)
+        r = c.port(op=P.ADD, virtio_id=1, conditional=False, name="net_af_packet0,iface=lo")
+        check(not c.ok(r) and "net_af_packet is not allowed" in r.error_code_source,
+              "net_af_packet: %s" % r)
+        with open(cmds, "w") as f:
+            f.write("add 2 net_ring2\n")
+        wait_for(lambda: "refused" in d.proc.output() and "net_ring is not allowed"
+                 in d.proc.output(), 10, "the watch file's add refused")
+        check(d.relays() == [], "relays: %s" % d.relays())
+    finally:
+        c.close()
+    d.stop()
+    d = Vrelayd(s, ["--set", "control-devices=net_pcap net_memif net_ring"],
+                name="vrelayd2").start()
+    c = Client(s.dir)
+    try:
+        P = c.pb.PortControlRequest
+        r = c.port(op=P.ADD, virtio_id=1, conditional=False,
+                   name="net_pcap9,rx_iface=lo,tx_pcap=" + outside)
+        check(not c.ok(r) and "outside the socket directory" in r.error_code_source,
+              "a pcap file outside the socket directory: %s" % r)
+        r = c.port(op=P.ADD, virtio_id=1, conditional=False,
+                   name="net_memif9,role=server,socket=/tmp/elsewhere.sock,socket-abstract=no")
+        check(not c.ok(r) and "/tmp/elsewhere.sock" in r.error_code_source,
+              "a memif socket outside the socket directory: %s" % r)
+        r = c.port(op=P.ADD, virtio_id=1, conditional=False,
+                   name="net_memif9,role=server,socket=%s/../x.sock,socket-abstract=no" % s.dir)
+        check(not c.ok(r), "a path escaping with '..': %s" % r)
+        check(c.ok(c.port(op=P.ADD, virtio_id=1, conditional=False, name="net_ring1")),
+              "an allowed kind refused")
+    finally:
+        c.close()
+    check(not os.path.exists(outside), "a file was written outside the socket directory")
+    rc, out = run_vrelayd(["-w", "1", "--set", "control-devices=pci net_memif0", "--check"])
+    check(rc == 2 and "net_memif0" in out, "a kind with an instance number: %d %s" % (rc, out))
+

@@ -175,14 +175,21 @@ def memif_args(path, role, id_=0, name="net_memif0"):
     return "%s,role=%s,id=%d,socket=%s,socket-abstract=no" % (name, role, id_, path)
 
 
+TEST_DEVICE_KINDS = "pci bond net_ring net_memif net_null net_tap net_pcap net_virtio_user"
+
+
 class Vrelayd:
     def __init__(self, scratch, args, workers="1", name="vrelayd", log_level="info"):
         self.s = scratch
         self.prefix = scratch.prefix(name)
         self.name = name
+        # the tests add virtual devices through the control sources, which
+        # allow only PCI devices and bonds unless told (docs/security.md)
+        kinds = [] if any("control-devices" in a for a in args) else [
+            "--set", "control-devices=" + TEST_DEVICE_KINDS]
         self.argv = [VRELAYD, "-w", workers, "--file-prefix", self.prefix,
                      "--socket-dir", scratch.dir, "--control-dir", scratch.dir,
-                     "-l", log_level] + list(args)
+                     "-l", log_level] + kinds + list(args)
         self.proc = None
         self.tel = Telemetry(self.prefix)
 
