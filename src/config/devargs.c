@@ -52,10 +52,11 @@ vr_device_kinds_parse(const char *list, char *out, size_t outlen, char *err, siz
 		if (n == 0)
 			break;
 		if (!kind_name_ok(p, n) || isdigit((unsigned char)p[n - 1]))
-			return vr_err(err, errlen,
-			              "control-devices item '%.*s' is not pci, bond or a driver name "
-			              "such as net_memif",
-			              (int)n, p);
+			return vr_err(
+			    err, errlen,
+			    "control-devices item '%.*s' is not pci, bond or a driver name "
+			    "such as net_memif",
+			    (int)n, p);
 		if (used + n + 2 > outlen)
 			return vr_err(err, errlen, "control-devices is longer than %zu bytes",
 			              outlen - 1);
@@ -128,8 +129,9 @@ vr_devargs_paths_inside(const char *devargs, const char *dir, char *err, size_t 
 	struct inside in = {.dir = dir};
 
 	if (each_value(devargs, value_inside, &in) != 0)
-		return vr_err(err, errlen, "device argument path %s is outside the socket directory %s",
-		              in.bad, dir);
+		return vr_err(err, errlen,
+		              "device argument path %s is outside the socket directory %s", in.bad,
+		              dir);
 	return 0;
 }
 

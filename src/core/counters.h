@@ -46,7 +46,9 @@
 	  "TCP frames the relay cut into segments")                                                \
 	X(tso_segments, VR_CTR_VM2DEV, "offload.tso_segments", NULL, "segments made of them")      \
 	X(offload_bad, VR_CTR_VM2DEV, "offload.dropped", NULL,                                     \
-	  "dropped: an offload request the relay cannot meet")
+	  "dropped: an offload request the relay cannot meet")                                     \
+	X(drop_segs, VR_CTR_VM2DEV, "drop_segs", NULL,                                             \
+	  "dropped: chained in more segments than the device takes, too long to linearise")
 
 /*
  * Relay counters: X(field, key, help). Control-side (vhost callbacks and

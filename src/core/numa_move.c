@@ -69,7 +69,8 @@ move_pool(struct vr_relay *r, int node)
 	int rc;
 
 	if (slot < 0) {
-		VR_LOG(WARNING, "relay %d: %d earlier pools still hold frames; pool stays on node %d",
+		VR_LOG(WARNING,
+		       "relay %d: %d earlier pools still hold frames; pool stays on node %d",
 		       r->conf.id, VR_RETIRED_POOLS, r->pool_socket);
 		return;
 	}

@@ -130,8 +130,8 @@ parse_headers(struct rte_mbuf *m, bool tso)
 	m->l4_len = hl.l4_len;
 	ip_l4 = l4_len_by_ip(m);
 	have = rte_pktmbuf_pkt_len(m) - hl.l2_len - hl.l3_len;
-	if (ip_l4 < hl.l4_len || ip_l4 > have)
-		return -1;
+	if (ip_l4 < hl.l4_len || ip_l4 > have || have - ip_l4 > UINT16_MAX)
+		return -1; /* padding beyond 64 KiB: no Ethernet frame has that */
 	if (ip_l4 < have && rte_pktmbuf_trim(m, (uint16_t)(have - ip_l4)) != 0)
 		return -1;
 	return 0;
@@ -171,6 +171,8 @@ offload_prepare(struct rte_mbuf *m, uint64_t dev_tx)
 		return VR_OFL_BAD;
 	if (tso && (m->tso_segsz == 0 || offload_payload(m) <= m->tso_segsz))
 		tso = false; /* one segment: only its checksum is left */
+	if (tso && m->tso_segsz < VR_TSO_MSS_MIN)
+		return VR_OFL_BAD; /* segments are smaller than the frame's IP length */
 	fl = device_flags(m, tso, dev_tx);
 	if (fl != 0) {
 		m->ol_flags |= fl;

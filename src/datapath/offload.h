@@ -29,6 +29,10 @@
 	(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |                            \
 	 RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_TSO)
 
+/* The smallest MSS a guest may ask for: Linux's TCP_MIN_MSS. Below it a
+ * 64 KiB frame would be cut into tens of thousands of segments. */
+#define VR_TSO_MSS_MIN 88
+
 /* What to do with one frame. */
 enum vr_offload_verdict {
 	VR_OFL_READY = 0, /* finished here or handed to the device: send it */

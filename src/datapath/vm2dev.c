@@ -129,33 +129,67 @@ to_device_flush(struct vr_vm2dev *v, uint16_t qp, uint64_t now)
 	return p->n == 0 && v->uncut[qp].n == 0;
 }
 
-/* Frames the guest left checksums or segmentation to (offload.h): finishes
- * or marks them in place and drops those that cannot be met. From the first
- * frame to cut on, the burst waits in uncut[qp]. Returns the frames before
- * it, ready to send. */
+/* A frame chained in more mbufs than the device takes is made one mbuf,
+ * or dropped when it does not fit in one (the guest chose the chain; a NIC
+ * given too many descriptors for one frame may stall or report the VF). */
+static bool
+fits_device(struct vr_vm2dev *v, struct rte_mbuf *f)
+{
+	const struct vr_port *p = v->d.dst;
+	uint16_t max = (f->ol_flags & RTE_MBUF_F_TX_TCP_SEG) ? p->max_tso_segs : p->max_segs;
+
+	if (max == 0 || f->nb_segs <= max || rte_pktmbuf_linearize(f) == 0)
+		return true;
+	ctr_add(v->d.c.drop_segs, 1);
+	rte_pktmbuf_free(f);
+	return false;
+}
+
+/* One frame the guest left a checksum or segmentation to: finished here,
+ * handed to the device (and checked by its driver), or marked for cutting.
+ * false: it was dropped, and counted. */
+static bool
+finish_offload(struct vr_vm2dev *v, uint16_t q, struct rte_mbuf *f, bool *cut)
+{
+	enum vr_offload_verdict verdict = offload_prepare(f, v->d.dst->tx_offloads);
+
+	*cut = verdict == VR_OFL_CUT;
+	if (verdict == VR_OFL_READY && (f->ol_flags & RTE_MBUF_F_TX_L4_MASK) &&
+	    port_tx_prepare(v->d.dst, q, &f, 1) != 1)
+		verdict = VR_OFL_BAD;
+	if (unlikely(verdict == VR_OFL_BAD)) {
+		ctr_add(v->d.c.offload_bad, 1);
+		rte_pktmbuf_free(f);
+		return false;
+	}
+	if (*cut)
+		return true;
+	if (f->ol_flags & RTE_MBUF_F_TX_L4_MASK)
+		ctr_add(v->d.c.offload_dev, 1);
+	else
+		ctr_add(v->d.c.csum_sw, 1);
+	return true;
+}
+
+/* A burst with offload requests or chained frames (offload.h): each frame
+ * finished or marked in place, or dropped when it cannot be met. From the
+ * first frame to cut on, the burst waits in uncut[qp]. Returns the frames
+ * before it, ready to send. */
 static uint16_t
-finish_offloads(struct vr_vm2dev *v, uint16_t qp, struct rte_mbuf **m, uint16_t n, uint64_t now)
+finish_frames(struct vr_vm2dev *v, uint16_t qp, struct rte_mbuf **m, uint16_t n, uint64_t now)
 {
 	uint16_t k = 0, first_cut = UINT16_MAX;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *f = m[i];
+		bool cut = false;
 
-		if (offload_wanted(f)) {
-			enum vr_offload_verdict verdict = offload_prepare(f, v->d.dst->tx_offloads);
-
-			if (unlikely(verdict == VR_OFL_BAD)) {
-				ctr_add(v->d.c.offload_bad, 1);
-				rte_pktmbuf_free(f);
-				continue;
-			}
-			if (verdict == VR_OFL_CUT)
-				first_cut = RTE_MIN(first_cut, k);
-			else if (f->ol_flags & RTE_MBUF_F_TX_L4_MASK)
-				ctr_add(v->d.c.offload_dev, 1);
-			else
-				ctr_add(v->d.c.csum_sw, 1);
-		}
+		if (offload_wanted(f) && !finish_offload(v, dev_queue(v, qp), f, &cut))
+			continue;
+		if (cut)
+			first_cut = RTE_MIN(first_cut, k);
+		else if (f->nb_segs > 1 && !fits_device(v, f))
+			continue;
 		m[k++] = f;
 	}
 	if (first_cut == UINT16_MAX)
@@ -167,14 +201,19 @@ finish_offloads(struct vr_vm2dev *v, uint16_t qp, struct rte_mbuf **m, uint16_t 
 	return first_cut;
 }
 
+/* One pass over the burst's first cache lines: any offload request or any
+ * chained frame sends it through finish_frames. */
 static inline bool
-burst_wants_offload(struct rte_mbuf **m, uint16_t n)
+burst_needs_care(struct rte_mbuf **m, uint16_t n)
 {
 	uint64_t fl = 0;
+	uint16_t segs = 0;
 
-	for (uint16_t i = 0; i < n; i++)
+	for (uint16_t i = 0; i < n; i++) {
 		fl |= m[i]->ol_flags;
-	return (fl & VR_OFFLOAD_RX_FLAGS) != 0;
+		segs |= m[i]->nb_segs;
+	}
+	return (fl & VR_OFFLOAD_RX_FLAGS) != 0 || segs > 1;
 }
 
 static unsigned
@@ -200,8 +239,8 @@ poll_queue(struct vr_vm2dev *v, uint16_t qp, uint64_t now, struct vr_budget *b)
 		moved += n;
 		learn_from(v, m, n);
 		ready = n;
-		if (unlikely(burst_wants_offload(m, n)))
-			ready = finish_offloads(v, qp, m, n, now);
+		if (unlikely(burst_needs_care(m, n)))
+			ready = finish_frames(v, qp, m, n, now);
 		sent = dir_send(d, dev_queue(v, qp), m, ready);
 		if (sent < ready) {
 			pending_keep(d, &d->pend[qp], m + sent, (uint16_t)(ready - sent), now);

@@ -38,6 +38,10 @@ struct vr_port_ops {
 	/* Control thread: bring the port up or down; err names what failed. */
 	int (*start)(struct vr_port *p, char *err, size_t errlen);
 	void (*stop)(struct vr_port *p);
+	/* Optional (NULL: nothing to check): whether frames m[0..n) carrying TX
+	 * offload flags are fit for queue q (the driver's own checks, and
+	 * fixing headers as it needs them); returns how many from the front. */
+	uint16_t (*tx_prepare)(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n);
 };
 
 struct vr_port {
@@ -50,6 +54,8 @@ struct vr_port {
 	/* Capabilities, [ctl] */
 	uint16_t n_txq;           /* transmit queues (a guest's: the most it may enable) */
 	uint64_t tx_offloads;     /* RTE_ETH_TX_OFFLOAD_* the port finishes itself */
+	uint16_t max_segs;        /* mbufs per frame tx_burst takes; 0: any */
+	uint16_t max_tso_segs;    /* the same for a frame the port segments; 0: any */
 	struct rte_mempool *pool; /* frames the port receives are allocated here */
 };
 
@@ -63,6 +69,12 @@ static inline uint16_t
 port_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 {
 	return p->ops->tx_burst(p, q, m, n);
+}
+
+static inline uint16_t
+port_tx_prepare(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
+{
+	return p->ops->tx_prepare != NULL ? p->ops->tx_prepare(p, q, m, n) : n;
 }
 
 /* What a direction reads of a port once per pass. */

@@ -414,6 +414,79 @@ test_vm2dev_budget_per_pass(void **state)
 	rig_free(r);
 }
 
+/* Issue 12 item 4: a chain longer than the device takes is made one mbuf
+ * when it fits in one, else dropped and counted; shorter chains go as they
+ * are, all in order. */
+static void
+test_vm2dev_chains_longer_than_the_device_takes(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->vm2dev.d;
+	struct fake_queue *tx = &r->dev.tx[0];
+
+	(void)state;
+	r->dev.port.max_segs = 2;
+	guest_up(r, 1);
+	fake_queue_push(&r->guest.rx[0], frame(0, 1, 1500, 500));  /* 3 segments, fits one */
+	fake_queue_push(&r->guest.rx[0], frame(1, 1, 9018, 2048)); /* 5 segments, does not */
+	fake_queue_push(&r->guest.rx[0], frame(2, 1, 3000, 2048)); /* 2 segments: as it is */
+	fake_queue_push(&r->guest.rx[0], frame(3, 1, 64, 2048));
+	r->dev.tx_room[0] = 100;
+	assert_int_equal(poll_at(d, 1), 4);
+	assert_int_equal(d->c.drop_segs, 1);
+	assert_int_equal(d->c.tx_pkts, 3);
+	assert_int_equal(tx->n, 3);
+	assert_int_equal(seq_of(tx->m[0]), 0);
+	assert_int_equal(tx->m[0]->nb_segs, 1);
+	assert_int_equal(rte_pktmbuf_pkt_len(tx->m[0]), 1500);
+	assert_int_equal(seq_of(tx->m[1]), 2);
+	assert_int_equal(tx->m[1]->nb_segs, 2);
+	assert_int_equal(seq_of(tx->m[2]), 3);
+	rig_free(r);
+}
+
+/* A driver that refuses every frame carrying TX offload flags. */
+static uint16_t
+refuse_flagged(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
+{
+	(void)p;
+	(void)q;
+	for (uint16_t i = 0; i < n; i++)
+		if (m[i]->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK)
+			return i;
+	return n;
+}
+
+/* Issue 12 item 4: a frame handed to the device's checksum offload goes
+ * through the driver's tx_prepare; one it refuses is dropped, counted, and
+ * the rest of the burst goes on. */
+static void
+test_vm2dev_device_offload_checked_by_driver(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->vm2dev.d;
+	struct vr_port_ops ops = fake_ops;
+	struct rte_mbuf *m;
+
+	(void)state;
+	ops.tx_prepare = refuse_flagged;
+	r->dev.port.ops = &ops;
+	r->dev.port.tx_offloads = VR_OFFLOAD_DEV_TX;
+	guest_up(r, 1);
+	m = frame(0, 1, 200, 2048);
+	m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE; /* the guest left its UDP checksum */
+	fake_queue_push(&r->guest.rx[0], m);
+	fake_queue_push(&r->guest.rx[0], frame(1, 1, 64, 2048));
+	r->dev.tx_room[0] = 100;
+	assert_int_equal(poll_at(d, 1), 2);
+	assert_int_equal(d->c.offload_bad, 1);
+	assert_int_equal(d->c.offload_dev, 0);
+	assert_int_equal(d->c.tx_pkts, 1);
+	assert_int_equal(seq_of(r->dev.tx[0].m[0]), 1);
+	r->dev.port.ops = &fake_ops;
+	rig_free(r);
+}
+
 /* ---- device to guest ---- */
 
 /* Chained (jumbo, mergeable-buffer) frames go through whole. */
@@ -702,6 +775,8 @@ main(void)
 	    cmocka_unit_test(test_vm2dev_injected_frames_first),
 	    cmocka_unit_test(test_vm2dev_software_tso_keeps_order),
 	    cmocka_unit_test(test_vm2dev_budget_per_pass),
+	    cmocka_unit_test(test_vm2dev_chains_longer_than_the_device_takes),
+	    cmocka_unit_test(test_vm2dev_device_offload_checked_by_driver),
 	    cmocka_unit_test(test_dev2vm_chained_frames),
 	    cmocka_unit_test(test_dev2vm_no_guest_drops_unready),
 	    cmocka_unit_test(test_dev2vm_full_vring_backpressure),

@@ -40,9 +40,9 @@ allow_list(void **state)
 	char list[64];
 
 	(void)state;
-	assert_int_equal(vr_device_kinds_parse(" pci,bond  net_memif ", list, sizeof(list), err,
-	                                       sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    vr_device_kinds_parse(" pci,bond  net_memif ", list, sizeof(list), err, sizeof(err)),
+	    0);
 	assert_string_equal(list, "pci bond net_memif");
 	assert_true(vr_device_kind_allowed(list, "pci"));
 	assert_true(vr_device_kind_allowed(list, "net_memif"));
@@ -52,8 +52,8 @@ allow_list(void **state)
 	assert_false(vr_device_kind_allowed(list, "bon"));
 	assert_false(vr_device_kind_allowed(list, ""));
 	assert_false(vr_device_kind_allowed("", "pci"));
-	assert_int_equal(vr_device_kinds_parse("pci NET_RING", list, sizeof(list), err, sizeof(err)),
-	                 -1);
+	assert_int_equal(
+	    vr_device_kinds_parse("pci NET_RING", list, sizeof(list), err, sizeof(err)), -1);
 	assert_contains(err, "'NET_RING'");
 	assert_int_equal(vr_device_kinds_parse("net_ring0", list, sizeof(list), err, sizeof(err)),
 	                 -1);

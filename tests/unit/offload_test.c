@@ -457,6 +457,36 @@ test_bad_requests(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* Issue 12 item 4: an absurdly small MSS is refused with or without device
+ * TSO, the floor itself is taken; padding beyond 64 KiB (which the 16-bit
+ * trim would have cut short) is refused. */
+static void
+test_mss_and_length_limits(void **state)
+{
+	struct frame_spec big = {.payload = 60000}, padded = {.payload = 100, .pad = 70000};
+	struct rte_mbuf *m;
+
+	(void)state;
+	for (int dev = 0; dev < 2; dev++) {
+		uint64_t tx = dev ? VR_OFFLOAD_DEV_TX : 0;
+
+		m = from_guest(&big, 1);
+		no_regression(offload_prepare(m, tx) == VR_OFL_BAD,
+		              "MSS 1: 60000 segments of one byte each");
+		rte_pktmbuf_free(m);
+		m = from_guest(&big, VR_TSO_MSS_MIN - 1);
+		assert_int_equal(offload_prepare(m, tx), VR_OFL_BAD);
+		rte_pktmbuf_free(m);
+		m = from_guest(&big, VR_TSO_MSS_MIN);
+		assert_int_not_equal(offload_prepare(m, tx), VR_OFL_BAD);
+		rte_pktmbuf_free(m);
+		m = from_guest(&padded, 0);
+		no_regression(offload_prepare(m, tx) == VR_OFL_BAD,
+		              "70000 bytes of padding trimmed by 70000 mod 65536");
+		rte_pktmbuf_free(m);
+	}
+}
+
 static int
 eal_up(void **state)
 {
@@ -489,6 +519,7 @@ main(void)
 	    cmocka_unit_test(test_cut_waits_for_mbufs),
 	    cmocka_unit_test(test_tso_single_segment_is_csum),
 	    cmocka_unit_test(test_bad_requests),
+	    cmocka_unit_test(test_mss_and_length_limits),
 	};
 
 	return cmocka_run_group_tests(tests, eal_up, eal_down);

@@ -262,6 +262,10 @@ device_start(struct vr_device *dev, uint16_t want_queues, uint16_t mtu, struct r
 	fill_port_conf(&conf, &info, dev->n_queues, mtu);
 	dev->rss = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS;
 	dev->tx_offloads = conf.txmode.offloads & VR_OFFLOAD_DEV_TX;
+	/* a guest chooses how its frames are chained: a chain longer than the
+	 * NIC takes can stall its queue or, on some VFs, trip the PF's checks */
+	dev->max_segs = info.tx_desc_lim.nb_mtu_seg_max;
+	dev->max_tso_segs = info.tx_desc_lim.nb_seg_max;
 	rc = rte_eth_dev_configure(dev->port_id, dev->n_queues, dev->n_queues, &conf);
 	if (rc != 0)
 		return vr_err(err, errlen,

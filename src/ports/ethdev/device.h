@@ -31,6 +31,8 @@ struct vr_device {
 	uint16_t max_queues;  /* what the device offers */
 	bool rss;             /* RSS spreads RX queues */
 	uint64_t tx_offloads; /* checksum/TSO offloads configured (offload.h) */
+	/* segments per frame the device sends (tx_desc_lim), 0: no limit */
+	uint16_t max_segs, max_tso_segs;
 	bool started;
 	uint16_t want_queues, mtu; /* what the port ops' start configures */
 	char name[128];            /* ethdev name */

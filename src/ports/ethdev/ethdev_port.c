@@ -21,6 +21,12 @@ ethdev_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 	return rte_eth_tx_burst(((const struct vr_device *)p)->port_id, q, m, n);
 }
 
+static uint16_t
+ethdev_tx_prepare(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
+{
+	return rte_eth_tx_prepare(((const struct vr_device *)p)->port_id, q, m, n);
+}
+
 /* A device is always there once started: every queue, one session. */
 static int
 ethdev_start(struct vr_port *p, char *err, size_t errlen)
@@ -32,6 +38,8 @@ ethdev_start(struct vr_port *p, char *err, size_t errlen)
 		return -1;
 	p->n_txq = dev->n_queues;
 	p->tx_offloads = dev->tx_offloads;
+	p->max_segs = dev->max_segs;
+	p->max_tso_segs = dev->max_tso_segs;
 	all = dev->n_queues >= 64 ? ~0ULL : (1ULL << dev->n_queues) - 1;
 	handoff_port_queues(p, all, all);
 	handoff_port_up(p);
@@ -51,4 +59,5 @@ const struct vr_port_ops vr_ethdev_ops = {
     .tx_burst = ethdev_tx,
     .start = ethdev_start,
     .stop = ethdev_stop,
+    .tx_prepare = ethdev_tx_prepare,
 };
