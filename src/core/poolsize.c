@@ -15,12 +15,14 @@ uint32_t
 vr_pool_mbufs(const struct vr_pool_need *n)
 {
 	uint32_t segs = vr_segs_per_frame(n->mtu);
+	uint32_t gq = n->guest_queues > n->queues ? n->guest_queues : n->queues;
 	/* device RX rings are filled one segment per descriptor; TX rings hold
-	 * whole frames; pending buffers (both directions, every queue) and the
-	 * two in-flight bursts hold whole frames; caches sit per lcore; a burst
-	 * of 64 KiB TSO frames may wait to be cut on every guest queue pair */
+	 * whole frames; pending buffers (both directions, one per guest queue
+	 * pair: a guest may have more than the device has queues) and the two
+	 * in-flight bursts hold whole frames; caches sit per lcore; a burst of
+	 * 64 KiB TSO frames may wait to be cut on every guest queue pair */
 	uint32_t need = (uint32_t)n->queues * n->rxd + (uint32_t)n->queues * n->txd * segs +
-	                2u * n->queues * VR_PEND_MAX * segs + 2u * VR_BURST * segs +
+	                2u * gq * VR_PEND_MAX * segs + 2u * VR_BURST * segs +
 	                (uint32_t)n->lcores * VR_POOL_CACHE * 3 / 2 +
 	                (uint32_t)n->tso_queues * VR_BURST * VR_TSO_FRAME_SEGS;
 	uint32_t size = 1;

@@ -15,7 +15,8 @@
 #define VR_TSO_FRAME_SEGS 33   /* a guest's 64 KiB TSO frame in 2 KiB segments */
 
 struct vr_pool_need {
-	uint16_t queues;   /* device queue pairs */
+	uint16_t queues;       /* device queue pairs */
+	uint16_t guest_queues; /* the guest's queue pairs, pending buffers each (0: queues) */
 	uint16_t rxd, txd; /* descriptors per device queue */
 	uint16_t mtu;
 	uint16_t lcores;     /* lcores that may hold a per-lcore cache */

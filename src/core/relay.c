@@ -104,6 +104,7 @@ relay_pool_create(const struct vr_relay *r, int socket)
 {
 	struct vr_pool_need need = {
 	    .queues = device_queues_for(&r->dev, r->conf.queues),
+	    .guest_queues = r->conf.queues,
 	    .rxd = VR_DEV_RXD,
 	    .txd = VR_DEV_TXD,
 	    .mtu = r->conf.mtu,

@@ -9,6 +9,7 @@
 
 #include "burst.h"
 #include "poolsize.h"
+#include "unit.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -20,9 +21,10 @@ static uint64_t
 need_of(const struct vr_pool_need *n)
 {
 	uint64_t segs = vr_segs_per_frame(n->mtu);
+	uint64_t pend_queues = n->guest_queues > n->queues ? n->guest_queues : n->queues;
 
 	return (uint64_t)n->queues * n->rxd + (uint64_t)n->queues * n->txd * segs +
-	       2ull * n->queues * VR_PEND_MAX * segs + 2ull * VR_BURST * segs +
+	       2ull * pend_queues * VR_PEND_MAX * segs + 2ull * VR_BURST * segs +
 	       (uint64_t)n->lcores * VR_POOL_CACHE * 3 / 2 +
 	       (uint64_t)n->tso_queues * 32 * (65536 / 2048 + 1);
 }
@@ -128,9 +130,24 @@ test_pool_mbufs_by_hand(void **state)
 	struct vr_pool_need jumbo = {
 	    .queues = 4, .rxd = 1024, .txd = 1024, .mtu = 9000, .lcores = 3, .tso_queues = 4};
 
+	/* issue 12 item 7: a guest with 8 queue pairs on a 1-queue device has 8
+	 * pending buffers each way, MTU 9000, 2 lcores, no TSO:
+	 * 1024 + 1024x5 + 2x8x64x5 + 2x32x5 + 2x192
+	 * = 1024+5120+5120+320+384 = 11968 (sized by the device's 1 queue it
+	 * was 7488 -> 8191, fewer than the 8 guest pending buffers could hold) */
+	struct vr_pool_need wide = {.queues = 1,
+	                            .guest_queues = 8,
+	                            .rxd = 1024,
+	                            .txd = 1024,
+	                            .mtu = 9000,
+	                            .lcores = 2};
+
 	(void)state;
 	assert_int_equal(vr_pool_mbufs(&def), 4095);    /* 3680 <= 4095, 2047 < 3680 */
 	assert_int_equal(vr_pool_mbufs(&jumbo), 32767); /* 32256 <= 32767, 16383 < 32256 */
+	no_regression(vr_pool_mbufs(&wide) == 16383, /* 11968 <= 16383, 8191 < 11968 */
+	              "pending buffers of a guest with more queue pairs than the device counted "
+	              "per device queue");
 }
 
 static void
