@@ -530,6 +530,13 @@ set_control_key(struct vr_conf *c, const char *key, const char *val, char *err, 
 		return set_abs_path(c->huge_dir, sizeof(c->huge_dir), key, val, err, errlen);
 	if (strcmp(key, "pid-file") == 0)
 		return set_abs_path(c->pid_file, sizeof(c->pid_file), key, val, err, errlen);
+	if (strcmp(key, "user") == 0 || strcmp(key, "group") == 0) {
+		char *dst = key[0] == 'u' ? c->run_user : c->run_group;
+
+		if (copy_str(dst, sizeof(c->run_user), val) < 0)
+			return vr_err(err, errlen, "%s '%s' is too long", key, val);
+		return 0;
+	}
 	if (strcmp(key, "vfio-vf-token") == 0) {
 		if (!is_uuid(val) || copy_str(c->vfio_token, sizeof(c->vfio_token), val) < 0)
 			return vr_err(err, errlen,

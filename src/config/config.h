@@ -73,19 +73,20 @@ struct vr_ctl_conf {
 };
 
 struct vr_conf {
-	struct vr_cpuset workers;       /* worker CPUs */
-	int main_cpu;                   /* CPU of the control thread; -1 = pick */
-	char file_prefix[64];           /* EAL --file-prefix */
-	char socket_dir[VR_PATH_MAX];   /* default directory for relay sockets */
-	char control_dir[VR_PATH_MAX];  /* default directory of the ipc:// endpoints */
-	char socket_owner[64];          /* user name or uid, "" = unchanged */
-	char socket_group[64];          /* group name or gid, "" = unchanged */
-	mode_t socket_mode;             /* permission bits of server sockets */
-	uint32_t retry_us;              /* peer-full retry window before dropping */
-	int log_level;                  /* RTE_LOG_* numbering: 1 emerg .. 8 debug */
-	char huge_dir[VR_PATH_MAX];     /* EAL --huge-dir, "" = EAL's choice */
-	char vfio_token[64];            /* EAL --vfio-vf-token, "" = none */
-	char pid_file[VR_PATH_MAX * 2]; /* "" = none */
+	struct vr_cpuset workers;         /* worker CPUs */
+	int main_cpu;                     /* CPU of the control thread; -1 = pick */
+	char file_prefix[64];             /* EAL --file-prefix */
+	char socket_dir[VR_PATH_MAX];     /* default directory for relay sockets */
+	char control_dir[VR_PATH_MAX];    /* default directory of the ipc:// endpoints */
+	char socket_owner[64];            /* user name or uid, "" = unchanged */
+	char socket_group[64];            /* group name or gid, "" = unchanged */
+	mode_t socket_mode;               /* permission bits of server sockets */
+	uint32_t retry_us;                /* peer-full retry window before dropping */
+	int log_level;                    /* RTE_LOG_* numbering: 1 emerg .. 8 debug */
+	char huge_dir[VR_PATH_MAX];       /* EAL --huge-dir, "" = EAL's choice */
+	char vfio_token[64];              /* EAL --vfio-vf-token, "" = none */
+	char pid_file[VR_PATH_MAX * 2];   /* "" = none */
+	char run_user[64], run_group[64]; /* dropped to after start-up; "" = stay */
 	struct vr_ctl_conf ctl;
 	char warnings[2048];           /* config lines accepted but ignored, one per line */
 	struct vr_relay_conf defaults; /* values a [relay] section starts from */

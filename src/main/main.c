@@ -28,6 +28,7 @@
 #include "handoff.h"
 #include "ovsdb.h"
 #include "pidfile.h"
+#include "privdrop.h"
 #include "log.h"
 #include "perm.h"
 #include "relay.h"
@@ -54,6 +55,15 @@ pick_main_cpu(const struct vr_conf *c)
 			if (CPU_ISSET(cpu, &set) && !vr_cpuset_has(&c->workers, cpu))
 				return cpu;
 	return c->workers.cpu[0]; /* every CPU is a worker: share the first */
+}
+
+static bool
+eal_args_have(const struct vr_cmdline *cl, const char *opt)
+{
+	for (int i = 0; i < cl->eal_argc; i++)
+		if (strncmp(cl->eal_argv[i], opt, strlen(opt)) == 0)
+			return true;
+	return false;
 }
 
 /* EAL arguments: lcore N runs on CPU N for workers; the control lcore gets
@@ -87,6 +97,15 @@ build_eal_args(const struct vr_conf *c, const struct vr_cmdline *cl, char **argv
 		argv[n++] = "--huge-dir";
 		argv[n++] = (char *)c->huge_dir;
 	}
+	/* A process that will drop root (privdrop.c) cannot read physical
+	 * addresses (/proc/self/pagemap) for memory it grows later, nor reach
+	 * its multi-process files under root's /var/run/dpdk, which every
+	 * device probe consults: IOVA as VA, and no shared config (so no
+	 * secondary processes, dpdk-pdump among them) */
+	if (c->run_user[0] != '\0' && !eal_args_have(cl, "--iova-mode"))
+		argv[n++] = "--iova-mode=va";
+	if (c->run_user[0] != '\0' && !eal_args_have(cl, "--no-shconf"))
+		argv[n++] = "--no-shconf";
 	if (c->vfio_token[0] != '\0') {
 		static char token[96];
 
@@ -155,7 +174,8 @@ block_signals(void)
  * of it (EAL answers a bad CPU with its usage text): by --check and at
  * start alike. */
 static int
-check_host(const struct vr_conf *c, struct vr_perm *perm, char *err, size_t errlen)
+check_host(const struct vr_conf *c, struct vr_perm *perm, struct vr_runas *runas, char *err,
+           size_t errlen)
 {
 	char sub[VR_ERR_MAX];
 	struct vr_perm ctl;
@@ -167,6 +187,8 @@ check_host(const struct vr_conf *c, struct vr_perm *perm, char *err, size_t errl
 		return vr_err(err, errlen, "vhost-user sockets: %s", sub);
 	if (vr_perm_resolve(&ctl, c->ctl.owner, c->ctl.group, c->ctl.mode, sub, sizeof(sub)) < 0)
 		return vr_err(err, errlen, "control endpoints: %s", sub);
+	if (privdrop_resolve(c, runas, err, errlen) < 0)
+		return -1;
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
 		return vr_err(err, errlen, "cannot read the CPUs allowed: %s", strerror(errno));
 	for (uint16_t i = 0; i < c->workers.n; i++)
@@ -191,7 +213,8 @@ check_host(const struct vr_conf *c, struct vr_perm *perm, char *err, size_t errl
 }
 
 static int
-start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm)
+start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm,
+      const struct vr_runas *runas)
 {
 	char *eal_argv[VR_EAL_ARGS_MAX + 16], err[VR_ERR_MAX];
 	int eal_argc, rc;
@@ -233,10 +256,17 @@ start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm)
 		VR_LOG(ERR, "%s", err);
 		conf.pid_file[0] = '\0'; /* not ours: never unlinked */
 	}
+	if (privdrop(&conf, runas, perm->uid != (uid_t)-1 || perm->gid != (gid_t)-1, err,
+	             sizeof(err)) < 0) {
+		VR_LOG(ERR, "%s", err);
+		rc = -1;
+		goto stop;
+	}
 	/* last: a client that gets an answer knows start-up is complete */
 	if (telemetry_register() != 0)
 		VR_LOG(ERR, "telemetry commands could not be registered");
 	rc = control_run(&conf, argc, argv);
+stop:
 	filemon_stop();
 	ovsdb_stop();
 	if (conf.pid_file[0] != '\0')
@@ -255,6 +285,7 @@ main(int argc, char **argv)
 {
 	struct vr_cmdline cl;
 	struct vr_perm perm;
+	struct vr_runas runas;
 	char err[VR_ERR_MAX];
 
 	if (vr_cmdline_parse(&cl, &conf, argc, argv, err, sizeof(err)) < 0) {
@@ -271,7 +302,7 @@ main(int argc, char **argv)
 	}
 	if (conf.warnings[0] != '\0')
 		fprintf(stderr, "vrelayd: warning: %s", conf.warnings);
-	if (check_host(&conf, &perm, err, sizeof(err)) < 0) {
+	if (check_host(&conf, &perm, &runas, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vrelayd: %s\n", err);
 		return 2;
 	}
@@ -280,5 +311,5 @@ main(int argc, char **argv)
 		       conf.workers.n);
 		return 0;
 	}
-	return start(&cl, argc, argv, &perm);
+	return start(&cl, argc, argv, &perm, &runas);
 }

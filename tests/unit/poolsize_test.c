@@ -135,17 +135,13 @@ test_pool_mbufs_by_hand(void **state)
 	 * 1024 + 1024x5 + 2x8x64x5 + 2x32x5 + 2x192
 	 * = 1024+5120+5120+320+384 = 11968 (sized by the device's 1 queue it
 	 * was 7488 -> 8191, fewer than the 8 guest pending buffers could hold) */
-	struct vr_pool_need wide = {.queues = 1,
-	                            .guest_queues = 8,
-	                            .rxd = 1024,
-	                            .txd = 1024,
-	                            .mtu = 9000,
-	                            .lcores = 2};
+	struct vr_pool_need wide = {
+	    .queues = 1, .guest_queues = 8, .rxd = 1024, .txd = 1024, .mtu = 9000, .lcores = 2};
 
 	(void)state;
 	assert_int_equal(vr_pool_mbufs(&def), 4095);    /* 3680 <= 4095, 2047 < 3680 */
 	assert_int_equal(vr_pool_mbufs(&jumbo), 32767); /* 32256 <= 32767, 16383 < 32256 */
-	no_regression(vr_pool_mbufs(&wide) == 16383, /* 11968 <= 16383, 8191 < 11968 */
+	no_regression(vr_pool_mbufs(&wide) == 16383,    /* 11968 <= 16383, 8191 < 11968 */
 	              "pending buffers of a guest with more queue pairs than the device counted "
 	              "per device queue");
 }
