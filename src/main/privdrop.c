@@ -37,7 +37,8 @@ privdrop_resolve(const struct vr_conf *c, struct vr_runas *to, char *err, size_t
 	to->user[0] = '\0';
 	if (c->run_user[0] == '\0') {
 		if (c->run_group[0] != '\0')
-			return vr_err(err, errlen, "group '%s' is set without a user", c->run_group);
+			return vr_err(err, errlen, "group '%s' is set without a user",
+			              c->run_group);
 		return 0;
 	}
 	if (vr_perm_resolve(&p, c->run_user, c->run_group, 0, sub, sizeof(sub)) < 0)
@@ -85,8 +86,9 @@ privdrop(const struct vr_conf *c, const struct vr_runas *to, int keep_chown, cha
 		if (setrlimit(RLIMIT_MEMLOCK, &lim) != 0 && getrlimit(RLIMIT_MEMLOCK, &lim) == 0) {
 			lim.rlim_cur = lim.rlim_max;
 			setrlimit(RLIMIT_MEMLOCK, &lim);
-			VR_LOG(WARNING, "RLIMIT_MEMLOCK stays at %llu bytes: VFIO devices added later "
-			                "may fail to map memory",
+			VR_LOG(WARNING,
+			       "RLIMIT_MEMLOCK stays at %llu bytes: VFIO devices added later "
+			       "may fail to map memory",
 			       (unsigned long long)lim.rlim_max);
 		}
 	}
@@ -94,7 +96,8 @@ privdrop(const struct vr_conf *c, const struct vr_runas *to, int keep_chown, cha
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (keep_chown)
 		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_CHOWN);
-	rc = capng_change_id((int)to->uid, (int)to->gid, CAPNG_INIT_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
+	rc =
+	    capng_change_id((int)to->uid, (int)to->gid, CAPNG_INIT_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
 	if (rc != 0)
 		return vr_err(err, errlen, "cannot become user %s (uid %u, gid %u): libcap-ng %d",
 		              to->user, (unsigned)to->uid, (unsigned)to->gid, rc);

@@ -352,6 +352,13 @@ def test_self_loop_device(s):
                         "names relay 0's vhost-user socket")
 
 
+def add_refused(c, device, words, what):
+    """A port-control ADD of device as relay 1, refused with words in its reason."""
+    P = c.pb.PortControlRequest
+    r = c.port(op=P.ADD, virtio_id=1, conditional=False, name=device)
+    check(not c.ok(r) and words in r.error_code_source, "%s: %s" % (what, r))
+
+
 def test_control_devices_allow_list(s):
     """Item 8: the runtime control sources add only the device kinds the
     operator allows (default PCI and bonds), and a path in devargs must lie
@@ -362,14 +369,10 @@ def test_control_devices_allow_list(s):
     d = Vrelayd(s, ["--set", "control-devices=pci bond", "--watch-file", cmds]).start()
     c = Client(s.dir)
     try:
-        P = c.pb.PortControlRequest
-        r = c.port(op=P.ADD, virtio_id=1, conditional=False,
-                   name="net_pcap9,rx_iface=lo,tx_pcap=" + outside)
-        check(not c.ok(r) and "kind net_pcap is not allowed" in r.error_code_source,
-              "net_pcap under the default list: %s" % r)
-        r = c.port(op=P.ADD, virtio_id=1, conditional=False, name="net_af_packet0,iface=lo")
-        check(not c.ok(r) and "net_af_packet is not allowed" in r.error_code_source,
-              "net_af_packet: %s" % r)
+        add_refused(c, "net_pcap9,rx_iface=lo,tx_pcap=" + outside, "kind net_pcap is not allowed",
+                    "net_pcap under the default list")
+        add_refused(c, "net_af_packet0,iface=lo", "net_af_packet is not allowed",
+                    "net_af_packet")
         with open(cmds, "w") as f:
             f.write("add 2 net_ring2\n")
         wait_for(lambda: "refused" in d.proc.output() and "net_ring is not allowed"
@@ -383,14 +386,10 @@ def test_control_devices_allow_list(s):
     c = Client(s.dir)
     try:
         P = c.pb.PortControlRequest
-        r = c.port(op=P.ADD, virtio_id=1, conditional=False,
-                   name="net_pcap9,rx_iface=lo,tx_pcap=" + outside)
-        check(not c.ok(r) and "outside the socket directory" in r.error_code_source,
-              "a pcap file outside the socket directory: %s" % r)
-        r = c.port(op=P.ADD, virtio_id=1, conditional=False,
-                   name="net_memif9,role=server,socket=/tmp/elsewhere.sock,socket-abstract=no")
-        check(not c.ok(r) and "/tmp/elsewhere.sock" in r.error_code_source,
-              "a memif socket outside the socket directory: %s" % r)
+        add_refused(c, "net_pcap9,rx_iface=lo,tx_pcap=" + outside, "outside the socket directory",
+                    "a pcap file outside the socket directory")
+        add_refused(c, "net_memif9,role=server,socket=/tmp/elsewhere.sock,socket-abstract=no",
+                    "/tmp/elsewhere.sock", "a memif socket outside the socket directory")
         r = c.port(op=P.ADD, virtio_id=1, conditional=False,
                    name="net_memif9,role=server,socket=%s/../x.sock,socket-abstract=no" % s.dir)
         check(not c.ok(r), "a path escaping with '..': %s" % r)
