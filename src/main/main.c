@@ -276,7 +276,14 @@ stop:
 	workers_stop();
 	rte_eal_mp_wait_lcore();
 	handoff_fini();
-	rte_eal_cleanup();
+	/*
+	 * No rte_eal_cleanup(): in DPDK 22.11 it unmaps hugepage memory while
+	 * the EAL interrupt thread keeps running, and that thread may still
+	 * walk interrupt sources a PMD left in that memory (memif defers its
+	 * control channel's release to the thread). The exit then dies of
+	 * SIGSEGV. Exiting releases the same memory safely; --huge-unlink
+	 * means no hugepage file outlives the process.
+	 */
 	return rc < 0 ? 1 : 0;
 }
 

@@ -66,7 +66,8 @@ def test_drop_to_user_after_start(s):
         check(all(v == 0 for v in caps.values()), "threads kept capabilities: %s" % caps)
         check(os.stat(s.dir).st_uid == NOBODY, "the socket directory was not given to nobody")
         flow_through_added_relay(s, d)
-        check(d.stop() == 0, "exit code after the drop")
+        rc = d.stop()
+        check(rc == 0, "exit code after the drop: %s" % rc)
 
 
 def test_socket_owner_keeps_only_chown(s):
