@@ -51,6 +51,18 @@ vr_perm_resolve(struct vr_perm *p, const char *owner, const char *group, mode_t 
 	return 0;
 }
 
+int
+vr_perm_resolve_sockets(struct vr_perm *p, const char *owner, const char *group, mode_t mode,
+                        char *err, size_t errlen)
+{
+	/* a vrelayd started unprivileged could not give them away */
+	if (owner[0] == '\0' && group[0] == '\0' && geteuid() == 0 &&
+	    getpwnam(VR_PERM_LIBVIRT_USER) != NULL && getgrnam(VR_PERM_LIBVIRT_GROUP) != NULL)
+		return vr_perm_resolve(p, VR_PERM_LIBVIRT_USER, VR_PERM_LIBVIRT_GROUP, mode, err,
+		                       errlen);
+	return vr_perm_resolve(p, owner, group, mode, err, errlen);
+}
+
 mode_t
 vr_perm_umask(const struct vr_perm *p)
 {

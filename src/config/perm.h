@@ -17,6 +17,18 @@ struct vr_perm {
 int vr_perm_resolve(struct vr_perm *p, const char *owner, const char *group, mode_t mode, char *err,
                     size_t errlen);
 
+/* virtio-forwarder's default owner of server sockets, so that QEMU under
+ * libvirt can connect: used when neither socket-owner nor socket-group is
+ * configured, both accounts exist (libvirt is installed) and vrelayd starts
+ * as root. */
+#define VR_PERM_LIBVIRT_USER  "libvirt-qemu"
+#define VR_PERM_LIBVIRT_GROUP "kvm"
+
+/* vr_perm_resolve, with the libvirt default above when owner and group are
+ * both "" and the accounts exist. */
+int vr_perm_resolve_sockets(struct vr_perm *p, const char *owner, const char *group, mode_t mode,
+                            char *err, size_t errlen);
+
 /* The umask under which a new socket file gets exactly p->mode: set around
  * bind, so there is no moment with another mode and no chmod by path. */
 mode_t vr_perm_umask(const struct vr_perm *p);

@@ -20,6 +20,7 @@
 
 #define VF_MAX_VALUES    128
 #define VF_VALUE_MAX     VR_DEVARGS_MAX
+#define VF_IPC_FILE      "/tmp/vio_cmd" /* the original's --ipc command file */
 #define VF_DEFAULT_OVSDB "/usr/local/var/run/openvswitch/db.sock"
 #define VF_DEFAULT_TOKEN "14d63f20-8445-11ea-8900-1f9ce7d5650d"
 #define VF_PID_NAME      "virtio-forwarder.pid"
@@ -173,9 +174,10 @@ read_value(const char *p, struct vf_values *vals, char *err, size_t errlen)
 	return 0;
 }
 
-/* A plain string value split on blanks: "a b" and (a b) mean the same. */
+/* A plain string value split on blanks (and, for CPU_PINS, on ';', as the
+ * original's --virtio-cpu list): "a b" and (a b) mean the same. */
 static int
-split_items(const struct vf_values *vals, char items[][VF_VALUE_MAX], int max)
+split_items(const struct vf_values *vals, const char *seps, char items[][VF_VALUE_MAX], int max)
 {
 	int n = 0;
 
@@ -183,8 +185,8 @@ split_items(const struct vf_values *vals, char items[][VF_VALUE_MAX], int max)
 		char buf[VF_VALUE_MAX], *save = NULL, *tok;
 
 		snprintf(buf, sizeof(buf), "%s", vals->v[i]);
-		for (tok = strtok_r(buf, " \t", &save); tok != NULL && n < max;
-		     tok = strtok_r(NULL, " \t", &save))
+		for (tok = strtok_r(buf, seps, &save); tok != NULL && n < max;
+		     tok = strtok_r(NULL, seps, &save))
 			snprintf(items[n++], VF_VALUE_MAX, "%s", tok);
 	}
 	return n;
@@ -253,9 +255,10 @@ list_var(struct vf_ctx *x, const char *var, const struct vf_values *vals,
 {
 	char(*items)[VF_VALUE_MAX] = x->scratch->items;
 	struct vr_conf *c = x->c;
-	int n = split_items(vals, items, VF_MAX_VALUES);
+	bool pins = strcmp(var, "CPU_PINS") == 0;
+	int n = split_items(vals, pins ? " \t;" : " \t", items, VF_MAX_VALUES);
 
-	if (strcmp(var, "STATIC_VFS") == 0) {
+	if (!pins) {
 		memset(&c->relays[x->n_relays0], 0,
 		       (size_t)(c->n_relays - x->n_relays0) * sizeof(c->relays[0]));
 		c->n_relays = x->n_relays0;
@@ -477,6 +480,12 @@ finish(struct vf_ctx *x, char *err, size_t errlen)
 		    "%s: VIRTIOFWD_OVSDB_SOCK_PATH and VIRTIOFWD_IPC_PORT_CONTROL exclude "
 		    "each other",
 		    x->name);
+	} else if (t->ep[VR_SVC_PORT_CONTROL][0] == '\0') {
+		/* as virtio-forwarder: IPC port control without a ZeroMQ endpoint
+		 * is its command file */
+		if (t->watch_file[0] == '\0')
+			snprintf(t->watch_file, sizeof(t->watch_file), "%s", VF_IPC_FILE);
+		snprintf(t->ep[VR_SVC_PORT_CONTROL], VR_EP_MAX, "off");
 	}
 	/* as virtio-forwarder: on only with VIO4WD_CORE_SCHED_ENABLE=true */
 	if (!x->core_sched)

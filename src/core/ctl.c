@@ -5,6 +5,9 @@
  *  - ADD puts device D on relay N with the socket the pattern gives N;
  *  - ADD_SOCK pairs D with the socket path given (the "dynamic sockets"
  *    mode of OpenStack's port plugging) on the lowest free relay;
+ *  - with dynamic sockets on, ADD has no socket to give: as in
+ *    virtio-forwarder, relay N then waits for one, and the ADD_SOCK that
+ *    names D (or N) brings it up;
  *  - REMOVE and REMOVE_SOCK take the relay down, whether or not a guest is
  *    connected at that moment;
  *  - QUERY_PCI names the device on a socket; ANNOUNCE primes a migration's
@@ -27,6 +30,13 @@
 #include "relay.h"
 
 static const struct vr_conf *running;
+
+/* ADDs waiting for their socket (dynamic sockets), by relay id. Control
+ * thread only, as every control source runs there. */
+static struct {
+	bool on;
+	struct vr_port_req q;
+} waiting[VR_MAX_RELAYS];
 
 void
 ctl_init(const struct vr_conf *conf)
@@ -181,14 +191,52 @@ add_relay(const struct vr_port_req *q, int id, struct vr_ctl_result *o)
 }
 
 static int
+waiting_for_device(const char *device)
+{
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		if (waiting[i].on && strcmp(waiting[i].q.device, device) == 0)
+			return i;
+	return -1;
+}
+
+/* ADD with dynamic sockets on: the device is checked now and the relay comes
+ * up when ADD_SOCK gives it its socket. */
+static int
+wait_for_socket(const struct vr_port_req *q, struct vr_ctl_result *o)
+{
+	int rc = check_existing(q->id, q, o), other;
+
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	if (check_device_allowed(q, o) < 0)
+		return -1;
+	if ((other = find_by_device(q->device)) >= 0)
+		return fail(o, -EBUSY, "device %s is already on relay %d", q->device, other);
+	other = waiting_for_device(q->device);
+	if (other == q->id && q->conditional)
+		return 0;
+	if (other >= 0)
+		return fail(o, -EBUSY, "device %s already waits for its socket on relay %d",
+		            q->device, other);
+	if (waiting[q->id].on)
+		return fail(o, -EEXIST, "relay %d already waits for its socket with device %s",
+		            q->id, waiting[q->id].q.device);
+	waiting[q->id].on = true;
+	waiting[q->id].q = *q;
+	VR_LOG(NOTICE,
+	       "control: ADD: relay %d: device %s waits for its socket (dynamic sockets: "
+	       "ADD_SOCK gives it one)",
+	       q->id, q->device);
+	return 0;
+}
+
+static int
 op_add(const struct vr_port_req *q, struct vr_ctl_result *o)
 {
 	int rc;
 
 	if (ctl_conf()->ctl.dynamic_sockets)
-		return fail(o, -EPERM,
-		            "ADD: dynamic sockets are on, relays have no default socket: use "
-		            "ADD_SOCK with vhost_path");
+		return wait_for_socket(q, o);
 	rc = check_existing(q->id, q, o);
 	return rc != 0 ? (rc > 0 ? 0 : -1) : add_relay(q, q->id, o);
 }
@@ -200,7 +248,7 @@ lowest_free_id(void)
 
 	relay_lock();
 	for (int i = 0; i < VR_MAX_RELAYS && id < 0; i++)
-		if (relay_get(i) == NULL)
+		if (relay_get(i) == NULL && !waiting[i].on)
 			id = i;
 	relay_unlock();
 	return id;
@@ -224,12 +272,18 @@ op_add_sock(const struct vr_port_req *q, struct vr_ctl_result *o)
 		           : (rc == 0 ? fail(o, -EEXIST, "socket %s is on relay %d", q->socket, id)
 		                      : -1);
 	}
-	id = q->id >= 0 ? q->id : lowest_free_id();
+	id = q->id >= 0 ? q->id : waiting_for_device(q->device);
+	if (id < 0)
+		id = lowest_free_id();
 	if (id < 0)
 		return fail(o, -ENOSPC, "ADD_SOCK: all %d relays are in use", VR_MAX_RELAYS);
-	if (check_existing(id, q, o) != 0)
+	if (waiting[id].on && strcmp(waiting[id].q.device, q->device) != 0)
+		return fail(o, -EBUSY, "relay %d waits for its socket with device %s, not %s", id,
+		            waiting[id].q.device, q->device);
+	if (check_existing(id, q, o) != 0 || add_relay(q, id, o) < 0)
 		return -1;
-	return add_relay(q, id, o);
+	waiting[id].on = false;
+	return 0;
 }
 
 static int
@@ -256,6 +310,12 @@ remove_relay(int id, const char *device, struct vr_ctl_result *o)
 static int
 op_remove(const struct vr_port_req *q, struct vr_ctl_result *o)
 {
+	if (waiting[q->id].on &&
+	    (q->device[0] == '\0' || strcmp(q->device, waiting[q->id].q.device) == 0)) {
+		waiting[q->id].on = false;
+		VR_LOG(NOTICE, "control: relay %d no longer waits for its socket", q->id);
+		return 0;
+	}
 	if (!relay_exists(q->id))
 		return q->conditional ? 0 : fail(o, -ENOENT, "relay %d does not exist", q->id);
 	return remove_relay(q->id, q->device, o);

@@ -101,3 +101,21 @@ fail:
 	free(buf);
 	return NULL;
 }
+
+int
+vr_check_trusted(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return vr_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return vr_err(err, errlen,
+		              "%s: owned by uid %u, not by root or vrelayd's user: refused, as "
+		              "whoever owns it would control the relays",
+		              path, (unsigned)st.st_uid);
+	if (st.st_mode & S_IWOTH)
+		return vr_err(err, errlen, "%s: writable by every user (mode %03o): refused", path,
+		              (unsigned)(st.st_mode & 0777));
+	return 0;
+}

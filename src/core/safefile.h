@@ -19,6 +19,11 @@ int vr_open_regular(const char *path, int flags, char *err, size_t errlen);
  * heap (free it); *len gets its length. NULL with err set otherwise. */
 char *vr_read_regular(const char *path, size_t max, size_t *len, char *err, size_t errlen);
 
+/* A file that commands vrelayd must be the operator's: owned by root or by
+ * vrelayd's own user and writable by no one else. 0, or -1 with err naming
+ * the owner or mode at fault. */
+int vr_check_trusted(int fd, const char *path, char *err, size_t errlen);
+
 /* "a FIFO", "a directory", ... for st_mode's file type. */
 const char *vr_file_kind(unsigned mode);
 

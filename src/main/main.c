@@ -182,8 +182,8 @@ check_host(const struct vr_conf *c, struct vr_perm *perm, struct vr_runas *runas
 	cpu_set_t allowed;
 	int fd;
 
-	if (vr_perm_resolve(perm, c->socket_owner, c->socket_group, c->socket_mode, sub,
-	                    sizeof(sub)) < 0)
+	if (vr_perm_resolve_sockets(perm, c->socket_owner, c->socket_group, c->socket_mode, sub,
+	                            sizeof(sub)) < 0)
 		return vr_err(err, errlen, "vhost-user sockets: %s", sub);
 	if (vr_perm_resolve(&ctl, c->ctl.owner, c->ctl.group, c->ctl.mode, sub, sizeof(sub)) < 0)
 		return vr_err(err, errlen, "control endpoints: %s", sub);
@@ -256,8 +256,7 @@ start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm,
 		VR_LOG(ERR, "%s", err);
 		conf.pid_file[0] = '\0'; /* not ours: never unlinked */
 	}
-	if (privdrop(&conf, runas, perm->uid != (uid_t)-1 || perm->gid != (gid_t)-1, err,
-	             sizeof(err)) < 0) {
+	if (privdrop(&conf, runas, privdrop_needs_chown(runas, perm), err, sizeof(err)) < 0) {
 		VR_LOG(ERR, "%s", err);
 		rc = -1;
 		goto stop;

@@ -5,7 +5,8 @@
  * probes devices whose VFIO groups its user may open, grows its memory in a
  * hugetlbfs its user may write, makes sockets in its own directory, and
  * gives new vhost-user sockets their configured owner (CAP_CHOWN, kept only
- * when an owner is configured, on the control thread, which makes them).
+ * when that owner is not vrelayd's own user and group, on the control
+ * thread, which makes them).
  * VFIO pins every hugepage it maps: RLIMIT_MEMLOCK is raised while root,
  * instead of keeping CAP_IPC_LOCK (limits are per process, capabilities
  * per thread, and lib/vhost's thread may grow memory too).
@@ -64,6 +65,13 @@ own_socket_dir(const char *dir, const struct vr_runas *to)
 	    fchownat(AT_FDCWD, dir, to->uid, to->gid, AT_SYMLINK_NOFOLLOW) != 0)
 		VR_LOG(WARNING, "socket directory %s: cannot give it to %s: %s", dir, to->user,
 		       strerror(errno));
+}
+
+int
+privdrop_needs_chown(const struct vr_runas *to, const struct vr_perm *perm)
+{
+	return (perm->uid != (uid_t)-1 && perm->uid != to->uid) ||
+	       (perm->gid != (gid_t)-1 && perm->gid != to->gid);
 }
 
 int

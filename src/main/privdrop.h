@@ -18,6 +18,10 @@ struct vr_runas {
 
 int privdrop_resolve(const struct vr_conf *c, struct vr_runas *to, char *err, size_t errlen);
 
+/* Whether sockets made after the drop must be given away: true when perm
+ * names an owner or group other than the one vrelayd runs as. */
+int privdrop_needs_chown(const struct vr_runas *to, const struct vr_perm *perm);
+
 /* Becomes to's user and group (and the user's groups), keeping only
  * CAP_CHOWN, and that only when keep_chown (sockets go to another owner).
  * 0 when there is nothing to do or it is done; -1 with err otherwise. */

@@ -124,9 +124,21 @@ vr_filecmd_parse(const char *line, struct vr_port_req *q, char *err, size_t errl
 		if (expect_words(w[0], n, 2, 2, err, errlen) < 0 ||
 		    parse_socket(w[1], q, err, errlen) < 0)
 			return -1;
+	} else if (strcmp(w[0], "add_port") == 0 || strcmp(w[0], "del_port") == 0) {
+		/* virtio-forwarder's /tmp/vio_cmd: the caller resolves the netdev */
+		q->op = w[0][0] == 'a' ? VR_PORT_ADD : VR_PORT_REMOVE;
+		if (expect_words(w[0], n, 2, 2, err, errlen) < 0)
+			return -1;
+		if (strlen(w[1]) >= sizeof(q->device))
+			return vr_err(err, errlen, "interface name longer than %zu bytes",
+			              sizeof(q->device) - 1);
+		snprintf(q->device, sizeof(q->device), "%s", w[1]);
+		return 2;
 	} else {
 		return vr_err(err, errlen,
-		              "unknown command '%.32s' (add, remove, add-sock, remove-sock)", w[0]);
+		              "unknown command '%.32s' (add, remove, add-sock, remove-sock, "
+		              "add_port, del_port)",
+		              w[0]);
 	}
 	return 1;
 }

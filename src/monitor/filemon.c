@@ -18,6 +18,7 @@
 #include "errmsg.h"
 #include "filecmd.h"
 #include "log.h"
+#include "netdev_vf.h"
 #include "safefile.h"
 
 #define CHUNK 65536
@@ -38,8 +39,9 @@ static struct {
 	int more;                 /* timer fd: lines are left to read */
 	char refusal[VR_ERR_MAX]; /* why the file was last refused, logged once */
 	bool skipping;            /* inside a line too long to take */
+	const char *sysfs;        /* where add_port/del_port netdevs are looked up */
 	unsigned long lineno, done, refused;
-} fm = {.fd = -1, .more = -1};
+} fm = {.fd = -1, .more = -1, .sysfs = "/sys"};
 
 /* A line refused: counted and logged as PATH:LINE: refused: reason. */
 #define refuse(fmt, ...)                                                                           \
@@ -49,6 +51,22 @@ static struct {
 		VR_LOG(WARNING, "%s:%lu: refused: " fmt, fm.path, fm.lineno, ##__VA_ARGS__);       \
 	} while (0)
 
+/* add_port/del_port NETDEV: the relay is the VF's index, the device its
+ * PCI address, as virtio-forwarder's file monitor has it. */
+static int
+netdev_to_relay(struct vr_port_req *q, struct vr_ctl_result *res)
+{
+	char pci[VR_MEMBER_MAX], sub[VR_ERR_MAX];
+	int vf;
+
+	if (vr_netdev_vf(fm.sysfs, q->device, pci, &vf, sub, sizeof(sub)) < 0)
+		return vr_err(res->msg, sizeof(res->msg), "%s %s: %s", vr_port_op_name(q->op),
+		              q->device, sub);
+	q->id = vf;
+	snprintf(q->device, sizeof(q->device), "%s", q->op == VR_PORT_ADD ? pci : "");
+	return 0;
+}
+
 static void
 run_line(const char *line)
 {
@@ -57,7 +75,9 @@ run_line(const char *line)
 	int rc = vr_filecmd_parse(line, &q, res.msg, sizeof(res.msg));
 	bool command = rc > 0; /* 0: a comment or a blank line */
 
-	if (command)
+	if (rc == 2)
+		rc = netdev_to_relay(&q, &res);
+	if (command && rc >= 0)
 		rc = ctl_port(&q, &res);
 	if (rc < 0) {
 		refuse("%s", res.msg);
@@ -126,7 +146,10 @@ open_watched(void)
 
 	errno = 0;
 	fd = vr_open_regular(fm.path, 0, err, sizeof(err));
-
+	if (fd >= 0 && vr_check_trusted(fd, fm.path, err, sizeof(err)) < 0) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd >= 0 || errno == ENOENT) {
 		fm.refusal[0] = '\0'; /* not there (yet): its creation wakes us */
 		return fd;

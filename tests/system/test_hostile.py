@@ -2,12 +2,15 @@
 access or a mistaken operator does must not stop, hijack or own vrelayd.
 Each test names the item of the issue it guards."""
 
+import contextlib
+import grp
 import os
+import pwd
 import signal
 import subprocess
 import time
 
-from vrtest import VRELAYD, Vrelayd, check, wait_for
+from vrtest import VRELAYD, CountedFlow, Vrelayd, check, memif_args, wait_for
 from vrctl import Client
 
 
@@ -401,3 +404,126 @@ def test_control_devices_allow_list(s):
     rc, out = run_vrelayd(["-w", "1", "--set", "control-devices=pci net_memif0", "--check"])
     check(rc == 2 and "net_memif0" in out, "a kind with an instance number: %d %s" % (rc, out))
 
+
+
+@contextlib.contextmanager
+def libvirt_accounts():
+    """libvirt's libvirt-qemu user and kvm group, made for the test when the
+    host lacks them and removed again."""
+    made = []
+    try:
+        if subprocess.run(["getent", "group", "kvm"], capture_output=True).returncode != 0:
+            subprocess.run(["groupadd", "--system", "kvm"], check=True)
+            made.append(["groupdel", "kvm"])
+        if subprocess.run(["getent", "passwd", "libvirt-qemu"],
+                          capture_output=True).returncode != 0:
+            subprocess.run(["useradd", "--system", "--no-create-home", "--gid", "kvm",
+                            "--shell", "/usr/sbin/nologin", "libvirt-qemu"], check=True)
+            made.insert(0, ["userdel", "libvirt-qemu"])
+        yield pwd.getpwnam("libvirt-qemu").pw_uid, grp.getgrnam("kvm").gr_gid
+    finally:
+        for argv in made:
+            subprocess.run(argv)
+
+
+def test_libvirt_owner_by_default(s):
+    """Item 11: with no socket owner or group configured, server sockets go
+    to libvirt-qemu:kvm as virtio-forwarder's do, so QEMU under libvirt can
+    connect; a configured owner wins."""
+    with libvirt_accounts() as (uid, gid):
+        d = Vrelayd(s, ["-r", "id=0 device=net_ring0", "-r", "id=1 device=net_ring1"]).start()
+        st = os.stat(s.path("relay0.sock"))
+        check((st.st_uid, st.st_gid) == (uid, gid),
+              "default owner %d:%d, want libvirt-qemu:kvm %d:%d" % (st.st_uid, st.st_gid,
+                                                                     uid, gid))
+        d.stop()
+        d = Vrelayd(s, ["--socket-owner", "root", "-r", "id=0 device=net_ring0"]).start()
+        st = os.stat(s.path("relay0.sock"))
+        check(st.st_uid == 0 and st.st_gid == 0,
+              "socket-owner root: owner %d:%d" % (st.st_uid, st.st_gid))
+        d.stop()
+
+
+def test_dynamic_sockets_add_waits_for_its_socket(s):
+    """Item 13: with dynamic sockets on, ADD by id is accepted as
+    virtio-forwarder accepts it; the relay comes up, and carries every
+    frame, when ADD_SOCK gives its device a socket."""
+    memif = s.path("memif2.sock")
+    dev = memif_args(memif, "server", name="net_memif2")
+    d = Vrelayd(s, ["--retry-us", "2000000", "--set", "dynamic-sockets=yes"]).start()
+    c = Client(s.dir)
+    try:
+        P = c.pb.PortControlRequest
+        r = c.port(op=P.ADD, virtio_id=2, conditional=False, name=dev)
+        check(c.ok(r), "ADD with dynamic sockets: %s" % r)
+        check(2 not in d.relays(), "relay 2 came up without a socket")
+        r = c.port(op=P.ADD, virtio_id=3, conditional=False, name=dev)
+        check(not c.ok(r) and "already waits" in r.error_code_source, "device twice: %s" % r)
+        r = c.port(op=P.ADD, virtio_id=4, conditional=False, name="net_ring4")
+        check(c.ok(r), "second ADD: %s" % r)
+        r = c.port(op=P.REMOVE, virtio_id=4, conditional=False)
+        check(c.ok(r), "REMOVE of a waiting relay: %s" % r)
+        sock = s.path("dyn.sock")
+        r = c.port(op=P.ADD_SOCK, vhost_path=sock, conditional=False, name=dev)
+        check(c.ok(r), "ADD_SOCK: %s" % r)
+        wait_for(lambda: 2 in d.relays(), 10, "relay 2 to come up on its socket")
+        r = c.port(op=P.ADD_SOCK, vhost_path=s.path("other.sock"), conditional=False,
+                   name="net_ring5")
+        check(c.ok(r), "ADD_SOCK of another device: %s" % r)
+        check(sorted(d.relays()) == [0, 2], "relays %s: the removed wait must free id 4 "
+              "and the lowest free id is 0" % sorted(d.relays()))
+    finally:
+        c.close()
+    flow = CountedFlow(s, d, memif, rid=2, sock=sock)
+    flow.start()
+    wait_for(lambda: d.relay(2)["vm2dev"]["tx_pkts"] > 10000, 20, "traffic on relay 2")
+    flow.stop_and_check("relay 2, added by id before its socket")
+    d.stop()
+
+
+VF_CONF_IPC = """VIRTIOFWD_CPU_MASK=0
+VIRTIOFWD_IPC_PORT_CONTROL=y
+VIRTIOFWD_ZMQ_PORT_CONTROL_EP=
+VIRTIOFWD_CPU_PINS="0:0;1:0"
+"""
+
+
+def test_virtio_forwarder_files_as_the_original_reads_them(s):
+    """Item 13: a CR LF file is still virtio-forwarder's; a quoted
+    ';'-separated CPU_PINS list is taken; IPC port control without a ZeroMQ
+    endpoint follows /tmp/vio_cmd (add_port/del_port NETDEV), refusing a
+    command file another user owns."""
+    conf = s.path("vf.conf")
+    with open(conf, "w", newline="") as f:
+        f.write(VF_CONF_IPC.replace("\n", "\r\n") + "VIRTIOFWD_STATIC_VFS=0000:01:00.1=1\r\n")
+    rc, out = run_vrelayd(["-c", conf, "--check"])
+    check(rc == 0 and "1 relays" in out, "CR LF virtio-forwarder file: exit %d: %s" % (rc, out))
+    with open(conf, "w") as f:
+        f.write(VF_CONF_IPC)
+    vio = "/tmp/vio_cmd"
+    saved = None
+    if os.path.lexists(vio):
+        saved = vio + ".vrelay-test"
+        os.rename(vio, saved)
+    try:
+        d = Vrelayd(s, ["-c", conf, "-w", "0"]).start()
+        check(not os.path.exists(s.path("port_control")),
+              "ZeroMQ port control is served, the original follows /tmp/vio_cmd")
+        with open(vio, "w") as f:
+            f.write("add_port lo\n")
+        wait_for(lambda: "ADD lo: lo is not a PCI device" in d.proc.output(), 10,
+                 "the add_port line to be read and refused by what lo is")
+        os.unlink(vio)
+        fd = os.open(vio, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.fchown(fd, 65534, 65534)
+        os.write(fd, b"del_port lo\n")
+        os.close(fd)
+        wait_for(lambda: "owned by uid 65534" in d.proc.output(), 10,
+                 "a command file nobody owns to be refused")
+        check("REMOVE lo" not in d.proc.output(), "a foreign command file was read")
+        d.stop()
+    finally:
+        if os.path.lexists(vio):
+            os.unlink(vio)
+        if saved:
+            os.rename(saved, vio)

@@ -57,8 +57,11 @@ def flow_through_added_relay(s, d):
 
 
 def test_drop_to_user_after_start(s):
+    """Sockets owned by the user vrelayd becomes need no CAP_CHOWN: no
+    thread keeps any capability."""
     with hugetlbfs_for(s, NOBODY) as huge:
         d = Vrelayd(s, ["--retry-us", "2000000", "--set", "user=nobody", "--set", "group=nogroup",
+                        "--socket-owner", "nobody", "--socket-group", "nogroup",
                         "--set", "huge-dir=" + huge, "-r", "id=0 device=net_ring0"]).start()
         wait_for(lambda: "running as nobody" in d.proc.output(), 10, "the drop's log line")
         caps, uids = task_caps(d.proc.pid)

@@ -106,10 +106,37 @@ regular_files_read_whole_up_to_the_bound(void **state)
 	assert_string_equal(err, "/nonexistent/x.conf: cannot open: No such file or directory");
 }
 
+/* A command file another user owns, or any user may write, is refused:
+ * whoever controls it controls the relays. */
+static void
+only_the_operators_files_trusted(void **state)
+{
+	char path[128];
+	int fd;
+
+	(void)state;
+	write_temp_file(path, sizeof(path), "remove 1\n");
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(vr_check_trusted(fd, path, err, sizeof(err)), 0);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(vr_check_trusted(fd, path, err, sizeof(err)), -1);
+	assert_contains(err, "writable by every user (mode 666)");
+	assert_int_equal(chmod(path, 0644), 0);
+	if (geteuid() == 0) { /* only root can give a file away */
+		assert_int_equal(fchown(fd, 4242, 4242), 0);
+		assert_int_equal(vr_check_trusted(fd, path, err, sizeof(err)), -1);
+		assert_contains(err, "owned by uid 4242, not by root or vrelayd's user");
+	}
+	close(fd);
+	unlink(path);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(only_the_operators_files_trusted),
 	    cmocka_unit_test(fifo_refused_without_blocking),
 	    cmocka_unit_test(devices_directories_and_sockets_refused),
 	    cmocka_unit_test(regular_files_read_whole_up_to_the_bound),

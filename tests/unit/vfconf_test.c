@@ -174,6 +174,22 @@ replace(const char *text, const char *old, const char *new)
 	return out;
 }
 
+/* text with every LF written as CR LF; free() the result */
+static char *
+with_crlf(const char *text)
+{
+	char *out = malloc(strlen(text) * 2 + 1), *w = out;
+
+	assert_non_null(out);
+	for (; *text != '\0'; text++) {
+		if (*text == '\n')
+			*w++ = '\r';
+		*w++ = *text;
+	}
+	*w = '\0';
+	return out;
+}
+
 static int
 vf_parse(const char *text)
 {
@@ -276,6 +292,16 @@ test_vf_shipped_file_load(void **state)
 	assert_int_equal(vr_conf_load_file(&conf, path, err, sizeof(err)), 0);
 	assert_string_equal(conf.warnings, "");
 	assert_true(conf.defaults.tso);
+	assert_int_equal(unlink(path), 0);
+	free(text);
+
+	/* the same file saved with CR LF line ends is still virtio-forwarder's */
+	text = with_crlf(shipped);
+	write_temp_file(path, sizeof(path), text);
+	vr_conf_init(&conf);
+	if (vr_conf_load_file(&conf, path, err, sizeof(err)) != 0)
+		fail_msg("CR LF file rejected: %s", err);
+	check_shipped(&conf);
 	assert_int_equal(unlink(path), 0);
 	free(text);
 
@@ -413,6 +439,15 @@ test_vf_cpu_pins(void **state)
 	expect_vf_ok("VIRTIOFWD_CPU_PINS=(0:1,1)\n");
 	assert_int_equal(conf.ctl.pins[0][0], 1);
 	assert_int_equal(conf.ctl.pins[1][0], VR_CPU_UNPINNED);
+	/* the original's -c list: ';' between relays, quoted in the file */
+	expect_vf_ok("VIRTIOFWD_CPU_PINS=\"0:1,2;5:3\"\n");
+	assert_int_equal(conf.ctl.pins[0][0], 2);
+	assert_int_equal(conf.ctl.pins[0][1], 1);
+	assert_int_equal(conf.ctl.pins[5][0], 3);
+	assert_int_equal(conf.ctl.pins[5][1], 3);
+	assert_int_equal(conf.ctl.pins[1][0], VR_CPU_UNPINNED);
+	expect_vf_error("VIRTIOFWD_CPU_PINS=\"0:1;;x\"\n",
+	                "vf.conf:1: CPU_PINS item 'x' is not RELAY:CPU[,CPU]");
 	expect_vf_ok("VIRTIOFWD_CPU_PINS=63:4\n");
 	assert_int_equal(conf.ctl.pins[63][0], 4);
 	assert_int_equal(conf.ctl.pins[63][1], 4);
@@ -766,12 +801,18 @@ test_vf_ovsdb_mode(void **state)
 	assert_string_equal(conf.ctl.ovsdb, "/run/openvswitch/db.sock");
 	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "off");
 
-	/* IPC: port control on its default endpoint, no OVSDB */
-	expect_vf_ok("VIRTIOFWD_IPC_PORT_CONTROL=y\n");
+	/* IPC without a ZeroMQ endpoint: as the original's --ipc, the command
+	 * file /tmp/vio_cmd, no ZeroMQ port control, no OVSDB */
+	expect_vf_ok("VIRTIOFWD_IPC_PORT_CONTROL=y\nVIRTIOFWD_ZMQ_PORT_CONTROL_EP=\n");
 	assert_string_equal(conf.ctl.ovsdb, "");
-	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "");
+	assert_string_equal(conf.ctl.watch_file, "/tmp/vio_cmd");
 	vr_conf_finish(&conf);
-	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "ipc:///run/vrelay/port_control");
+	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "");
+	assert_string_equal(conf.ctl.watch_file, "/tmp/vio_cmd");
+	/* with an endpoint, ZeroMQ and no command file */
+	expect_vf_ok("VIRTIOFWD_IPC_PORT_CONTROL=y\nVIRTIOFWD_ZMQ_PORT_CONTROL_EP=ipc:///tmp/pc\n");
+	assert_string_equal(conf.ctl.watch_file, "");
+	assert_string_equal(conf.ctl.ep[VR_SVC_PORT_CONTROL], "ipc:///tmp/pc");
 
 	/* both: refused, in either order */
 	expect_vf_error("VIRTIOFWD_IPC_PORT_CONTROL=y\n"
