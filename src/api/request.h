@@ -41,6 +41,9 @@ struct vr_port_req {
 	char socket[VR_PATH_MAX]; /* vhost_path, "" absent */
 	struct vr_addrs announce; /* ANNOUNCE */
 	bool announce_now;
+	/* a declarative source asking (OVSDB's "interface X"); NULL for the
+	 * imperative ones. A relay it added is removed only by it (ctl.h). */
+	const char *owner;
 };
 
 struct vr_stats_req {

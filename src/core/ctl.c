@@ -38,6 +38,11 @@ static struct {
 	struct vr_port_req q;
 } waiting[VR_MAX_RELAYS];
 
+/* Which declarative source holds each relay ("" none): OVSDB's rows state
+ * what must exist, so another source removing their relay is refused rather
+ * than silently undone or silently lost (docs/control.md). */
+static char owner[VR_MAX_RELAYS][96];
+
 void
 ctl_init(const struct vr_conf *conf)
 {
@@ -185,6 +190,7 @@ add_relay(const struct vr_port_req *q, int id, struct vr_ctl_result *o)
 	build_conf(&rc, q, id);
 	if (relay_add(&rc, err, sizeof(err)) < 0)
 		return fail(o, -EINVAL, "%s", err);
+	snprintf(owner[id], sizeof(owner[id]), "%s", q->owner != NULL ? q->owner : "");
 	VR_LOG(NOTICE, "control: %s: relay %d: device %s, socket %s", vr_port_op_name(q->op), id,
 	       rc.device, rc.socket);
 	return 0;
@@ -238,6 +244,8 @@ op_add(const struct vr_port_req *q, struct vr_ctl_result *o)
 	if (ctl_conf()->ctl.dynamic_sockets)
 		return wait_for_socket(q, o);
 	rc = check_existing(q->id, q, o);
+	if (rc > 0 && q->owner != NULL) /* OVSDB now asks for a relay already there */
+		snprintf(owner[q->id], sizeof(owner[q->id]), "%s", q->owner);
 	return rc != 0 ? (rc > 0 ? 0 : -1) : add_relay(q, q->id, o);
 }
 
@@ -287,11 +295,16 @@ op_add_sock(const struct vr_port_req *q, struct vr_ctl_result *o)
 }
 
 static int
-remove_relay(int id, const char *device, struct vr_ctl_result *o)
+remove_relay(int id, const struct vr_port_req *q, struct vr_ctl_result *o)
 {
+	const char *device = q->device;
 	char err[VR_ERR_MAX];
 	struct vr_relay *r;
 	bool match;
+
+	if (owner[id][0] != '\0' && (q->owner == NULL || strcmp(q->owner, owner[id]) != 0))
+		return fail(o, -EPERM, "relay %d belongs to %s, which still asks for it: remove it there",
+		            id, owner[id]);
 
 	relay_lock();
 	r = relay_get(id);
@@ -303,6 +316,7 @@ remove_relay(int id, const char *device, struct vr_ctl_result *o)
 		return -1;
 	if (relay_remove(id, err, sizeof(err)) < 0)
 		return fail(o, -ENOENT, "%s", err);
+	owner[id][0] = '\0';
 	VR_LOG(NOTICE, "control: relay %d removed", id);
 	return 0;
 }
@@ -318,7 +332,7 @@ op_remove(const struct vr_port_req *q, struct vr_ctl_result *o)
 	}
 	if (!relay_exists(q->id))
 		return q->conditional ? 0 : fail(o, -ENOENT, "relay %d does not exist", q->id);
-	return remove_relay(q->id, q->device, o);
+	return remove_relay(q->id, q, o);
 }
 
 static int
@@ -332,7 +346,7 @@ op_remove_sock(const struct vr_port_req *q, struct vr_ctl_result *o)
 		return q->socket[0] != '\0' ? fail(o, -ENOENT, "no relay has socket %s", q->socket)
 		                            : fail(o, -ENOENT, "no relay has device %s", q->device);
 	}
-	return remove_relay(id, q->device, o);
+	return remove_relay(id, q, o);
 }
 
 static int

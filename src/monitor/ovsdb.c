@@ -96,9 +96,12 @@ run(enum vr_port_op op, const struct wanted *w, bool quiet)
 {
 	struct vr_port_req q;
 	struct vr_ctl_result res;
+	char who[96];
 	int rc;
 
 	memset(&q, 0, sizeof(q));
+	snprintf(who, sizeof(who), "OVSDB interface %s", w->name);
+	q.owner = who;
 	q.op = op;
 	q.id = w->id;
 	q.conditional = true;

@@ -15,7 +15,7 @@ import socket
 import subprocess
 
 from vrtest import CountedFlow, Vrelayd, check, memif_args, wait_for
-from vrctl import relay_ids as ids, relay_map, wait_relay_ids as wait_ids
+from vrctl import Client, relay_ids as ids, relay_map, wait_relay_ids as wait_ids
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 NO_DROP = ["--retry-us", "2000000"]
@@ -447,3 +447,30 @@ def test_refused_row_gets_relay_when_freed(s):
     check(len(log_lines(d, "interface eth110", "refused", since=at)) == 1,
           "a standing conflict logged more than once:\n" + d.proc.output()[at:])
     check(d.proc.alive(), "vrelayd died")
+
+
+def test_zeromq_cannot_remove_what_a_row_asks_for(s):
+    """Issue 12 item 14: OVSDB states which relays must exist. A ZeroMQ
+    REMOVE (or REMOVE_SOCK) of a relay a row still asks for is refused,
+    naming the row, instead of the row's wish being silently lost; relays
+    ZeroMQ added itself stay its own; deleting the row removes the relay."""
+    db = bridge(s)
+    add_port(db, "eth100", 1, "net_ring0")
+    d = start_daemon(s, db, ["--set", "zmq-port-control=ipc://%s" % s.path("port_control")])
+    wait_ids(d, [1], "relay 1 from OVSDB")
+    c = Client(s.dir)
+    try:
+        P = c.pb.PortControlRequest
+        for kw in (dict(op=P.REMOVE, virtio_id=1), dict(op=P.REMOVE_SOCK, name="net_ring0")):
+            r = c.port(conditional=False, **kw)
+            check(not c.ok(r) and "belongs to OVSDB interface eth100" in r.error_code_source,
+                  "%s of OVSDB's relay: %s" % (kw, r))
+        check(ids(d) == [1], "relay 1 is gone: %s" % ids(d))
+        r = c.port(op=P.ADD, virtio_id=2, conditional=False, name="net_ring2")
+        check(c.ok(r), "ZeroMQ ADD next to OVSDB: %s" % r)
+        r = c.port(op=P.REMOVE, virtio_id=2, conditional=False)
+        check(c.ok(r), "ZeroMQ REMOVE of its own relay: %s" % r)
+    finally:
+        c.close()
+    db.vsctl("del-port", "br-virtio", "eth100")
+    wait_ids(d, [], "OVSDB to remove relay 1 when its row goes")
