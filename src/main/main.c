@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -212,6 +214,23 @@ check_host(const struct vr_conf *c, struct vr_perm *perm, struct vr_runas *runas
 	return 0;
 }
 
+/* Descriptors: each relay holds sockets, eventfds per vring and guest
+ * memory files; and lib/vhost (DPDK 22.11) leaks the descriptor of a memory
+ * table it cannot map (docs/security.md). The soft limit goes to the hard
+ * one, so neither runs out at 1024. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			fprintf(stderr, "vrelayd: cannot raise the descriptor limit: %s\n",
+			        strerror(errno));
+	}
+}
+
 static int
 start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm,
       const struct vr_runas *runas)
@@ -220,6 +239,7 @@ start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm,
 	int eal_argc, rc;
 
 	mkdir(conf.socket_dir, 0755); /* the default /run/vrelay may not exist yet */
+	raise_fd_limit();
 	block_signals();
 	eal_argc = build_eal_args(&conf, cl, eal_argv, VR_EAL_ARGS_MAX + 16);
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {

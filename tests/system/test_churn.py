@@ -4,7 +4,7 @@ import os
 
 from vrtest import CountedFlow, Vrelayd, check, guest_pmd, memif_args, stable, wait_for
 
-CYCLES = int(os.environ.get("VRELAY_CHURN_CYCLES", "200"))
+CYCLES = int(os.environ.get("VRELAY_CHURN_CYCLES", "1000"))
 
 
 def write_config(path, relays):
@@ -19,9 +19,9 @@ def heap_alloc(d):
     return d.tel.query("/eal/heap_info,0")["Alloc_size"]
 
 
-def test_add_remove_200_under_traffic(s):
-    """Relay 1 comes and goes 200 times, its guest reconnecting and sending
-    each time, while relay 0 carries a counted flow: relay 0 loses nothing,
+def test_add_remove_1000_under_traffic(s):
+    """Relay 1 comes and goes 1000 times (VRELAY_CHURN_CYCLES), its guest
+    reconnecting and sending each time, while relay 0 carries a counted flow: relay 0 loses nothing,
     relay 1 leaks no mbuf and no hugepage memory.
 
     Relay 1's device is net_ring, which loops what the relay transmits back

@@ -7,6 +7,7 @@ import grp
 import os
 import pwd
 import signal
+import struct
 import subprocess
 import time
 
@@ -527,3 +528,156 @@ def test_virtio_forwarder_files_as_the_original_reads_them(s):
             os.unlink(vio)
         if saved:
             os.rename(saved, vio)
+
+
+def garbage_vhost_user():
+    """(name, steps): each step a message and the descriptors sent with it.
+    Valid steps set the scene for the invalid one that follows."""
+    import vhostuser as v
+    mem = 2 << 20
+    ok_table = v.mem_table([(0, mem, 0x7f0000000000, 0)])
+    huge = 1 << 63
+    return [
+        ("random bytes", [(os.urandom(4096), [])]),
+        ("header only, payload claimed 256 MiB", [(v.header(v.SET_MEM_TABLE, 256 << 20), [])]),
+        ("truncated header", [(b"\x05\x00\x00\x00\x01\x00", [])]),
+        ("unknown request", [(v.msg(9999, b"\0" * 8), [])]),
+        ("wrong version flags", [(v.msg(v.GET_FEATURES, flags=0x7), [])]),
+        ("nine memory regions", [(v.msg(v.SET_MEM_TABLE, v.mem_table(
+            [(i * mem, mem, 0, 0) for i in range(9)])), ["memfd"] * 9)]),
+        ("region count 2^31 with one region", [(v.msg(v.SET_MEM_TABLE, v.mem_table(
+            [(0, mem, 0, 0)], nregions=1 << 31)), ["memfd"])]),
+        ("memory table without descriptors", [(v.msg(v.SET_MEM_TABLE, ok_table), [])]),
+        ("memory table on a pipe", [(v.msg(v.SET_MEM_TABLE, ok_table), ["pipe"])]),
+        ("region of 2^63 bytes", [(v.msg(v.SET_MEM_TABLE, v.mem_table(
+            [(0, huge, 0, 0)])), ["memfd"])]),
+        ("mmap offset past the file", [(v.msg(v.SET_MEM_TABLE, v.mem_table(
+            [(0, mem, 0, huge)])), ["memfd"])]),
+        ("vring 1000", [(v.msg(v.SET_VRING_NUM, v.state(1000, 256)), [])]),
+        ("vring size 0 and 65535", [(v.msg(v.SET_VRING_NUM, v.state(0, 0)), []),
+                                    (v.msg(v.SET_VRING_NUM, v.state(1, 65535)), [])]),
+        ("vring outside guest memory", [
+            (v.msg(v.SET_FEATURES, v.u64(1 << 32)), []),
+            (v.msg(v.SET_MEM_TABLE, ok_table), ["memfd"]),
+            (v.msg(v.SET_VRING_NUM, v.state(0, 256)), []),
+            (v.msg(v.SET_VRING_ADDR, v.vring_addr(0, 1 << 60, (1 << 60) + 4096,
+                                                  (1 << 60) + 8192)), []),
+            (v.msg(v.SET_VRING_KICK, v.u64(0)), ["eventfd"])]),
+        ("vring base of vring 1000", [(v.msg(v.SET_VRING_BASE, v.state(1000, 1)), [])]),
+        ("kick without a descriptor", [(v.msg(v.SET_VRING_KICK, v.u64(0)), [])]),
+        ("kick of vring 1000", [(v.msg(v.SET_VRING_KICK, v.u64(1000)), ["eventfd"])]),
+        ("call on a regular file", [(v.msg(v.SET_VRING_CALL, v.u64(0)), ["file"])]),
+        ("every feature bit", [(v.msg(v.SET_FEATURES, v.u64(2**64 - 1)), []),
+                               (v.msg(v.SET_PROTOCOL_FEATURES, v.u64(2**64 - 1)), [])]),
+        ("config of 4 GiB", [(v.msg(v.GET_CONFIG, struct.pack("<III", 0, 0xffffffff, 0)), [])]),
+        ("log base without a descriptor", [(v.msg(v.SET_LOG_BASE, v.u64(0) + v.u64(4096)), [])]),
+        ("enable vring 1000", [(v.msg(v.SET_VRING_ENABLE, v.state(1000, 1)), [])]),
+        ("IOTLB and inflight garbage", [(v.msg(v.IOTLB_MSG, os.urandom(64)), []),
+                                        (v.msg(v.SET_INFLIGHT_FD, os.urandom(24)), ["memfd"])]),
+        ("250 descriptors on one message", [(v.msg(v.GET_FEATURES), ["eventfd"] * 250)]),
+        ("vring started before memory", [
+            (v.msg(v.SET_VRING_KICK, v.u64(0)), ["eventfd"]),
+            (v.msg(v.SET_VRING_CALL, v.u64(1)), ["eventfd"]),
+            (v.msg(v.GET_VRING_BASE, v.state(0, 0)), [])]),
+    ]
+
+
+def open_fd(kind, keep):
+    import vhostuser as v
+    if kind == "memfd":
+        fd = v.memfd(2 << 20)
+    elif kind == "pipe":
+        fd, w = os.pipe()
+        keep.append(w)
+    elif kind == "eventfd":
+        fd = os.eventfd(0)
+    else:
+        fd = os.open("/etc/hostname", os.O_RDONLY)
+    keep.append(fd)
+    return fd
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+# Memory tables lib/vhost cannot map. DPDK 22.11's vhost_user_set_mem_table
+# moves a region's descriptor out of the message before mmap and, when mmap
+# fails, frees only the regions already mapped: that descriptor leaks, one
+# per such message (docs/security.md). Bounded here, so a DPDK that fixes it
+# still passes and any other leak fails.
+MMAP_FAILS = {"memory table on a pipe", "region of 2^63 bytes", "mmap offset past the file"}
+
+
+def test_garbage_vhost_user_messages(s):
+    """Attacks that already passed, kept passing: malformed vhost-user
+    messages of 25 kinds on relay 1's socket while relay 0 carries a counted
+    flow. vrelayd stays up, relay 0 loses nothing, every descriptor sent is
+    released (but for lib/vhost's known leak), and relay 1 afterwards
+    carries a real guest's traffic exactly."""
+    import vhostuser as v
+    m0, m1 = s.path("memif0.sock"), s.path("memif1.sock")
+    d = Vrelayd(s, ["--retry-us", "2000000",
+                    "-r", "id=0 device=%s" % memif_args(m0, "server", name="net_memif0"),
+                    "-r", "id=1 device=%s" % memif_args(m1, "server", name="net_memif1")]).start()
+    flow0 = CountedFlow(s, d, m0, rid=0)
+    flow0.start()
+    base_fds, leaked = fd_count(d.proc.pid), 0
+    for name, steps in garbage_vhost_user():
+        keep = []
+        fe = v.Frontend(s.path("relay1.sock"))
+        try:
+            for data, kinds in steps:
+                if not fe.send(data, [open_fd(k, keep) for k in kinds]):
+                    break
+        finally:
+            fe.close()
+            for fd in keep:
+                os.close(fd)
+        check(d.proc.alive(), "vrelayd died of: %s" % name)
+        wait_for(lambda: d.relay(1)["state"] != "connected", 10,
+                 "relay 1 to let go of the frontend that sent %s" % name)
+        if name in MMAP_FAILS:
+            leaked += 1
+        wait_for(lambda: fd_count(d.proc.pid) <= base_fds + leaked, 10,
+                 "descriptors sent with %s to be closed (%d open, %d before, %d known leaks)"
+                 % (name, fd_count(d.proc.pid), base_fds, leaked))
+    check(answers(s, "after the garbage") < 2, "the control thread is slow")
+    flow0.stop_and_check("relay 0 while relay 1 was fed garbage")
+    flow1 = CountedFlow(s, d, m1, rid=1)
+    flow1.start()
+    wait_for(lambda: d.relay(1)["vm2dev"]["tx_pkts"] > 10000, 20, "traffic on relay 1")
+    flow1.stop_and_check("relay 1 after the garbage")
+    d.stop()
+
+
+def test_random_and_oversized_control_messages(s):
+    """Attacks that already passed, kept passing: 200 random messages (a
+    fixed seed, so every run sends the same) and messages of 1 and 4 MiB on
+    each of the four ZeroMQ services, while relay 0 carries a counted flow:
+    each gets an error reply or none, vrelayd keeps answering well-formed
+    requests at once, relay 0 loses nothing and no relay appears or goes."""
+    import random
+    rnd = random.Random(12)
+    memif = s.path("memif.sock")
+    d = Vrelayd(s, ["--retry-us", "2000000", "--set", "zmq-core-sched=ipc://%s"
+                    % s.path("core_sched"), "-r", "id=0 device=%s" % memif_args(memif, "server")]
+                ).start()
+    flow = CountedFlow(s, d, memif)
+    flow.start()
+    c = Client(s.dir, timeout_ms=3000)
+    try:
+        for svc in ("port_control", "stats", "config", "core_sched"):
+            payloads = [bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(0, 300)))
+                        for _ in range(200)]
+            payloads += [b"\x08\x00" + b"\xff" * (1 << 20), os.urandom(4 << 20)]
+            for p in payloads:
+                c.raw(svc, p, timeout_ms=500)
+                check(d.proc.alive(), "vrelayd died of a %d-byte %s message" % (len(p), svc))
+            check(answers(s, "after random %s messages" % svc) < 1.0,
+                  "the stats service is slow after random %s messages" % svc)
+        check(sorted(d.relays()) == [0], "relays changed: %s" % sorted(d.relays()))
+    finally:
+        c.close()
+    flow.stop_and_check("relay 0 under random control messages")
+    d.stop()
