@@ -303,8 +303,9 @@ remove_relay(int id, const struct vr_port_req *q, struct vr_ctl_result *o)
 	bool match;
 
 	if (owner[id][0] != '\0' && (q->owner == NULL || strcmp(q->owner, owner[id]) != 0))
-		return fail(o, -EPERM, "relay %d belongs to %s, which still asks for it: remove it there",
-		            id, owner[id]);
+		return fail(o, -EPERM,
+		            "relay %d belongs to %s, which still asks for it: remove it there", id,
+		            owner[id]);
 
 	relay_lock();
 	r = relay_get(id);

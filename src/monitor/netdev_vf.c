@@ -55,8 +55,7 @@ vf_index(const char *pf_dir, const char *pci)
 }
 
 int
-vr_netdev_vf(const char *sysfs, const char *netdev, char *pci, int *vf, char *err,
-             size_t errlen)
+vr_netdev_vf(const char *sysfs, const char *netdev, char *pci, int *vf, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 

@@ -681,3 +681,33 @@ def test_random_and_oversized_control_messages(s):
         c.close()
     flow.stop_and_check("relay 0 under random control messages")
     d.stop()
+
+
+def test_withheld_payload_stalls_no_other_relay(s):
+    """lib/vhost reads a message's payload with a blocking call on the one
+    thread that serves every vhost-user socket: a frontend that sends a
+    header and withholds the payload stopped all relays' guest connections
+    (GET_FEATURES on another relay had no answer for as long as it liked).
+    Each connection now has 1 s to finish a message: the other relay
+    answers, the stalled connection is closed."""
+    import vhostuser as v
+    d = Vrelayd(s, ["-r", "id=1 device=net_ring1", "-r", "id=2 device=net_ring2"]).start()
+    stalled = v.Frontend(s.path("relay1.sock"), timeout=5)
+    other = v.Frontend(s.path("relay2.sock"), timeout=5)
+    try:
+        check(stalled.send(v.header(v.SET_FEATURES, 8)), "could not send the header")
+        wait_for(lambda: "relay1.sock) new device" in d.proc.output(), 5,
+                 "lib/vhost to take the stalled connection")
+        t0 = time.monotonic()
+        other.send(v.msg(v.GET_FEATURES))
+        reply = other.s.recv(64)
+        took = time.monotonic() - t0
+        check(len(reply) == 20 and took < 2.5,
+              "GET_FEATURES on relay 2: %d bytes after %.2f s" % (len(reply), took))
+        check(stalled.s.recv(64) == b"", "the stalled connection was not closed")
+    except OSError as e:
+        check(False, "relay 2 did not answer while relay 1's frontend stalled: %s" % e)
+    finally:
+        stalled.close()
+        other.close()
+    d.stop()

@@ -23,6 +23,7 @@
 
 #include <rte_vhost.h>
 
+#include "conn_bound.h"
 #include "errmsg.h"
 #include "handoff.h"
 #include "log.h"
@@ -92,6 +93,8 @@ on_new_connection(int vid)
 
 	if (vid < 0 || vid >= VR_MAX_VIDS || rte_vhost_get_ifname(vid, path, sizeof(path)) != 0)
 		return 0;
+	if (conn_bound_timeouts(path) == 0)
+		VR_LOG(WARNING, "socket %s: the new connection could not be given timeouts", path);
 	pthread_mutex_lock(&map_mutex);
 	for (int i = 0; i < VR_MAX_RELAYS && vh == NULL; i++)
 		if (registered[i] != NULL && strcmp(registered[i]->conf.socket, path) == 0)
