@@ -2,7 +2,7 @@
 BUILD ?= build
 PY := /usr/bin/python3
 
-.PHONY: all deps build hugepages test unit system vm demo bench clean format format-check
+.PHONY: all deps build hugepages test unit system vm demo bench soak clean format format-check
 
 all: build
 
@@ -35,6 +35,15 @@ system: build hugepages
 
 demo: build hugepages
 	@VRELAY_BUILD=$(abspath $(BUILD)) $(PY) tools/demo.py
+
+# Everything at once under ASan/UBSan for VRELAY_SOAK_MINUTES (30); not in
+# make test (tests/soak/run.py says what it does and checks)
+ASAN_BUILD = build-asan
+soak: deps hugepages
+	@test -f $(ASAN_BUILD)/build.ninja || meson setup $(ASAN_BUILD) \
+		-Db_sanitize=address,undefined -Dtests=false -Dbuildtype=debugoptimized
+	ninja -C $(ASAN_BUILD)
+	@VRELAY_BUILD=$(abspath $(ASAN_BUILD)) $(PY) tests/soak/run.py
 
 bench: build hugepages
 	@VRELAY_BUILD=$(abspath $(BUILD)) $(PY) bench/run.py
