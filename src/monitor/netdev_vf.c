@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +55,35 @@ vf_index(const char *pf_dir, const char *pci)
 	return found;
 }
 
+static bool
+is_ifname(const char *netdev)
+{
+	return netdev[0] != '\0' && strlen(netdev) < IFNAMSIZ && strchr(netdev, '/') == NULL &&
+	       strcmp(netdev, ".") != 0 && strcmp(netdev, "..") != 0;
+}
+
+int
+vr_netdev_pci(const char *sysfs, const char *netdev, char *pci)
+{
+	char path[PATH_MAX];
+
+	if (!is_ifname(netdev))
+		return -1;
+	snprintf(path, sizeof(path), "%s/class/net/%s/device", sysfs, netdev);
+	return link_pci(path, pci);
+}
+
 int
 vr_netdev_vf(const char *sysfs, const char *netdev, char *pci, int *vf, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 
-	if (netdev[0] == '\0' || strlen(netdev) >= IFNAMSIZ || strchr(netdev, '/') != NULL ||
-	    strcmp(netdev, ".") == 0 || strcmp(netdev, "..") == 0)
+	if (!is_ifname(netdev))
 		return vr_err(err, errlen, "'%s' is not a network interface name", netdev);
 	snprintf(path, sizeof(path), "%s/class/net/%s", sysfs, netdev);
 	if (access(path, F_OK) != 0)
 		return vr_err(err, errlen, "no network interface %s", netdev);
-	snprintf(path, sizeof(path), "%s/class/net/%s/device", sysfs, netdev);
-	if (link_pci(path, pci) != 0)
+	if (vr_netdev_pci(sysfs, netdev, pci) != 0)
 		return vr_err(err, errlen, "%s is not a PCI device", netdev);
 	snprintf(path, sizeof(path), "%s/class/net/%s/device/physfn", sysfs, netdev);
 	if (access(path, F_OK) != 0)

@@ -11,6 +11,10 @@
 
 #include "config.h"
 
+/* The PCI function behind netdev (canonical, into pci[16]); -1 when none
+ * (not an interface name, no such interface, not a PCI device). */
+int vr_netdev_pci(const char *sysfs, const char *netdev, char *pci);
+
 /* For netdev under sysfs (normally "/sys"): the VF's PCI address (canonical,
  * into pci[VR_MEMBER_MAX]) and its index on the PF (*vf, 0..VR_MAX_RELAYS-1).
  * -1 with err naming what is missing: no such netdev, not a PCI device, not

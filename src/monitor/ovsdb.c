@@ -15,7 +15,6 @@
 #include "ovsdb.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include "control.h"
 #include "errmsg.h"
 #include "log.h"
+#include "netdev_vf.h"
 #include "ovsdb_row.h"
 #include "request.h"
 
@@ -68,26 +68,6 @@ find_wanted(const char *uuid)
 		if (strcmp(db.rows[i].uuid, uuid) == 0)
 			return &db.rows[i];
 	return NULL;
-}
-
-/* The PCI device behind a netdev (a VF's representor or the VF itself). */
-static int
-netdev_pci(const char *name, char *out, size_t len)
-{
-	char link[VR_PATH_MAX * 2], target[VR_PATH_MAX * 2], pci[16];
-	ssize_t n;
-
-	if (strchr(name, '/') != NULL)
-		return -1;
-	snprintf(link, sizeof(link), "/sys/class/net/%s/device", name);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return -1;
-	target[n] = '\0';
-	if (vr_pci_parse(basename(target), pci) < 0)
-		return -1;
-	snprintf(out, len, "%s", pci);
-	return 0;
 }
 
 /* Add or remove a row's relay; quiet: a retry, logged only if it works. */
@@ -136,7 +116,7 @@ row_wants(const char *uuid, const json_t *row, struct wanted *w)
 		return;
 	if (r.devargs[0] != '\0')
 		snprintf(w->device, sizeof(w->device), "%s", r.devargs);
-	else if (netdev_pci(r.name, w->device, sizeof(w->device)) < 0) {
+	else if (vr_netdev_pci("/sys", r.name, w->device) < 0) {
 		VR_LOG(WARNING,
 		       "ovsdb: interface %s: no PCI device behind it and no "
 		       "options:dpdk-devargs; no relay for it",

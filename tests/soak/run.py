@@ -36,6 +36,7 @@ from vrtest import (CountedFlow, Scratch, Vrelayd, check, guest_pmd, memif_args,
                     stable, wait_for)
 from vrctl import Client  # noqa: E402
 import test_hostile  # noqa: E402  (the malformed vhost-user messages)
+from test_churn import write_config  # noqa: E402
 import vhostuser  # noqa: E402
 
 MINUTES = float(os.environ.get("VRELAY_SOAK_MINUTES", "30"))
@@ -49,14 +50,6 @@ def sanitizer_env(s):
 
 def sanitizer_reports(s):
     return [f for f in os.listdir(s.dir) if f.startswith(("asan.", "ubsan."))]
-
-
-def write_config(path, relays):
-    with open(path + ".tmp", "w") as f:
-        f.write("[daemon]\nretry-us = 2000000\n")
-        for rid, body in relays:
-            f.write("[relay %d]\n%s\n" % (rid, body))
-    os.rename(path + ".tmp", path)
 
 
 class Loop(threading.Thread):
