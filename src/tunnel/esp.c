@@ -47,7 +47,8 @@ vr_esp_init(int socket, char *err, size_t errlen)
 	if (crypto.up)
 		return 0;
 	if (rte_cryptodev_get_dev_id(CRYPTO_NAME) < 0 && rte_dev_probe(CRYPTO_NAME) != 0)
-		return vr_err(err, errlen, "tunnel: cannot create the %s crypto device", CRYPTO_NAME);
+		return vr_err(err, errlen, "tunnel: cannot create the %s crypto device",
+		              CRYPTO_NAME);
 	id = rte_cryptodev_get_dev_id(CRYPTO_NAME);
 	if (id < 0)
 		return vr_err(err, errlen, "tunnel: crypto device %s not found", CRYPTO_NAME);
@@ -383,8 +384,8 @@ decap_check(struct vr_esp_sa *s, struct rte_mbuf *m, struct vr_esp_counters *c)
 		src = (const uint8_t *)&ip->src_addr;
 		dst = (const uint8_t *)&ip->dst_addr;
 	}
-	if (l3 < sizeof(struct rte_ipv4_hdr) || total < l3 + sizeof(*udp) + 8 + VR_ESP_IV_LEN +
-	                                                   2 + VR_ESP_ICV_LEN ||
+	if (l3 < sizeof(struct rte_ipv4_hdr) ||
+	    total < l3 + sizeof(*udp) + 8 + VR_ESP_IV_LEN + 2 + VR_ESP_ICV_LEN ||
 	    m->data_len < RTE_ETHER_HDR_LEN + total)
 		return &c->malformed;
 	if (memcmp(dst, p->local, p->ipv6 ? 16 : 4) != 0)
@@ -427,9 +428,8 @@ add_ethernet(const struct vr_esp_sa *s, struct rte_mbuf *m, const struct rte_eth
 }
 
 uint16_t
-vr_esp_decap(struct vr_esp_sa *s, struct rte_mbuf **m, uint16_t n,
-             const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
-             struct vr_esp_counters *c)
+vr_esp_decap(struct vr_esp_sa *s, struct rte_mbuf **m, uint16_t n, const struct rte_ether_addr *dst,
+             const struct rte_ether_addr *src, struct vr_esp_counters *c)
 {
 	uint16_t k = 0, ok, good;
 

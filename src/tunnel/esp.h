@@ -27,7 +27,8 @@
 #define VR_ESP_ICV_LEN  16
 /* Outer Ethernet, IPv6 (the larger), UDP, ESP header and IV; then at most
  * 3 bytes of padding, the 2-byte trailer and the ICV. */
-#define VR_ESP_OVERHEAD_MAX (RTE_ETHER_HDR_LEN + 40 + 8 + 8 + VR_ESP_IV_LEN + 3 + 2 + VR_ESP_ICV_LEN)
+#define VR_ESP_OVERHEAD_MAX                                                                        \
+	(RTE_ETHER_HDR_LEN + 40 + 8 + 8 + VR_ESP_IV_LEN + 3 + 2 + VR_ESP_ICV_LEN)
 
 /* Why a frame did not make it through an SA: X(field, name, help). */
 #define VR_ESP_DROPS(X)                                                                            \
@@ -55,7 +56,7 @@ struct vr_esp_key {
 
 /* The outer headers between the two relays, as seen by this one. */
 struct vr_esp_path {
-	bool ipv6;                   /* the underlay's family */
+	bool ipv6; /* the underlay's family */
 	struct rte_ether_addr local_mac, next_hop_mac;
 	uint8_t local[16], peer[16]; /* addresses; IPv4 in the first 4 bytes */
 	uint16_t local_port, peer_port;

@@ -33,14 +33,17 @@ TARGETS = {
     "config": CONF_MAX_LEN,
     "vfconf": CONF_MAX_LEN,
     "offload": 6 + 65535,
+    "esp_decap": 2100,
 }
 SOURCES = ["src/api/request.c", "src/config/config.c", "src/config/conffile.c",
            "src/config/devargs.c", "src/core/safefile.c",
            "src/config/vfconf.c", "src/core/errmsg.c", "src/migrate/announce.c"]
 # every folder of src/ is an include directory, as in the meson build
-SRC_DIRS = ["", "config", "core", "datapath", "migrate", "api", "ports", "ports/vhost"]
+SRC_DIRS = ["", "config", "core", "datapath", "migrate", "tunnel", "api", "ports",
+            "ports/vhost"]
 # targets on mbufs: their own sources, built against DPDK (an EAL in memory)
-DPDK_TARGETS = {"offload": ["src/datapath/offload.c"]}
+DPDK_TARGETS = {"offload": ["src/datapath/offload.c"],
+                "esp_decap": ["src/tunnel/esp.c", "src/core/errmsg.c"]}
 
 CC = "clang"
 # -fno-sanitize-recover: an UBSan finding aborts, so libFuzzer reports it

@@ -156,7 +156,8 @@ check_outer(const struct rte_mbuf *m, bool under6, uint32_t spi)
 
 		assert_int_equal(eth->ether_type, rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4));
 		assert_int_equal(ip->next_proto_id, IPPROTO_UDP);
-		assert_int_equal(rte_be_to_cpu_16(ip->total_length), m->pkt_len - RTE_ETHER_HDR_LEN);
+		assert_int_equal(rte_be_to_cpu_16(ip->total_length),
+		                 m->pkt_len - RTE_ETHER_HDR_LEN);
 		assert_int_equal(rte_ipv4_cksum(ip), 0); /* a correct header sums to zero */
 		assert_int_equal(ip->src_addr, RTE_IPV4(1, 100, 51, 198));
 		assert_int_equal(ip->dst_addr, RTE_IPV4(1, 113, 0, 203));
@@ -202,9 +203,10 @@ round_trip(bool under6, bool inner6, uint8_t keylen)
 		uint16_t got = vr_esp_decap(p.in, m, n, &guest, &gw, &cb);
 
 		if (got != n)
-			fail_msg("decap %u of %u: malformed %lu wrong_peer %lu no_sa %lu replay %lu "
-			         "auth %lu",
-			         got, n, cb.malformed, cb.wrong_peer, cb.no_sa, cb.replay, cb.auth);
+			fail_msg(
+			    "decap %u of %u: malformed %lu wrong_peer %lu no_sa %lu replay %lu "
+			    "auth %lu",
+			    got, n, cb.malformed, cb.wrong_peer, cb.no_sa, cb.replay, cb.auth);
 	}
 	assert_int_equal(cb.pkts, n);
 	assert_int_equal(cb.bytes, inner_bytes);
@@ -215,7 +217,8 @@ round_trip(bool under6, bool inner6, uint8_t keylen)
 		assert_memory_equal(&eth->dst_addr, &guest, 6);
 		assert_memory_equal(&eth->src_addr, &gw, 6);
 		assert_memory_equal(rte_pktmbuf_mtod(m[i], uint8_t *) + 12,
-		                    rte_pktmbuf_mtod(want[i], uint8_t *) + 12, want[i]->pkt_len - 12);
+		                    rte_pktmbuf_mtod(want[i], uint8_t *) + 12,
+		                    want[i]->pkt_len - 12);
 		rte_pktmbuf_free(m[i]);
 		rte_pktmbuf_free(want[i]);
 	}
@@ -256,8 +259,8 @@ expect_drop(struct pair p, struct rte_mbuf *m, size_t counter)
 	struct vr_esp_counters c = {0};
 
 	assert_int_equal(vr_esp_decap(p.in, &m, 1, &guest, &gw, &c), 0);
-	for (size_t off = offsetof(struct vr_esp_counters, not_ip);
-	     off < sizeof(c); off += sizeof(uint64_t))
+	for (size_t off = offsetof(struct vr_esp_counters, not_ip); off < sizeof(c);
+	     off += sizeof(uint64_t))
 		assert_int_equal(*(uint64_t *)((char *)&c + off), off == counter);
 	assert_int_equal(c.pkts, 0);
 }
@@ -376,7 +379,8 @@ write_vectors(const char *file)
 			return 1;
 		for (uint32_t i = 0; i < 3; i++) {
 			struct rte_mbuf *m = guest_frame(inner6, (uint16_t)(100 + i * 700), i);
-			struct rte_mbuf *in = rte_pktmbuf_copy(m, pool, RTE_ETHER_HDR_LEN, UINT32_MAX);
+			struct rte_mbuf *in =
+			    rte_pktmbuf_copy(m, pool, RTE_ETHER_HDR_LEN, UINT32_MAX);
 
 			if (vr_esp_encap(out, &m, 1, &c) != 1)
 				return 1;
