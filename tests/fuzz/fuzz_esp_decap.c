@@ -40,8 +40,8 @@ path(bool at_peer)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {"fuzz_esp_decap", "--no-huge",   "--no-pci",           "-m",
-	               "256",            "--no-shconf", "--log-level=*:crit", "--no-telemetry"};
+	char *eal[] = {"fuzz_esp_decap", "--no-huge",          "--no-pci",      "-m", "256",
+	               "--no-shconf",    "--log-level=*:crit", "--no-telemetry"};
 	struct vr_esp_key k = {.spi = 0x5000, .key_len = 16, .salt = {1, 2, 3, 4}};
 	struct vr_esp_path pp = path(true), pb = path(false);
 	char err[256];
@@ -110,8 +110,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 3; i < size && i - 3 < m->data_len; i++)
 			rte_pktmbuf_mtod(m, uint8_t *)[i - 3] ^= data[i];
 		if (size >= 3)
-			rte_pktmbuf_trim(m, (uint16_t)RTE_MIN((uint32_t)(data[1] | data[2] << 8) % 64,
-			                                      m->data_len - 1u));
+			rte_pktmbuf_trim(m,
+			                 (uint16_t)RTE_MIN((uint32_t)(data[1] | data[2] << 8) % 64,
+			                                   m->data_len - 1u));
 		before--; /* sealed() took one */
 	} else {
 		m = frame_from(data + 1, size - 1);
