@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "errmsg.h"
+#include "neigh.h"
 
 #define ETH_ARP  0x0806
-#define ETH_RARP 0x8035
 #define ETH_IP6  0x86dd
 #define ETH_VLAN 0x8100
 #define IP6_ICMP 58
@@ -19,21 +19,6 @@ static uint16_t
 get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint8_t *
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *
-put(uint8_t *p, const void *src, size_t n)
-{
-	memcpy(p, src, n);
-	return p + n;
 }
 
 static bool
@@ -168,83 +153,18 @@ vr_addrs_ip_str(const struct vr_addrs *a, unsigned i, char *out, size_t len)
 	snprintf(out, len, "%s", buf);
 }
 
-static uint8_t *
-eth_header(uint8_t *p, const uint8_t dst[6], const uint8_t src[6], uint16_t type)
-{
-	return put16(put(put(p, dst, 6), src, 6), type);
-}
-
-/* ARP or RARP body: op 1 (request, gratuitous) or 3 (reverse request). */
-static size_t
-arp_frame(uint8_t *f, uint16_t type, uint16_t op, const uint8_t mac[6], const uint8_t ip[4],
-          const uint8_t target_mac[6])
-{
-	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-	uint8_t *p = eth_header(f, bcast, mac, type);
-
-	p = put16(put16(p, 1), 0x0800);
-	*p++ = 6;
-	*p++ = 4;
-	p = put16(p, op);
-	p = put(put(p, mac, 6), ip, 4);
-	p = put(put(p, target_mac, 6), ip, 4);
-	memset(p, 0, 60 - (size_t)(p - f)); /* pad to the Ethernet minimum */
-	return 60;
-}
-
-static uint16_t
-icmp6_checksum(const uint8_t *ip6, const uint8_t *body, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 8; i < 40; i += 2) /* source and destination */
-		sum += get16(ip6 + i);
-	sum += (uint32_t)len + IP6_ICMP;
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += get16(body + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* Unsolicited NA to all nodes, override set, with the target's MAC. */
-static size_t
-na_frame(uint8_t *f, const uint8_t mac[6], const uint8_t ip[16])
-{
-	static const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
-	static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 1};
-	uint8_t *ip6 = eth_header(f, all_nodes_mac, mac, ETH_IP6), *icmp = ip6 + 40, *p;
-
-	p = put16(put16(put16(put16(ip6, 0x6000), 0), 32), (uint16_t)(IP6_ICMP << 8 | 255));
-	p = put(put(p, ip, 16), all_nodes, 16);
-	*p++ = ND_NA;
-	*p++ = 0;
-	p = put16(p, 0);                /* checksum, below */
-	p = put16(put16(p, 0x2000), 0); /* flags: override */
-	p = put(p, ip, 16);             /* target */
-	*p++ = 2;                       /* option: target link-layer address */
-	*p++ = 1;                       /* length in 8 bytes */
-	p = put(p, mac, 6);
-	put16(icmp + 2, icmp6_checksum(ip6, icmp, 32));
-	return (size_t)(p - f);
-}
-
 unsigned
 vr_announce_frames(const struct vr_addrs *a, uint8_t frames[][VR_ANNOUNCE_FRAME], size_t len[])
 {
-	static const uint8_t zero4[4];
 	unsigned n = 0;
 
 	if (!a->has_mac)
 		return 0;
-	len[n] = arp_frame(frames[n], ETH_RARP, 3, a->mac, zero4, a->mac);
+	len[n] = vr_neigh_rarp(a->mac, frames[n]);
 	n++;
-	for (unsigned i = 0; i < a->n4; i++, n++) {
-		static const uint8_t none[6];
-
-		len[n] = arp_frame(frames[n], ETH_ARP, 1, a->mac, a->ip4[i], none);
-	}
+	for (unsigned i = 0; i < a->n4; i++, n++)
+		len[n] = vr_neigh_garp(a->mac, a->ip4[i], frames[n]);
 	for (unsigned i = 0; i < a->n6; i++, n++)
-		len[n] = na_frame(frames[n], a->mac, a->ip6[i]);
+		len[n] = vr_neigh_unsolicited_na(a->mac, a->ip6[i], frames[n]);
 	return n;
 }

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define VR_ADDRS_MAX      8  /* of each family; later ones replace the oldest */
-#define VR_ANNOUNCE_FRAME 86 /* bytes of the largest frame built (an NA) */
+#define VR_ANNOUNCE_FRAME 86 /* bytes of the largest frame built (an NA): VR_NEIGH_FRAME */
 #define VR_ANNOUNCE_MAX   (1 + 2 * VR_ADDRS_MAX)
 
 struct vr_addrs {

@@ -18,7 +18,8 @@ int
 vr_key_new(struct vr_esp_key *k, uint32_t spi, uint8_t key_len, char *err, size_t errlen)
 {
 	if (key_len != 16 && key_len != 32)
-		return vr_err(err, errlen, "tunnel: AES-GCM keys are 16 or 32 bytes, not %u", key_len);
+		return vr_err(err, errlen, "tunnel: AES-GCM keys are 16 or 32 bytes, not %u",
+		              key_len);
 	if (spi < VR_SPI_MIN)
 		return vr_err(err, errlen, "tunnel: SPI %u is reserved", spi);
 	memset(k, 0, sizeof(*k));

@@ -37,7 +37,8 @@ TARGETS = {
 }
 SOURCES = ["src/api/request.c", "src/config/config.c", "src/config/conffile.c",
            "src/config/devargs.c", "src/core/safefile.c",
-           "src/config/vfconf.c", "src/core/errmsg.c", "src/migrate/announce.c"]
+           "src/config/vfconf.c", "src/core/errmsg.c", "src/migrate/announce.c",
+           "src/migrate/neigh.c"]
 # every folder of src/ is an include directory, as in the meson build
 SRC_DIRS = ["", "config", "core", "datapath", "migrate", "tunnel", "api", "ports",
             "ports/vhost"]

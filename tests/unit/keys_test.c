@@ -52,8 +52,8 @@ spis_unreserved_and_unique(void **state)
 static void
 rekey_before_wrap_or_age(void **state)
 {
-	struct vr_rekey_limits l = {.max_packets = UINT64_MAX, .margin_packets = 1000,
-	                            .lifetime_ms = 3600 * 1000};
+	struct vr_rekey_limits l = {
+	    .max_packets = UINT64_MAX, .margin_packets = 1000, .lifetime_ms = 3600 * 1000};
 
 	(void)state;
 	/* a 32-bit sequence number: never past 2^32 - 1, whatever is configured */
