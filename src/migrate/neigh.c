@@ -3,15 +3,15 @@
 
 #include <string.h>
 
-#define ETH_IP4  0x0800
-#define ETH_ARP  0x0806
-#define ETH_RARP 0x8035
-#define ETH_IP6  0x86dd
-#define IP6_ICMP 58
-#define ND_NS    135
-#define ND_NA    136
-#define ND_SLLA  1 /* option: source link-layer address */
-#define ND_TLLA  2 /* option: target link-layer address */
+#define ETH_IP4      0x0800
+#define ETH_ARP      0x0806
+#define ETH_RARP     0x8035
+#define ETH_IP6      0x86dd
+#define IP6_ICMP     58
+#define ND_NS        135
+#define ND_NA        136
+#define ND_SLLA      1 /* option: source link-layer address */
+#define ND_TLLA      2 /* option: target link-layer address */
 #define NA_SOLICITED 0x4000
 #define NA_OVERRIDE  0x2000
 #define ARP_LEN      28
@@ -152,9 +152,8 @@ vr_neigh_parse(const uint8_t *f, size_t len, struct vr_neigh *n)
 /* ---- building ---- */
 
 static size_t
-arp_frame(uint8_t *f, const uint8_t eth_dst[6], uint16_t type, uint16_t op,
-          const uint8_t mac[6], const uint8_t ip[4], const uint8_t target_mac[6],
-          const uint8_t target_ip[4])
+arp_frame(uint8_t *f, const uint8_t eth_dst[6], uint16_t type, uint16_t op, const uint8_t mac[6],
+          const uint8_t ip[4], const uint8_t target_mac[6], const uint8_t target_ip[4])
 {
 	uint8_t *p = eth_header(f, eth_dst, mac, type);
 
@@ -172,13 +171,11 @@ arp_frame(uint8_t *f, const uint8_t eth_dst[6], uint16_t type, uint16_t op,
  * link-layer option of type opt carrying mac. */
 static size_t
 nd_frame(uint8_t *f, const uint8_t eth_dst[6], const uint8_t dst[16], const uint8_t mac[6],
-         const uint8_t src[16], uint8_t type, uint16_t flags, const uint8_t target[16],
-         uint8_t opt)
+         const uint8_t src[16], uint8_t type, uint16_t flags, const uint8_t target[16], uint8_t opt)
 {
 	uint8_t *ip6 = eth_header(f, eth_dst, mac, ETH_IP6), *icmp = ip6 + 40, *p;
 
-	p = put16(put16(put16(put16(ip6, 0x6000), 0), ND_LEN + 8),
-	          (uint16_t)(IP6_ICMP << 8 | 255));
+	p = put16(put16(put16(put16(ip6, 0x6000), 0), ND_LEN + 8), (uint16_t)(IP6_ICMP << 8 | 255));
 	p = put(put(p, src, 16), dst, 16);
 	*p++ = type;
 	*p++ = 0;
@@ -206,8 +203,8 @@ vr_neigh_answer(const struct vr_neigh *q, const uint8_t mac[6], uint8_t out[VR_N
 	/* RFC 4861 7.2.4: to the asker; a DAD probe (from ::) to all nodes,
 	 * and then not marked solicited */
 	if (memcmp(q->sender_ip, unspecified, 16) == 0)
-		return nd_frame(out, all_nodes_mac, all_nodes, mac, q->target_ip, ND_NA, NA_OVERRIDE,
-		                q->target_ip, ND_TLLA);
+		return nd_frame(out, all_nodes_mac, all_nodes, mac, q->target_ip, ND_NA,
+		                NA_OVERRIDE, q->target_ip, ND_TLLA);
 	if (!q->has_mac)
 		return 0;
 	return nd_frame(out, q->sender_mac, q->sender_ip, mac, q->target_ip, ND_NA,

@@ -43,8 +43,7 @@ bool vr_neigh_parse(const uint8_t *frame, size_t len, struct vr_neigh *n);
 /* The answer of the owner of q->target_ip at mac to the question q (an ARP
  * request or an NS): an ARP reply, or a solicited NA (override set) to the
  * asker, or to all nodes for DAD. Returns its length; 0 if q is neither. */
-size_t vr_neigh_answer(const struct vr_neigh *q, const uint8_t mac[6],
-                       uint8_t out[VR_NEIGH_FRAME]);
+size_t vr_neigh_answer(const struct vr_neigh *q, const uint8_t mac[6], uint8_t out[VR_NEIGH_FRAME]);
 
 /* The question "who has target?" from (mac, ip): a broadcast ARP request,
  * or an NS to target's solicited-node multicast address. Returns its length. */

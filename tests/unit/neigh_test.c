@@ -80,8 +80,8 @@ nd_question_and_answer(void **state)
 	/* to the solicited-node group of relay6: 33:33:ff:00:00:01, ff02::1:ff00:1 */
 	assert_memory_equal(q, "\x33\x33\xff\x00\x00\x01", 6);
 	assert_memory_equal(q + 14 + 24, "\xff\x02\0\0\0\0\0\0\0\0\0\x01\xff\x00\x00\x01", 16);
-	assert_int_equal(q[14 + 7], 255);           /* hop limit */
-	assert_int_equal(q[14 + 40], 135);          /* NS */
+	assert_int_equal(q[14 + 7], 255);             /* hop limit */
+	assert_int_equal(q[14 + 40], 135);            /* NS */
 	assert_memory_equal(q + 14 + 48, relay6, 16); /* target */
 	assert_memory_equal(q + 14 + 64, "\x01\x01", 2);
 	assert_memory_equal(q + 14 + 66, host_mac, 6);
@@ -95,10 +95,10 @@ nd_question_and_answer(void **state)
 	len = vr_neigh_answer(&n, relay_mac, a);
 	assert_int_equal(len, 14 + 40 + 32);
 	assert_memory_equal(a, host_mac, 6);
-	assert_memory_equal(a + 14 + 8, relay6, 16);  /* from the target address */
-	assert_memory_equal(a + 14 + 24, host6, 16);  /* to the asker */
-	assert_int_equal(a[14 + 40], 136);            /* NA */
-	assert_int_equal(a[14 + 44], 0x60);           /* solicited, override */
+	assert_memory_equal(a + 14 + 8, relay6, 16); /* from the target address */
+	assert_memory_equal(a + 14 + 24, host6, 16); /* to the asker */
+	assert_int_equal(a[14 + 40], 136);           /* NA */
+	assert_int_equal(a[14 + 44], 0x60);          /* solicited, override */
 	assert_memory_equal(a + 14 + 64, "\x02\x01", 2);
 	assert_memory_equal(a + 14 + 66, relay_mac, 6);
 	checksum_ok(a);
@@ -188,9 +188,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(arp_question_and_answer),  cmocka_unit_test(nd_question_and_answer),
-	    cmocka_unit_test(nd_refused_as_rfc4861_says), cmocka_unit_test(dad_probe_answered_to_all_nodes),
-	    cmocka_unit_test(announcements),            cmocka_unit_test(garbage_is_nothing),
+	    cmocka_unit_test(arp_question_and_answer),
+	    cmocka_unit_test(nd_question_and_answer),
+	    cmocka_unit_test(nd_refused_as_rfc4861_says),
+	    cmocka_unit_test(dad_probe_answered_to_all_nodes),
+	    cmocka_unit_test(announcements),
+	    cmocka_unit_test(garbage_is_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
