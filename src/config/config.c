@@ -54,6 +54,7 @@ vr_conf_init(struct vr_conf *c)
 	c->retry_us = 1000;
 	c->log_level = 7; /* RTE_LOG_INFO */
 	vr_relay_conf_init(&c->defaults, NULL);
+	vr_underlay_init(&c->underlay);
 	snprintf(c->control_dir, sizeof(c->control_dir), DEFAULT_SOCKET_DIR);
 	c->ctl.mode = 0660;
 	snprintf(c->ctl.devices, sizeof(c->ctl.devices), "pci bond");
@@ -563,7 +564,7 @@ vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *er
 	uint64_t v;
 	int rc = set_control_key(c, key, val, err, errlen);
 
-	if (rc <= 0)
+	if (rc <= 0 || (rc = vr_underlay_set(&c->underlay, key, val, err, errlen)) <= 0)
 		return rc;
 	if (strcmp(key, "workers") == 0) {
 		return vr_cpuset_parse(&c->workers, val, err, errlen);
@@ -954,7 +955,8 @@ vr_conf_validate(const struct vr_conf *c, char *err, size_t errlen)
 				              c->relays[j].id, r->id, r->socket);
 		}
 	}
-	if (devices_check(c, err, errlen) < 0 || pins_check(c, err, errlen) < 0)
+	if (devices_check(c, err, errlen) < 0 || pins_check(c, err, errlen) < 0 ||
+	    vr_underlay_validate(&c->underlay, err, errlen) < 0)
 		return -1;
 	return endpoints_check(&c->ctl, err, errlen);
 }

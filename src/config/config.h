@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "underlay.h"
+
 #define VR_MAX_RELAYS    64
 #define VR_MAX_QP        32
 #define VR_MAX_CPUS      126 /* lcore ids 0..125; RTE_MAX_LCORE-1 is the control lcore */
@@ -88,8 +90,9 @@ struct vr_conf {
 	char pid_file[VR_PATH_MAX * 2];   /* "" = none */
 	char run_user[64], run_group[64]; /* dropped to after start-up; "" = stay */
 	struct vr_ctl_conf ctl;
-	char warnings[2048];           /* config lines accepted but ignored, one per line */
-	struct vr_relay_conf defaults; /* values a [relay] section starts from */
+	struct vr_underlay_conf underlay; /* the tunnel's own address (underlay.h) */
+	char warnings[2048];              /* config lines accepted but ignored, one per line */
+	struct vr_relay_conf defaults;    /* values a [relay] section starts from */
 	uint16_t n_relays;
 	struct vr_relay_conf relays[VR_MAX_RELAYS];
 };

@@ -35,7 +35,7 @@ TARGETS = {
     "offload": 6 + 65535,
     "esp_decap": 2100,
 }
-SOURCES = ["src/api/request.c", "src/config/config.c", "src/config/conffile.c",
+SOURCES = ["src/api/request.c", "src/config/config.c", "src/config/underlay.c", "src/config/conffile.c",
            "src/config/devargs.c", "src/core/safefile.c",
            "src/config/vfconf.c", "src/core/errmsg.c", "src/migrate/announce.c",
            "src/migrate/neigh.c"]

@@ -434,6 +434,72 @@ expect_invalid(const char *text, const char *msg)
 	assert_string_equal(err, msg);
 }
 
+/* The tunnel's underlay identity (underlay.h): read, then checked as a
+ * whole against the prefixes (RFC 4291 / RFC 1122 address classes). */
+static void
+test_underlay(void **state)
+{
+	struct vr_conf c;
+
+	(void)state;
+	parse_ok(&c, "workers = 1\nunderlay-relay = 3\nunderlay-ipv4 = 198.51.100.10/24\n"
+	             "underlay-gateway4 = 198.51.100.1\nunderlay-ipv6 = 2001:db8:a::10/64\n"
+	             "underlay-gateway6 = fe80::1\n");
+	if (vr_conf_validate(&c, err, sizeof(err)) != 0)
+		fail_msg("invalid: %s", err);
+	assert_int_equal(c.underlay.relay, 3);
+	assert_memory_equal(c.underlay.ip4, "\xc6\x33\x64\x0a", 4);
+	assert_int_equal(c.underlay.prefix4, 24);
+	assert_memory_equal(c.underlay.gw4, "\xc6\x33\x64\x01", 4);
+	assert_int_equal(c.underlay.prefix6, 64);
+	assert_int_equal(c.underlay.ip6[15], 0x10);
+	assert_int_equal(c.underlay.gw6[0], 0xfe);
+	/* nothing configured: valid, and no underlay */
+	parse_ok(&c, "workers = 1\n");
+	assert_int_equal(vr_conf_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.underlay.relay, -1);
+
+	expect_parse_error("underlay-ipv4 = 198.51.100.10\n",
+	                   "t.conf:1: underlay-ipv4 '198.51.100.10' is not ADDRESS/PREFIX");
+	expect_parse_error("underlay-ipv4 = 198.51.100.300/24\n",
+	                   "t.conf:1: underlay-ipv4: '198.51.100.300' is not an IPv4 address");
+	expect_parse_error("underlay-ipv4 = 198.51.100.10/33\n",
+	                   "t.conf:1: underlay-ipv4: prefix '33' is not 1..32");
+	expect_parse_error("underlay-ipv6 = 2001:db8::1/\n",
+	                   "t.conf:1: underlay-ipv6: prefix '' is not 1..128");
+	expect_parse_error("underlay-relay = 64\n",
+	                   "t.conf:1: underlay-relay '64' is not a relay id 0..63");
+	expect_invalid("workers = 1\nunderlay-ipv4 = 198.51.100.10/24\n",
+	               "an underlay address needs underlay-relay (the relay whose device carries "
+	               "it)");
+	expect_invalid("workers = 1\nunderlay-relay = 0\n",
+	               "underlay-relay without underlay-ipv4 or -ipv6");
+	expect_invalid("workers = 1\nunderlay-relay = 0\nunderlay-ipv4 = 198.51.100.0/24\n",
+	               "underlay-ipv4: the network or broadcast address of its /24");
+	expect_invalid("workers = 1\nunderlay-relay = 0\nunderlay-ipv4 = 198.51.100.127/25\n",
+	               "underlay-ipv4: the network or broadcast address of its /25");
+	expect_invalid("workers = 1\nunderlay-relay = 0\nunderlay-ipv4 = 224.0.0.5/24\n",
+	               "underlay-ipv4: 224.0.0.5 is not a unicast address");
+	expect_invalid(
+	    "workers = 1\nunderlay-relay = 0\nunderlay-ipv4 = 198.51.100.10/24\n"
+	    "underlay-gateway4 = 203.0.113.1\n",
+	    "underlay-gateway4 203.0.113.1 is not another address on the underlay's /24");
+	/* a point-to-point /31 (RFC 3021) has no network or broadcast address */
+	parse_ok(&c, "workers = 1\nunderlay-relay = 0\nunderlay-ipv4 = 198.51.100.10/31\n"
+	             "underlay-gateway4 = 198.51.100.11\n");
+	if (vr_conf_validate(&c, err, sizeof(err)) != 0)
+		fail_msg("/31 refused: %s", err);
+	expect_invalid("workers = 1\nunderlay-relay = 0\nunderlay-ipv6 = fe80::10/64\n",
+	               "underlay-ipv6: not a global or unique-local unicast address");
+	expect_invalid("workers = 1\nunderlay-relay = 0\nunderlay-ipv6 = 2001:db8:a::10/64\n"
+	               "underlay-gateway6 = 2001:db8:b::1\n",
+	               "underlay-gateway6 is neither link-local nor another address on the "
+	               "underlay's /64");
+	expect_invalid("workers = 1\nunderlay-relay = 0\nunderlay-ipv6 = 2001:db8:a::10/64\n"
+	               "underlay-gateway4 = 198.51.100.1\n",
+	               "underlay-gateway4 without underlay-ipv4");
+}
+
 static void
 test_validate(void **state)
 {
@@ -663,6 +729,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_underlay),
 	    cmocka_unit_test(test_cpuset_lists),
 	    cmocka_unit_test(test_cpuset_hex_masks),
 	    cmocka_unit_test(test_cpuset_errors),

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A relay's own place on the network it shares with a device (issue 13,
+ * docs/tunnel.md): the underlay address(es) the tunnel runs from, their
+ * gateways, and the relay whose device carries them. Configuration only;
+ * pure and unit-tested.
+ *
+ *   underlay-relay    = N                   relay whose device carries it
+ *   underlay-ipv4     = 198.51.100.10/24    address/prefix
+ *   underlay-gateway4 = 198.51.100.1        next hop off the prefix
+ *   underlay-ipv6     = 2001:db8:a::10/64
+ *   underlay-gateway6 = 2001:db8:a::1       (or a link-local fe80::/10)
+ */
+#ifndef VR_UNDERLAY_H
+#define VR_UNDERLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vr_underlay_conf {
+	int relay; /* -1: none configured */
+	bool has4, has6, has_gw4, has_gw6;
+	uint8_t ip4[4], gw4[4], prefix4;
+	uint8_t ip6[16], gw6[16], prefix6;
+};
+
+void vr_underlay_init(struct vr_underlay_conf *u);
+
+/* One underlay-* key: 0 done, -1 with err, 1 not an underlay key. */
+int vr_underlay_set(struct vr_underlay_conf *u, const char *key, const char *val, char *err,
+                    size_t errlen);
+
+/* The keys together: an address needs a relay and a relay an address, a
+ * gateway needs its family's address and lies on its prefix. */
+int vr_underlay_validate(const struct vr_underlay_conf *u, char *err, size_t errlen);
+
+#endif
