@@ -68,7 +68,7 @@ class RelayUnderTest:
             for i in range(n):
                 args += ["-r", "id=%d cpu=%s device=%s" % (
                     i, RELAY_CPU, memif_args(self.memifs[i], "server", name="net_memif%d" % i))]
-            self.d = Vrelayd(s, args, workers=RELAY_CPU, log_level="notice")
+            self.d = Vrelayd(s, args, workers=RELAY_CPU, log_level="notice", device_kinds=False)
             self.d.argv = pre + self.d.argv
             self.d.start()
             self.pid = self.d.proc.pid
