@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 #include <rte_udp.h>
 
+#include "counters.h"
 #include "errmsg.h"
 
 #define CRYPTO_NAME "crypto_aesni_gcm_vrelay"
@@ -245,33 +246,34 @@ drop_tail(struct rte_mbuf **m, uint16_t good, uint16_t n, uint64_t *ctr)
 {
 	for (uint16_t i = good; i < n; i++)
 		rte_pktmbuf_free(m[i]);
-	*ctr += (uint64_t)(n - good);
+	ctr_add(*ctr, (uint64_t)(n - good));
 	return good;
 }
 
-/* Frames to carry: untagged IP of the SA's family, in one segment. */
-static bool
-encap_ok(const struct vr_esp_sa *s, struct rte_mbuf *m)
+/* Frames to carry: untagged IP of the SA's family, in one segment. NULL,
+ * or the counter of why not. */
+static uint64_t *
+encap_check(const struct vr_esp_sa *s, struct rte_mbuf *m, struct vr_esp_counters *c)
 {
 	const struct rte_ether_hdr *eth;
 	uint16_t want = s->inner_ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4;
 	uint32_t l3;
 
 	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0)
-		return false;
+		return &c->too_big;
 	if (m->data_len < RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr))
-		return false;
+		return &c->not_ip;
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	if (eth->ether_type != rte_cpu_to_be_16(want))
-		return false;
+		return &c->not_ip;
 	l3 = s->inner_ipv6 ? sizeof(struct rte_ipv6_hdr)
 	                   : (uint32_t)(((const struct rte_ipv4_hdr *)(eth + 1))->ihl * 4);
 	if (l3 < sizeof(struct rte_ipv4_hdr) || m->data_len < RTE_ETHER_HDR_LEN + l3)
-		return false;
+		return &c->not_ip;
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	m->l3_len = l3;
 	m->ol_flags &= ~TX_FLAGS; /* the frame is finished: checksums done by the caller */
-	return true;
+	return NULL;
 }
 
 /* rte_ipsec leaves the outer checksums: IPv4's header, IPv6's UDP. */
@@ -323,9 +325,11 @@ vr_esp_encap(struct vr_esp_sa *s, struct rte_mbuf **m, uint16_t n, struct vr_esp
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *x = m[i];
 
-		if (!encap_ok(s, x)) {
+		uint64_t *why = encap_check(s, x, c);
+
+		if (why != NULL) {
 			rte_pktmbuf_free(x);
-			c->not_ip++;
+			ctr_add(*why, 1);
 			continue;
 		}
 		orig[k] = x;
@@ -339,8 +343,8 @@ vr_esp_encap(struct vr_esp_sa *s, struct rte_mbuf **m, uint16_t n, struct vr_esp
 	ok = rte_ipsec_pkt_process(&s->ss, m, ok);
 	for (uint16_t i = 0; i < ok; i++)
 		finish_outer(s, m[i]);
-	c->pkts += ok;
-	c->bytes += good_bytes(m, ok, orig, len);
+	ctr_add(c->pkts, ok);
+	ctr_add(c->bytes, good_bytes(m, ok, orig, len));
 	return drop_tail(m, ok, k, &c->too_big);
 }
 
@@ -438,7 +442,7 @@ vr_esp_decap(struct vr_esp_sa *s, struct rte_mbuf **m, uint16_t n, const struct 
 
 		if (why != NULL) {
 			rte_pktmbuf_free(m[i]);
-			(*why)++;
+			ctr_add(*why, 1);
 		} else {
 			m[k++] = m[i];
 		}
@@ -455,14 +459,14 @@ vr_esp_decap(struct vr_esp_sa *s, struct rte_mbuf **m, uint16_t n, const struct 
 	good = 0;
 	for (uint16_t i = 0; i < ok; i++) {
 		if (add_ethernet(s, m[i], dst, src)) {
-			c->bytes += m[i]->pkt_len - RTE_ETHER_HDR_LEN;
+			ctr_add(c->bytes, m[i]->pkt_len - RTE_ETHER_HDR_LEN);
 			m[good++] = m[i];
 		} else {
 			rte_pktmbuf_free(m[i]);
-			c->malformed++;
+			ctr_add(c->malformed, 1);
 		}
 	}
-	c->pkts += good;
+	ctr_add(c->pkts, good);
 	return good;
 }
 

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The tunnel as a port (ports/tunnel), driven by the relay's own
+ * directions: relay A's guest-to-device direction sends a guest's frames
+ * into A's tunnel port, which seals them onto A's (fake) device; what that
+ * device sent is put on relay B's tunnel ring, as B's device side would;
+ * B's device-to-guest direction takes them from B's tunnel port into B's
+ * (fake) guest. Frames arrive in order, byte for byte but for the Ethernet
+ * header the redirect writes; IPv4 and IPv6 share the tunnel; a forged
+ * frame and a frame for another SPI are dropped and counted; a device that
+ * takes nothing costs counted drops, not a stall; every mbuf comes back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dev2vm.h"
+#include "eal.h"
+#include "fakeport.h"
+#include "handoff.h"
+#include "tunnel_port.h"
+#include "unit.h"
+#include "vm2dev.h"
+
+#define RETRY 1000
+
+static struct rte_mempool *pool;
+static char err[256];
+static const struct rte_ether_addr guest_mac = {{0x52, 0x54, 0, 0, 0, 1}};
+static const struct rte_ether_addr old_gw = {{0x02, 0, 0, 0, 0, 0x99}};
+
+struct site {
+	struct fake_port guest, dev;
+	struct vr_tunnel_port tun;
+	struct vr_vm2dev vm2dev; /* guest -> tunnel */
+	struct vr_dev2vm dev2vm; /* tunnel -> guest */
+};
+
+static struct vr_esp_path
+path(bool at_a)
+{
+	struct vr_esp_path p = {.local_port = 4500, .peer_port = 4500};
+	uint8_t a[4] = {198, 51, 100, 10}, b[4] = {203, 0, 113, 10};
+
+	memcpy(p.local, at_a ? a : b, 4);
+	memcpy(p.peer, at_a ? b : a, 4);
+	return p;
+}
+
+static void
+fake_up(struct fake_port *f, uint16_t queues)
+{
+	f->port.ops = &fake_ops;
+	f->port.n_txq = queues;
+	f->port.pool = pool;
+	handoff_port_queues(&f->port, (1ULL << queues) - 1, (1ULL << queues) - 1);
+	handoff_port_up(&f->port);
+}
+
+/* Site A seals with keys k4/k6, site B opens with the same. */
+static struct site *
+site_new(bool at_a, const char *ring)
+{
+	struct site *s = aligned_alloc(RTE_CACHE_LINE_SIZE,
+	                               RTE_ALIGN_CEIL(sizeof(struct site), RTE_CACHE_LINE_SIZE));
+	struct vr_esp_path p = path(at_a);
+
+	assert_non_null(s);
+	memset(s, 0, sizeof(*s));
+	fake_up(&s->guest, 1);
+	fake_up(&s->dev, 1);
+	s->dev.tx_room[0] = UINT32_MAX;
+	vr_tunnel_port_init(&s->tun, &s->dev.port, 0, pool);
+	for (int fam = 0; fam < 2; fam++) {
+		struct vr_esp_key k = {.spi = 0x7000u + (uint32_t)fam, .key_len = 16};
+
+		memset(k.key, 0x30 + fam, sizeof(k.key));
+		s->tun.out[fam] =
+		    vr_esp_sa_create(true, fam, &k, &p, 0, SOCKET_ID_ANY, err, sizeof(err));
+		s->tun.in[fam] =
+		    vr_esp_sa_create(false, fam, &k, &p, 1024, SOCKET_ID_ANY, err, sizeof(err));
+		assert_non_null(s->tun.out[fam]);
+		assert_non_null(s->tun.in[fam]);
+	}
+	s->tun.rx = rte_ring_create(ring, 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	assert_non_null(s->tun.rx);
+	s->tun.deliver_dst = guest_mac;
+	s->tun.deliver_src = old_gw;
+	assert_int_equal(s->tun.port.ops->start(&s->tun.port, err, sizeof(err)), 0);
+	s->vm2dev.d = (struct vr_dir){.kind = VR_VM2DEV,
+	                              .src = &s->guest.port,
+	                              .dst = &s->tun.port,
+	                              .retry_tsc = RETRY,
+	                              .worker = -1};
+	s->dev2vm.d = (struct vr_dir){.kind = VR_DEV2VM,
+	                              .src = &s->tun.port,
+	                              .dst = &s->guest.port,
+	                              .retry_tsc = RETRY,
+	                              .worker = -1};
+	rte_seqcount_init(&s->vm2dev.learned_sc);
+	{
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s_inject", ring);
+		s->vm2dev.inject = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	}
+	assert_non_null(s->vm2dev.inject);
+	s->guest.tx_room[0] = UINT32_MAX;
+	return s;
+}
+
+static void
+site_free(struct site *s)
+{
+	struct rte_mbuf *m;
+
+	dir_drain(&s->vm2dev.d);
+	dir_drain(&s->dev2vm.d);
+	fake_queue_free(&s->guest.rx[0]);
+	fake_queue_free(&s->guest.tx[0]);
+	fake_queue_free(&s->dev.rx[0]);
+	fake_queue_free(&s->dev.tx[0]);
+	while (rte_ring_dequeue(s->tun.rx, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(s->tun.rx);
+	rte_ring_free(s->vm2dev.inject);
+	for (int fam = 0; fam < 2; fam++) {
+		vr_esp_sa_free(s->tun.out[fam]);
+		vr_esp_sa_free(s->tun.in[fam]);
+	}
+	free(s);
+}
+
+/* A UDP frame of len bytes, IPv4 or IPv6, carrying seq. */
+static struct rte_mbuf *
+frame(uint32_t seq, bool v6, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, len);
+	size_t l3 = v6 ? 40 : 20;
+
+	memset(p, 0, len);
+	memcpy(p, "\x02\x00\x00\x00\x00\x99\x52\x54\x00\x00\x00\x01", 12);
+	if (v6) {
+		p[12] = 0x86, p[13] = 0xdd;
+		p[14] = 0x60;
+		p[18] = (uint8_t)((len - 54) >> 8), p[19] = (uint8_t)(len - 54);
+		p[20] = IPPROTO_UDP;
+		p[21] = 64;
+	} else {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + 14);
+
+		p[12] = 0x08;
+		ip->version_ihl = 0x45;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(len - 14));
+		ip->time_to_live = 64;
+		ip->next_proto_id = IPPROTO_UDP;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	memcpy(p + 14 + l3 + 8, &seq, sizeof(seq));
+	return m;
+}
+
+static uint32_t
+seq_of(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t seq;
+
+	memcpy(&seq, p + 14 + (p[12] == 0x86 ? 40 : 20) + 8, sizeof(seq));
+	return seq;
+}
+
+static unsigned
+poll_at(struct vr_dir *d, uint64_t now)
+{
+	struct vr_budget b;
+
+	budget_reset(&b);
+	return dir_poll(d, now, &b);
+}
+
+/* What A's device sent goes onto B's tunnel ring, as B's device side would
+ * put it there. */
+static void
+carry(struct site *a, struct site *b)
+{
+	struct fake_queue *fq = &a->dev.tx[0];
+
+	while (fq->head < fq->n)
+		assert_int_equal(rte_ring_enqueue(b->tun.rx, fq->m[fq->head++]), 0);
+	fq->head = fq->n = 0;
+}
+
+/* Frame i's size: 64 to 1463 bytes (80 and up for IPv6, every third). */
+static uint16_t
+size_of(uint32_t i)
+{
+	return (uint16_t)((i % 3 == 0 ? 80 : 64) + i % 1400);
+}
+
+static void
+guest_frames_cross_the_tunnel_in_order(void **state)
+{
+	struct site *a = site_new(true, "tp_ring_a"), *b = site_new(false, "tp_ring_b");
+	uint32_t n = 300;
+
+	(void)state;
+	for (uint32_t i = 0; i < n; i++)
+		fake_queue_push(&a->guest.rx[0], frame(i, i % 3 == 0, size_of(i)));
+	for (uint64_t now = 1; fake_queue_len(&a->guest.rx[0]) > 0; now++)
+		poll_at(&a->vm2dev.d, now);
+	assert_int_equal(a->vm2dev.d.c.tx_pkts, n);
+	assert_int_equal(a->tun.sealed.pkts, n);
+	assert_int_equal(a->dev.tx[0].n, n);
+	/* nothing of a guest frame in the clear on the underlay */
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(vr_esp_frame_spi(a->dev.tx[0].m[i], 4500), 0x7000u + (i % 3 == 0));
+	carry(a, b);
+	for (uint64_t now = 1; rte_ring_count(b->tun.rx) > 0; now++)
+		poll_at(&b->dev2vm.d, now);
+	assert_int_equal(b->tun.opened.pkts, n);
+	assert_int_equal(b->dev2vm.d.c.tx_pkts, n);
+	assert_int_equal(b->guest.tx[0].n, n);
+	/* each family in order; the redirect's Ethernet header on every frame */
+	for (int fam = 0; fam < 2; fam++) {
+		uint32_t next = fam ? 0 : 1;
+
+		for (uint32_t i = 0; i < n; i++) {
+			const struct rte_mbuf *m = b->guest.tx[0].m[i];
+			const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const void *);
+
+			if ((eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) != fam)
+				continue;
+			assert_int_equal(seq_of(m), next);
+			assert_int_equal(m->pkt_len, size_of(next));
+			assert_memory_equal(&eth->dst_addr, &guest_mac, 6);
+			assert_memory_equal(&eth->src_addr, &old_gw, 6);
+			next += fam ? 3 : (next % 3 == 2 ? 2 : 1);
+		}
+	}
+	site_free(a);
+	site_free(b);
+	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
+}
+
+static void
+forged_foreign_and_full_device(void **state)
+{
+	struct site *a = site_new(true, "tp_ring_a2"), *b = site_new(false, "tp_ring_b2");
+	struct rte_mbuf *m;
+
+	(void)state;
+	for (uint32_t i = 0; i < 3; i++)
+		fake_queue_push(&a->guest.rx[0], frame(i, false, 200));
+	poll_at(&a->vm2dev.d, 1);
+	assert_int_equal(a->dev.tx[0].n, 3);
+	/* frame 0 forged in flight; frame 1 named for an SPI B does not have */
+	m = a->dev.tx[0].m[0];
+	*rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - 3) ^= 1;
+	m = a->dev.tx[0].m[1];
+	*rte_pktmbuf_mtod_offset(m, uint8_t *, 14 + 20 + 8 + 3) ^= 0x40;
+	carry(a, b);
+	poll_at(&b->dev2vm.d, 1);
+	assert_int_equal(b->tun.opened.auth, 1);
+	assert_int_equal(b->tun.opened.no_sa, 1);
+	assert_int_equal(b->tun.opened.pkts, 1);
+	assert_int_equal(b->guest.tx[0].n, 1);
+	assert_int_equal(seq_of(b->guest.tx[0].m[0]), 2);
+
+	/* A's device takes nothing: counted drops, the guest side never stalls */
+	a->dev.tx_room[0] = 0;
+	for (uint32_t i = 0; i < 10; i++)
+		fake_queue_push(&a->guest.rx[0], frame(i, false, 100));
+	poll_at(&a->vm2dev.d, 2);
+	assert_int_equal(fake_queue_len(&a->guest.rx[0]), 0);
+	assert_int_equal(a->tun.under_full, 10);
+	/* and frames that are not IP never reach the device */
+	a->dev.tx_room[0] = UINT32_MAX;
+	m = frame(99, false, 100);
+	rte_pktmbuf_mtod(m, uint8_t *)[12] = 0x08, rte_pktmbuf_mtod(m, uint8_t *)[13] = 0x06;
+	fake_queue_push(&a->guest.rx[0], m);
+	poll_at(&a->vm2dev.d, 3);
+	assert_int_equal(a->tun.sealed.not_ip, 1);
+	assert_int_equal(a->dev.tx[0].n, 0); /* carry() emptied it; nothing new came */
+	site_free(a);
+	site_free(b);
+	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
+}
+
+static int
+eal_up(void **state)
+{
+	(void)state;
+	pool = unit_eal_pool("tunnel_port_test", 4095);
+	return pool != NULL && handoff_init(1) == 0 &&
+	               vr_esp_init(SOCKET_ID_ANY, err, sizeof(err)) == 0
+	           ? 0
+	           : -1;
+}
+
+static int
+eal_down(void **state)
+{
+	(void)state;
+	vr_esp_fini();
+	handoff_fini();
+	rte_mempool_free(pool);
+	return rte_eal_cleanup();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(guest_frames_cross_the_tunnel_in_order),
+	    cmocka_unit_test(forged_foreign_and_full_device),
+	};
+
+	return cmocka_run_group_tests(tests, eal_up, eal_down);
+}
