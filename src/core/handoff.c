@@ -222,3 +222,10 @@ handoff_inject(struct vr_vm2dev *d, struct rte_mbuf **m, unsigned n)
 {
 	return rte_ring_mp_enqueue_burst(d->inject, (void **)m, n, NULL);
 }
+
+void
+handoff_underlay(struct vr_dev2vm *d, struct vr_underlay_tap *tap)
+{
+	__atomic_store_n(&d->tap, tap, __ATOMIC_RELEASE);
+	handoff_synchronize();
+}

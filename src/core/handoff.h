@@ -11,6 +11,8 @@
  *                frames on its way (dev2vm)
  *   inject       frames sent out by a direction's    handoff_inject
  *                worker (announcements, vm2dev)
+ *   underlay     the tap that takes the relay's own  handoff_underlay
+ *                frames off its device (dev2vm)
  *
  * Views and sessions change by a release store followed by an RCU grace
  * period (rte_rcu_qsbr): a worker reports a quiescent state after each
@@ -78,6 +80,11 @@ void handoff_port_queues(struct vr_port *p, uint64_t rxq, uint64_t txq);
 /* Hold the device's frames for a guest not started yet until TSC deadline
  * until (0 ends the hold). */
 void handoff_hold(struct vr_dev2vm *d, uint64_t until);
+
+/* Give dev2vm the tap of the relay's own frames (NULL: none); returns once
+ * no worker still uses the tap it had, so the caller may free that. */
+struct vr_underlay_tap;
+void handoff_underlay(struct vr_dev2vm *d, struct vr_underlay_tap *tap);
 
 /* Queue frames for the vm2dev worker to send on its device ahead of guest
  * traffic; returns how many it took (the rest stay the caller's). Many

@@ -134,6 +134,7 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 	struct rte_mbuf *m[VR_BURST];
 	uint32_t old_gen = d->seen_dst_gen;
 	unsigned moved = 0;
+	struct vr_underlay_tap *tap = __atomic_load_n(&v->tap, __ATOMIC_ACQUIRE);
 
 	if (unlikely(dir_sync(d)))
 		on_sync(v, old_gen, now);
@@ -144,7 +145,7 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 		flush_to_guest(d, d->txq[k], now);
 	for (uint16_t i = 0; i < d->n_rxq && budget_left(b); i++) {
 		uint16_t q = d->rxq[(d->next_q + i) % d->n_rxq];
-		uint16_t want, n;
+		uint16_t want, got, n;
 
 		do {
 			want = budget_burst(b, to_guest  ? guest_room(d)
@@ -152,9 +153,13 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 			                                 : VR_BURST);
 			if (want == 0)
 				break;
-			n = port_rx(d->src, q, m, want);
-			if (n == 0)
+			got = port_rx(d->src, q, m, want);
+			if (got == 0)
 				break;
+			/* the relay's own frames never reach the guest nor its counters */
+			n = unlikely(tap != NULL) ? vr_underlay_tap_take(tap, m, got) : got;
+			if (n == 0)
+				continue;
 			uint64_t bytes = sum_bytes(m, n);
 
 			dir_count_rx(d, n, bytes);
@@ -166,7 +171,7 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 				pending_keep(d, &d->pend[0], m, n, now);
 			else
 				dir_drop_unready(d, m, n, bytes);
-		} while (n == want && budget_left(b));
+		} while (got == want && budget_left(b));
 	}
 	d->next_q++;
 	return moved;

@@ -14,11 +14,13 @@
 #define VR_DEV2VM_H
 
 #include "dir.h"
+#include "underlay_tap.h"
 
 struct vr_dev2vm {
 	struct vr_dir d;     /* first: a struct vr_dir * points here */
 	uint64_t hold_until; /* [pub] TSC deadline of the hold, 0 for none (handoff_hold) */
 	uint64_t hold_over;  /* worker: the deadline it is done with (guest came, or passed) */
+	struct vr_underlay_tap *tap; /* [pub] the relay's own frames (handoff_underlay), or NULL */
 };
 
 static inline struct vr_dev2vm *

@@ -24,6 +24,7 @@
 #include "eal.h"
 #include "fakeport.h"
 #include "handoff.h"
+#include "neigh.h"
 #include "offload.h"
 #include "unit.h"
 #include "vm2dev.h"
@@ -747,6 +748,86 @@ test_drain_returns_everything(void **state)
 	rig_free(r); /* and asserts the pool is whole */
 }
 
+/* A frame from bytes. */
+static struct rte_mbuf *
+raw_frame(const uint8_t *b, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	assert_non_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), b, len);
+	return m;
+}
+
+/* The relay's own frames on a device shared with a guest (underlay_tap.h):
+ * ARP and ND about the relay's address go to the control ring, ESP-in-UDP
+ * to it to the tunnel's ring, other traffic to it is dropped; the guest and
+ * its counters see only the rest, in order. */
+static void
+test_dev2vm_underlay_frames_never_reach_the_guest(void **state)
+{
+	static const uint8_t relay4[4] = {198, 51, 100, 10}, host4[4] = {198, 51, 100, 7};
+	static const uint8_t other4[4] = {198, 51, 100, 8};
+	static const uint8_t relay6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0xa, [15] = 0x10};
+	static const uint8_t host6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0xa, [15] = 7};
+	static const uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, 7};
+	struct vr_underlay_tap tap = {.has4 = true, .has6 = true, .esp_port = 4500};
+	struct rig *r = rig_new(1);
+	uint8_t f[VR_NEIGH_FRAME];
+	struct rte_mbuf *m;
+
+	(void)state;
+	memcpy(tap.ip4, relay4, 4);
+	memcpy(tap.ip6, relay6, 16);
+	tap.to_ctl =
+	    rte_ring_create("dp_tap_ctl", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	tap.to_tunnel =
+	    rte_ring_create("dp_tap_tun", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	assert_non_null(tap.to_ctl);
+	assert_non_null(tap.to_tunnel);
+	guest_up(r, 1);
+	r->guest.tx_room[0] = 100;
+	fake_queue_push(&r->dev.rx[0], frame(1, 1, 64, 2048)); /* guest */
+	fake_queue_push(&r->dev.rx[0],
+	                raw_frame(f, vr_neigh_ask4(mac, host4, relay4, f))); /* ctl */
+	fake_queue_push(&r->dev.rx[0],
+	                raw_frame(f, vr_neigh_ask4(mac, host4, other4, f))); /* guest */
+	fake_queue_push(&r->dev.rx[0],
+	                raw_frame(f, vr_neigh_ask6(mac, host6, relay6, f))); /* ctl */
+	m = frame(2, 1, 100, 2048); /* UDP to 198.51.100.10:4500: the tunnel */
+	rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->dst_addr =
+	    RTE_IPV4(10, 100, 51, 198);
+	rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, 34)->dst_port = rte_cpu_to_be_16(4500);
+	fake_queue_push(&r->dev.rx[0], m);
+	m = frame(3, 1, 100, 2048); /* UDP to the relay, another port: dropped */
+	rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->dst_addr =
+	    RTE_IPV4(10, 100, 51, 198);
+	fake_queue_push(&r->dev.rx[0], m);
+	fake_queue_push(&r->dev.rx[0], frame(4, 1, 64, 2048)); /* guest */
+
+	/* with the tap, the guest gets only its own frames */
+	handoff_underlay(&r->dev2vm, &tap);
+	poll_at(&r->dev2vm.d, 1);
+	assert_int_equal(r->guest.tx[0].n, 3);
+	assert_int_equal(seq_of(r->guest.tx[0].m[0]), 1);
+	assert_int_equal(seq_of(r->guest.tx[0].m[2]), 4);
+	assert_int_equal(r->dev2vm.d.c.rx_pkts, 3);
+	assert_int_equal(r->dev2vm.d.c.tx_pkts, 3);
+	assert_int_equal(tap.ctl_frames, 2);
+	assert_int_equal(tap.tunnel_frames, 1);
+	assert_int_equal(tap.other_dropped, 1);
+	assert_int_equal(rte_ring_count(tap.to_ctl), 2);
+	assert_int_equal(rte_ring_count(tap.to_tunnel), 1);
+	handoff_underlay(&r->dev2vm, NULL);
+	while (rte_ring_dequeue(tap.to_ctl, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	while (rte_ring_dequeue(tap.to_tunnel, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(tap.to_ctl);
+	rte_ring_free(tap.to_tunnel);
+	rig_free(r);
+}
+
 static int
 eal_up(void **state)
 {
@@ -786,6 +867,7 @@ main(void)
 	    cmocka_unit_test(test_dev2vm_hold_until_guest_starts),
 	    cmocka_unit_test(test_dev2vm_hold_expires),
 	    cmocka_unit_test(test_drain_returns_everything),
+	    cmocka_unit_test(test_dev2vm_underlay_frames_never_reach_the_guest),
 	};
 
 	return cmocka_run_group_tests(tests, eal_up, eal_down);

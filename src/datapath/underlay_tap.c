@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "underlay_tap.h"
+
+#include <string.h>
+
+#include <rte_ether.h>
+
+#include "counters.h"
+
+enum verdict { GUEST, CONTROL, TUNNEL, DROP };
+
+static uint16_t
+be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* ARP whose target is our IPv4 address (requests to us, replies to ours). */
+static enum verdict
+arp(const struct vr_underlay_tap *t, const uint8_t *a, uint32_t len)
+{
+	return t->has4 && len >= 28 && memcmp(a + 24, t->ip4, 4) == 0 ? CONTROL : GUEST;
+}
+
+static enum verdict
+ipv4(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len)
+{
+	uint32_t l3 = (uint32_t)(ip[0] & 0xf) * 4;
+
+	if (!t->has4 || len < 20 || memcmp(ip + 16, t->ip4, 4) != 0)
+		return GUEST;
+	if (ip[9] == 17 && l3 >= 20 && len >= l3 + 8 && be16(ip + l3 + 2) == t->esp_port)
+		return TUNNEL;
+	return DROP;
+}
+
+static enum verdict
+ipv6(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len)
+{
+	bool to_us;
+
+	if (!t->has6 || len < 40)
+		return GUEST;
+	to_us = memcmp(ip + 24, t->ip6, 16) == 0;
+	/* a solicitation for our address comes to its solicited-node group */
+	if (ip[6] == 58 && len >= 40 + 24 && (ip[40] == 135 || ip[40] == 136) &&
+	    (to_us || memcmp(ip + 48, t->ip6, 16) == 0))
+		return CONTROL;
+	if (!to_us)
+		return GUEST;
+	if (ip[6] == 17 && len >= 48 && be16(ip + 42) == t->esp_port)
+		return TUNNEL;
+	return DROP;
+}
+
+static enum verdict
+classify(const struct vr_underlay_tap *t, const struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->data_len;
+
+	if (len < RTE_ETHER_HDR_LEN)
+		return GUEST;
+	switch (be16(f + 12)) {
+	case RTE_ETHER_TYPE_ARP:
+		return arp(t, f + 14, len - 14);
+	case RTE_ETHER_TYPE_IPV4:
+		return ipv4(t, f + 14, len - 14);
+	case RTE_ETHER_TYPE_IPV6:
+		return ipv6(t, f + 14, len - 14);
+	default:
+		return GUEST;
+	}
+}
+
+uint16_t
+vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t keep = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		enum verdict v = classify(t, m[i]);
+		struct rte_ring *r = v == CONTROL ? t->to_ctl : v == TUNNEL ? t->to_tunnel : NULL;
+
+		if (v == GUEST) {
+			m[keep++] = m[i];
+			continue;
+		}
+		if (r != NULL && rte_ring_sp_enqueue(r, m[i]) == 0) {
+			ctr_add(*(v == CONTROL ? &t->ctl_frames : &t->tunnel_frames), 1);
+			continue;
+		}
+		rte_pktmbuf_free(m[i]);
+		ctr_add(*(r != NULL ? &t->ring_full : &t->other_dropped), 1);
+	}
+	return keep;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The relay's own traffic on a device that also carries a guest's (the
+ * tunnel's underlay, docs/tunnel.md): of the frames the device receives,
+ * ARP and neighbour discovery about the relay's underlay address go to the
+ * control thread's ring, ESP-in-UDP to that address goes to the tunnel's
+ * ring, anything else addressed to it is dropped; none of them reaches the
+ * guest. The device-to-guest worker calls vr_underlay_tap_take on every
+ * burst of a relay that has a tap (handoff_underlay), before counting.
+ *
+ * Worker code: no lock, no allocation, no syscall; the rings are
+ * single-producer (this worker) and single-consumer.
+ */
+#ifndef VR_UNDERLAY_TAP_H
+#define VR_UNDERLAY_TAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+struct vr_underlay_tap {
+	bool has4, has6;            /* [ctl] */
+	uint8_t ip4[4];             /* [ctl] */
+	uint8_t ip6[16];            /* [ctl] */
+	uint16_t esp_port;          /* [ctl] UDP port of the tunnel (4500) */
+	struct rte_ring *to_ctl;    /* [ctl] ARP and ND about our addresses */
+	struct rte_ring *to_tunnel; /* [ctl] ESP-in-UDP to us */
+	/* worker's, read relaxed */
+	uint64_t ctl_frames, tunnel_frames, other_dropped, ring_full;
+};
+
+/* Takes the relay's own frames out of m[0..n) (keeping the order of the
+ * rest at the front); returns how many are left for the guest. */
+uint16_t vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n);
+
+#endif
