@@ -27,6 +27,7 @@
 #include "placement.h"
 #include "poolsize.h"
 #include "prime.h"
+#include "underlay_ctl.h"
 #include "worker.h"
 
 /*
@@ -219,6 +220,12 @@ static void
 relay_destroy(struct vr_relay *r)
 {
 	relay_lock(); /* the handoff's callers serialise through it */
+	if (r->dev2vm != NULL && r->dev2vm->tap != NULL) {
+		struct vr_underlay_tap *tap = r->dev2vm->tap;
+
+		handoff_underlay(r->dev2vm, NULL);
+		vr_underlay_tap_drain(tap); /* its frames came from this relay's pool */
+	}
 	for (int k = 0; k < 2; k++)
 		if (r->dir[k] != NULL)
 			handoff_detach(r->dir[k]);
@@ -336,6 +343,11 @@ relay_add(const struct vr_relay_conf *c, char *err, size_t errlen)
 		relay_unlock();
 		relay_destroy(r);
 		return vr_err(err, errlen, "relay %d: %s", c->id, sub);
+	}
+	if (underlay_tap_of(c->id) != NULL) { /* the relay's own frames off its device */
+		relay_lock();
+		handoff_underlay(r->dev2vm, underlay_tap_of(c->id));
+		relay_unlock();
 	}
 	VR_LOG(INFO, "relay %d: added: device %s (%u queues, MTU %u), %s socket %s, CPUs %d/%d",
 	       c->id, r->dev.name, r->dev.n_queues, c->mtu,

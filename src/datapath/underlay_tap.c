@@ -95,3 +95,14 @@ vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n)
 	}
 	return keep;
 }
+
+void
+vr_underlay_tap_drain(struct vr_underlay_tap *t)
+{
+	struct rte_ring *rings[2] = {t->to_ctl, t->to_tunnel};
+	void *m;
+
+	for (int i = 0; i < 2; i++)
+		while (rings[i] != NULL && rte_ring_dequeue(rings[i], &m) == 0)
+			rte_pktmbuf_free(m);
+}

@@ -35,4 +35,8 @@ struct vr_underlay_tap {
  * rest at the front); returns how many are left for the guest. */
 uint16_t vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n);
 
+/* Control thread, once no worker uses the tap (handoff_underlay(NULL)):
+ * frees what waits in its rings, before the pool they came from goes. */
+void vr_underlay_tap_drain(struct vr_underlay_tap *t);
+
 #endif

@@ -28,6 +28,7 @@
 #include "ctl.h"
 #include "filemon.h"
 #include "handoff.h"
+#include "underlay_ctl.h"
 #include "ovsdb.h"
 #include "pidfile.h"
 #include "privdrop.h"
@@ -259,6 +260,12 @@ start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm,
 		VR_LOG(ERR, "start-up failed");
 		return 1;
 	}
+	if (underlay_start(&conf, err, sizeof(err)) < 0) {
+		VR_LOG(ERR, "%s", err);
+		workers_stop();
+		rte_eal_mp_wait_lcore();
+		return 1;
+	}
 	add_configured_relays(&conf);
 	if (api_start(&conf, err, sizeof(err)) < 0) {
 		VR_LOG(ERR, "%s", err);
@@ -292,6 +299,7 @@ stop:
 		unlink(conf.pid_file);
 	api_stop();
 	relay_remove_all();
+	underlay_stop();
 	workers_stop();
 	rte_eal_mp_wait_lcore();
 	handoff_fini();

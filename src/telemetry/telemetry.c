@@ -19,6 +19,7 @@
 
 #include "handoff.h"
 #include "relay.h"
+#include "underlay_ctl.h"
 #include "worker.h"
 
 static const char *const dir_names[2] = {[VR_VM2DEV] = "vm2dev", [VR_DEV2VM] = "dev2vm"};
@@ -272,6 +273,41 @@ cmd_mem(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static void
+add_mac(struct rte_tel_data *d, const char *key, bool known, const uint8_t *mac)
+{
+	char s[18] = "";
+
+	if (known)
+		snprintf(s, sizeof(s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		         mac[3], mac[4], mac[5]);
+	rte_tel_data_add_dict_string(d, key, s);
+}
+
+/* The relay's own underlay address (tunnel/underlay_ctl.h). */
+static int
+cmd_underlay(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct underlay_state u;
+
+	(void)cmd;
+	(void)params;
+	relay_lock(); /* the control thread updates it under the same lock */
+	underlay_state(&u);
+	relay_unlock();
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "relay", u.on ? u.relay : -1);
+	add_mac(d, "gateway4_mac", u.gw4_known, u.gw4_mac);
+	add_mac(d, "gateway6_mac", u.gw6_known, u.gw6_mac);
+	rte_tel_data_add_dict_u64(d, "answered", u.answered);
+	rte_tel_data_add_dict_u64(d, "asked", u.asked);
+	rte_tel_data_add_dict_u64(d, "ctl_frames", u.ctl_frames);
+	rte_tel_data_add_dict_u64(d, "tunnel_frames", u.tunnel_frames);
+	rte_tel_data_add_dict_u64(d, "other_dropped", u.other_dropped);
+	rte_tel_data_add_dict_u64(d, "ring_full", u.ring_full);
+	return 0;
+}
+
 int
 telemetry_register(void)
 {
@@ -284,5 +320,7 @@ telemetry_register(void)
 	                                 "Worker CPUs with load and directions. No parameters");
 	rc |= rte_telemetry_register_cmd("/vrelay/mem", cmd_mem,
 	                                 "Mempool and mbuf accounting. No parameters");
+	rc |= rte_telemetry_register_cmd("/vrelay/underlay", cmd_underlay,
+	                                 "The relay's own underlay address. No parameters");
 	return rc;
 }

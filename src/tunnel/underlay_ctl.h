@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The relay's own address on its underlay (docs/tunnel.md, "Underlay
+ * identity"), control side: every 10 ms the control thread answers the ARP
+ * requests and neighbour solicitations for the address that the
+ * device-to-guest worker put on the tap's control ring (underlay_tap.h),
+ * learns the gateway's MAC from its answers, and asks for it (once a
+ * second until known, every 30 s after). Frames go out through the relay's
+ * inject ring (handoff_inject): the worker sends them, the control thread
+ * never touches the device.
+ */
+#ifndef VR_UNDERLAY_CTL_H
+#define VR_UNDERLAY_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "underlay_tap.h"
+
+/* Nothing to do without an underlay-relay. 0, or -1 with err. */
+int underlay_start(const struct vr_conf *c, char *err, size_t errlen);
+void underlay_stop(void);
+
+/* The tap for relay id's device-to-guest direction: NULL unless id is the
+ * underlay relay (relay.c publishes it with handoff_underlay). */
+struct vr_underlay_tap *underlay_tap_of(int id);
+
+struct underlay_state {
+	bool on;
+	int relay;
+	bool gw4_known, gw6_known;
+	uint8_t gw4_mac[6], gw6_mac[6];
+	uint64_t answered, asked, ctl_frames, tunnel_frames, other_dropped, ring_full;
+};
+void underlay_state(struct underlay_state *s);
+
+#endif
