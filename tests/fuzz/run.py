@@ -34,6 +34,7 @@ TARGETS = {
     "vfconf": CONF_MAX_LEN,
     "offload": 6 + 65535,
     "esp_decap": 2100,
+    "underlay_tap": 2100,
 }
 SOURCES = ["src/api/request.c", "src/config/config.c", "src/config/underlay.c", "src/config/conffile.c",
            "src/config/devargs.c", "src/core/safefile.c",
@@ -44,7 +45,8 @@ SRC_DIRS = ["", "config", "core", "datapath", "migrate", "tunnel", "api", "ports
             "ports/vhost"]
 # targets on mbufs: their own sources, built against DPDK (an EAL in memory)
 DPDK_TARGETS = {"offload": ["src/datapath/offload.c"],
-                "esp_decap": ["src/tunnel/esp.c", "src/core/errmsg.c"]}
+                "esp_decap": ["src/tunnel/esp.c", "src/core/errmsg.c"],
+                "underlay_tap": ["src/datapath/underlay_tap.c"]}
 
 CC = "clang"
 # -fno-sanitize-recover: an UBSan finding aborts, so libFuzzer reports it
