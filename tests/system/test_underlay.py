@@ -1,11 +1,12 @@
 """The relay's own underlay address (issue 13 item 1; docs/tunnel.md): on a
-device it shares with a guest, vrelayd answers ARP for its address, learns
+device it shares with a guest, vrelayd answers ARP and neighbour
+solicitations for its addresses, learns
 its gateway's MAC by asking, and takes ESP-in-UDP to it for the tunnel;
 nothing else addressed to it reaches the guest.
 
 vrelayd runs in a network namespace of the test's own, its relay 0 on a
 net_tap device there; the kernel's end of that tap stands for the LAN and
-its gateway (198.51.100.1/24)."""
+its gateway (198.51.100.1/24, 2001:db8:a::1/64)."""
 
 import json
 import os
@@ -30,12 +31,14 @@ def udp_to(ns, port):
            "s.sendto(b'x' * 64, ('198.51.100.10', %d))" % port)
 
 
-def test_arp_gateway_and_own_frames(s):
+def test_arp_nd_gateway_and_own_frames(s):
     ns = "vrt-ul-%d" % os.getpid()
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
         d = Vrelayd(s, ["--set", "underlay-relay=0", "--set", "underlay-ipv4=198.51.100.10/24",
                         "--set", "underlay-gateway4=198.51.100.1",
+                        "--set", "underlay-ipv6=2001:db8:a::10/64",
+                        "--set", "underlay-gateway6=2001:db8:a::1",
                         "-r", "id=0 device=net_tap0,iface=%s,mac=%s" % (IFACE, RELAY_MAC)])
         d.argv = ["ip", "netns", "exec", ns] + d.argv
         d.start()
@@ -44,26 +47,35 @@ def test_arp_gateway_and_own_frames(s):
         # gateway one of its own
         ns_run(ns, "ip", "link", "set", IFACE, "address", "02:00:00:00:00:01")
         ns_run(ns, "ip", "addr", "add", "198.51.100.1/24", "dev", IFACE)
+        ns_run(ns, "ip", "-6", "addr", "add", "2001:db8:a::1/64", "dev", IFACE, "nodad")
         ns_run(ns, "ip", "link", "set", IFACE, "up")
         gw_mac = json.loads(ns_run(ns, "ip", "-j", "link", "show", IFACE))[0]["address"]
 
         # vrelayd asks for its gateway once a second until it answers
-        wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway4_mac"] == gw_mac, 10,
-                 "vrelayd to learn its gateway's MAC %s" % gw_mac)
+        for key in ("gateway4_mac", "gateway6_mac"):
+            wait_for(lambda: d.tel.query("/vrelay/underlay")[key] == gw_mac, 10,
+                     "vrelayd to learn its gateway's MAC %s (%s)" % (gw_mac, key))
         # and answers the LAN's ARP for its own address (its own question
         # taught the kernel already: forget that first)
         ns_run(ns, "ip", "neigh", "flush", "dev", IFACE)
+        ns_run(ns, "ip", "-6", "neigh", "flush", "dev", IFACE)
         ns_run(ns, "ping", "-c", "1", "-W", "1", "198.51.100.10", ok=False)
 
-        def neighbour():
-            for n in json.loads(ns_run(ns, "ip", "-j", "neigh", "show", "198.51.100.10") or "[]"):
+        ns_run(ns, "ping", "-6", "-c", "1", "-W", "1", "2001:db8:a::10", ok=False)
+
+        def neighbour(addr):
+            for n in json.loads(ns_run(ns, "ip", "-j", "neigh", "show", addr) or "[]"):
                 if n.get("lladdr"):
                     return n["lladdr"]
             return None
-        wait_for(lambda: neighbour() == RELAY_MAC, 10, "the LAN to resolve 198.51.100.10")
+        for addr in ("198.51.100.10", "2001:db8:a::10"):
+            wait_for(lambda: neighbour(addr) == RELAY_MAC, 10, "the LAN to resolve " + addr)
+        # the kernel may have kept the IPv6 entry our own solicitation taught
+        # it; its reachability probe (a unicast NS, 5 s on) is answered then
+        wait_for(lambda: d.tel.query("/vrelay/underlay")["answered"] >= 2, 15,
+                 "both families' questions answered")
         u = d.tel.query("/vrelay/underlay")
-        check(u["answered"] >= 1 and u["ctl_frames"] >= 2 and u["ring_full"] == 0,
-              "underlay: %s" % u)
+        check(u["ctl_frames"] >= 4 and u["ring_full"] == 0, "underlay: %s" % u)
 
         # its own traffic: ESP-in-UDP to the tunnel, the rest dropped
         before = d.tel.query("/vrelay/underlay")
