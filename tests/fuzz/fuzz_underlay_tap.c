@@ -26,8 +26,8 @@ static struct vr_underlay_tap tap = {.has4 = true,
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {"fuzz_underlay_tap", "--no-huge",   "--no-pci",           "-m",
-	               "256",               "--no-shconf", "--log-level=*:crit", "--no-telemetry"};
+	char *eal[] = {"fuzz_underlay_tap", "--no-huge",          "--no-pci",      "-m", "256",
+	               "--no-shconf",       "--log-level=*:crit", "--no-telemetry"};
 
 	(void)argc;
 	(void)argv;
