@@ -156,10 +156,16 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 			got = port_rx(d->src, q, m, want);
 			if (got == 0)
 				break;
-			/* the relay's own frames never reach the guest nor its counters */
-			n = unlikely(tap != NULL) ? vr_underlay_tap_take(tap, m, got) : got;
-			if (n == 0)
-				continue;
+			n = got;
+			if (unlikely(tap != NULL)) {
+				/* the relay's own frames never reach the guest nor its
+				 * counters, but they cost the worker's budget: a flood of
+				 * them must not keep it in this loop */
+				n = vr_underlay_tap_take(tap, m, got);
+				budget_charge(b, (uint32_t)(got - n), 0);
+				if (n == 0)
+					continue;
+			}
 			uint64_t bytes = sum_bytes(m, n);
 
 			dir_count_rx(d, n, bytes);

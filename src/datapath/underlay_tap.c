@@ -91,7 +91,10 @@ vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n)
 			continue;
 		}
 		rte_pktmbuf_free(m[i]);
-		ctr_add(*(r != NULL ? &t->ring_full : &t->other_dropped), 1);
+		ctr_add(*(r != NULL     ? &t->ring_full
+		          : v == TUNNEL ? &t->tunnel_unclaimed
+		                        : &t->other_dropped),
+		        1);
 	}
 	return keep;
 }

@@ -26,9 +26,9 @@ struct vr_underlay_tap {
 	uint8_t ip6[16];            /* [ctl] */
 	uint16_t esp_port;          /* [ctl] UDP port of the tunnel (4500) */
 	struct rte_ring *to_ctl;    /* [ctl] ARP and ND about our addresses */
-	struct rte_ring *to_tunnel; /* [ctl] ESP-in-UDP to us */
+	struct rte_ring *to_tunnel; /* [ctl] ESP-in-UDP to us; NULL: no tunnel takes it */
 	/* worker's, read relaxed */
-	uint64_t ctl_frames, tunnel_frames, other_dropped, ring_full;
+	uint64_t ctl_frames, tunnel_frames, tunnel_unclaimed, other_dropped, ring_full;
 };
 
 /* Takes the relay's own frames out of m[0..n) (keeping the order of the
@@ -36,7 +36,9 @@ struct vr_underlay_tap {
 uint16_t vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n);
 
 /* Control thread, once no worker uses the tap (handoff_underlay(NULL)):
- * frees what waits in its rings, before the pool they came from goes. */
+ * frees what waits in its rings, before the pool they came from goes. A
+ * tunnel port consuming to_tunnel must be down by then (it is the ring's
+ * single consumer). */
 void vr_underlay_tap_drain(struct vr_underlay_tap *t);
 
 #endif

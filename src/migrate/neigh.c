@@ -106,6 +106,24 @@ nd_lla(const uint8_t *opt, size_t len, uint8_t want, uint8_t mac[6])
 	return false;
 }
 
+/* RFC 4861 7.1.1 and 7.1.2, beyond the checks every ND message gets: a
+ * solicitation from :: (duplicate address detection) carries no link-layer
+ * address and goes to the target's solicited-node group; an advertisement
+ * to a multicast address is not marked solicited. */
+static bool
+nd_valid(const uint8_t *ip6, const uint8_t *icmp, const struct vr_neigh *n)
+{
+	static const uint8_t unspecified[16];
+	static const uint8_t sn_prefix[13] = {0xff, 0x02, [11] = 1, [12] = 0xff};
+
+	if (n->kind == VR_NEIGH_NS && memcmp(n->sender_ip, unspecified, 16) == 0)
+		return !n->has_mac && memcmp(ip6 + 24, sn_prefix, 13) == 0 &&
+		       memcmp(ip6 + 37, n->target_ip + 13, 3) == 0;
+	if (n->kind == VR_NEIGH_NA && ip6[24] == 0xff)
+		return (icmp[4] & 0x40) == 0;
+	return true;
+}
+
 static bool
 parse_nd(const uint8_t *ip6, size_t len, struct vr_neigh *n)
 {
@@ -125,7 +143,7 @@ parse_nd(const uint8_t *ip6, size_t len, struct vr_neigh *n)
 	if (nd_lla(icmp + ND_LEN, plen - ND_LEN, n->kind == VR_NEIGH_NS ? ND_SLLA : ND_TLLA,
 	           n->sender_mac))
 		n->has_mac = true;
-	return true;
+	return nd_valid(ip6, icmp, n);
 }
 
 bool
@@ -168,24 +186,27 @@ arp_frame(uint8_t *f, const uint8_t eth_dst[6], uint16_t type, uint16_t op, cons
 }
 
 /* An NS or NA from (mac, src) to (eth_dst, dst) about target, with a
- * link-layer option of type opt carrying mac. */
+ * link-layer option of type opt carrying mac (opt 0: none). */
 static size_t
 nd_frame(uint8_t *f, const uint8_t eth_dst[6], const uint8_t dst[16], const uint8_t mac[6],
          const uint8_t src[16], uint8_t type, uint16_t flags, const uint8_t target[16], uint8_t opt)
 {
 	uint8_t *ip6 = eth_header(f, eth_dst, mac, ETH_IP6), *icmp = ip6 + 40, *p;
+	uint16_t plen = opt != 0 ? ND_LEN + 8 : ND_LEN;
 
-	p = put16(put16(put16(put16(ip6, 0x6000), 0), ND_LEN + 8), (uint16_t)(IP6_ICMP << 8 | 255));
+	p = put16(put16(put16(put16(ip6, 0x6000), 0), plen), (uint16_t)(IP6_ICMP << 8 | 255));
 	p = put(put(p, src, 16), dst, 16);
 	*p++ = type;
 	*p++ = 0;
 	p = put16(p, 0); /* checksum, below */
 	p = put16(put16(p, flags), 0);
 	p = put(p, target, 16);
-	*p++ = opt;
-	*p++ = 1; /* length in 8 bytes */
-	p = put(p, mac, 6);
-	put16(icmp + 2, icmp6_checksum(ip6, icmp, ND_LEN + 8));
+	if (opt != 0) {
+		*p++ = opt;
+		*p++ = 1; /* length in 8 bytes */
+		p = put(p, mac, 6);
+	}
+	put16(icmp + 2, icmp6_checksum(ip6, icmp, plen));
 	return (size_t)(p - f);
 }
 
@@ -228,9 +249,13 @@ vr_neigh_ask6(const uint8_t mac[6], const uint8_t ip[16], const uint8_t target[1
 	uint8_t sn[16] = {0xff, 0x02, [11] = 1, [12] = 0xff};
 	uint8_t sn_mac[6] = {0x33, 0x33, 0xff};
 
+	static const uint8_t unspecified[16];
+
 	memcpy(sn + 13, target + 13, 3);
 	memcpy(sn_mac + 3, target + 13, 3);
-	return nd_frame(out, sn_mac, sn, mac, ip, ND_NS, 0, target, ND_SLLA);
+	/* from :: (duplicate address detection) it carries no address option */
+	return nd_frame(out, sn_mac, sn, mac, ip, ND_NS, 0, target,
+	                memcmp(ip, unspecified, 16) != 0 ? ND_SLLA : 0);
 }
 
 size_t

@@ -303,6 +303,7 @@ cmd_underlay(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "asked", u.asked);
 	rte_tel_data_add_dict_u64(d, "ctl_frames", u.ctl_frames);
 	rte_tel_data_add_dict_u64(d, "tunnel_frames", u.tunnel_frames);
+	rte_tel_data_add_dict_u64(d, "tunnel_unclaimed", u.tunnel_unclaimed);
 	rte_tel_data_add_dict_u64(d, "other_dropped", u.other_dropped);
 	rte_tel_data_add_dict_u64(d, "ring_full", u.ring_full);
 	return 0;

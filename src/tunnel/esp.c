@@ -426,7 +426,9 @@ add_ethernet(const struct vr_esp_sa *s, struct rte_mbuf *m, const struct rte_eth
 	eth->ether_type =
 	    rte_cpu_to_be_16(s->inner_ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
 	m->l2_len = RTE_ETHER_HDR_LEN;
-	m->ol_flags = 0;
+	/* receive flags mean nothing for the inner packet; how the buffer is
+	 * owned (external, indirect) must stay */
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
 	m->packet_type = 0;
 	return true;
 }

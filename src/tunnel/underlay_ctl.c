@@ -83,9 +83,11 @@ handle(struct vr_relay *r, const uint8_t mac[6], const uint8_t *f, size_t len)
 		memcpy(u.gw4_mac, n.sender_mac, 6);
 		u.gw4_known = true;
 	}
+	/* a solicitation's sender is whoever asks: only the gateway's own
+	 * message, or an advertisement of its address, tells its MAC */
 	if (n.ipv6 && u.conf.has_gw6 &&
 	    (memcmp(n.sender_ip, u.conf.gw6, 16) == 0 ||
-	     memcmp(n.target_ip, u.conf.gw6, 16) == 0)) {
+	     (n.kind == VR_NEIGH_NA && memcmp(n.target_ip, u.conf.gw6, 16) == 0))) {
 		memcpy(u.gw6_mac, n.sender_mac, 6);
 		u.gw6_known = true;
 	}
@@ -116,8 +118,9 @@ on_tick(void *arg)
 	unsigned n;
 
 	(void)arg;
+	/* one-shot: re-armed below whatever the read says */
 	if (read(u.timer, &ticks, sizeof(ticks)) < 0)
-		return;
+		ticks = 0;
 	n = rte_ring_sc_dequeue_burst(u.tap->to_ctl, m, DRAIN_MAX, NULL);
 	relay_lock();
 	r = relay_get(u.conf.relay);
@@ -132,9 +135,11 @@ on_tick(void *arg)
 		}
 		if (now >= u.next_ask_ns) {
 			ask_gateways(r, mac.addr_bytes);
+			bool unknown =
+			    (u.conf.has_gw4 && !u.gw4_known) || (u.conf.has_gw6 && !u.gw6_known);
+
 			u.next_ask_ns =
-			    now + (u.gw4_known || !u.conf.has_gw4 ? ASK_KNOWN_S : ASK_UNKNOWN_S) *
-			              1000000000ULL;
+			    now + (unknown ? ASK_UNKNOWN_S : ASK_KNOWN_S) * 1000000000ULL;
 		}
 	}
 	relay_unlock();
@@ -157,12 +162,14 @@ underlay_start(const struct vr_conf *c, char *err, size_t errlen)
 	memcpy(u.tap->ip4, u.conf.ip4, 4);
 	memcpy(u.tap->ip6, u.conf.ip6, 16);
 	u.tap->esp_port = VR_ESP_UDP_PORT;
+	/* small: what waits here is out of the relay's pool (drained every
+	 * tick). No tunnel ring until a tunnel port consumes it: ESP to the
+	 * address is dropped and counted (tunnel_unclaimed), so nobody on the
+	 * LAN can pin the pool's mbufs with it. */
 	u.tap->to_ctl =
-	    rte_ring_create("vr_underlay_ctl", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	u.tap->to_tunnel =
-	    rte_ring_create("vr_underlay_tun", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	    rte_ring_create("vr_underlay_ctl", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	u.timer = control_timer_new();
-	if (u.tap->to_ctl == NULL || u.tap->to_tunnel == NULL || u.timer < 0 ||
+	if (u.tap->to_ctl == NULL || u.timer < 0 ||
 	    control_watch(u.timer, NULL, on_tick, NULL) < 0) {
 		underlay_stop();
 		return vr_err(err, errlen, "underlay: cannot set up its rings and timer");
@@ -185,7 +192,6 @@ underlay_stop(void)
 	}
 	if (u.tap != NULL) { /* emptied when its relay went (vr_underlay_tap_drain) */
 		rte_ring_free(u.tap->to_ctl);
-		rte_ring_free(u.tap->to_tunnel);
 		rte_free(u.tap);
 		u.tap = NULL;
 	}
@@ -207,6 +213,7 @@ underlay_state(struct underlay_state *s)
 	if (u.tap != NULL) {
 		s->ctl_frames = __atomic_load_n(&u.tap->ctl_frames, __ATOMIC_RELAXED);
 		s->tunnel_frames = __atomic_load_n(&u.tap->tunnel_frames, __ATOMIC_RELAXED);
+		s->tunnel_unclaimed = __atomic_load_n(&u.tap->tunnel_unclaimed, __ATOMIC_RELAXED);
 		s->other_dropped = __atomic_load_n(&u.tap->other_dropped, __ATOMIC_RELAXED);
 		s->ring_full = __atomic_load_n(&u.tap->ring_full, __ATOMIC_RELAXED);
 	}

@@ -32,7 +32,8 @@ struct underlay_state {
 	int relay;
 	bool gw4_known, gw6_known;
 	uint8_t gw4_mac[6], gw6_mac[6];
-	uint64_t answered, asked, ctl_frames, tunnel_frames, other_dropped, ring_full;
+	uint64_t answered, asked, ctl_frames, tunnel_frames, tunnel_unclaimed, other_dropped;
+	uint64_t ring_full;
 };
 void underlay_state(struct underlay_state *s);
 

@@ -818,6 +818,18 @@ test_dev2vm_underlay_frames_never_reach_the_guest(void **state)
 	assert_int_equal(tap.other_dropped, 1);
 	assert_int_equal(rte_ring_count(tap.to_ctl), 2);
 	assert_int_equal(rte_ring_count(tap.to_tunnel), 1);
+	/* a flood at the relay's address is charged to the budget: one pass
+	 * takes no more than a budget's worth off the device */
+	for (uint32_t i = 0; i < 4 * VR_BUDGET_PKTS; i++) {
+		m = frame(10 + i, 1, 100, 2048);
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->dst_addr =
+		    RTE_IPV4(10, 100, 51, 198);
+		fake_queue_push(&r->dev.rx[0], m);
+	}
+	poll_at(&r->dev2vm.d, 2);
+	no_regression(fake_queue_len(&r->dev.rx[0]) >= 3 * VR_BUDGET_PKTS,
+	              "frames the tap took were not charged: the pass never ended");
+	assert_int_equal(tap.other_dropped, 1 + 4 * VR_BUDGET_PKTS - fake_queue_len(&r->dev.rx[0]));
 	handoff_underlay(&r->dev2vm, NULL);
 	while (rte_ring_dequeue(tap.to_ctl, (void **)&m) == 0)
 		rte_pktmbuf_free(m);

@@ -138,6 +138,8 @@ dad_probe_answered_to_all_nodes(void **state)
 	size_t len = vr_neigh_ask6(host_mac, unspecified, relay6, q);
 
 	(void)state;
+	assert_int_equal(len, 14 + 40 + 24); /* no source link-layer option */
+	checksum_ok(q);
 	assert_true(vr_neigh_parse(q, len, &n));
 	len = vr_neigh_answer(&n, relay_mac, a);
 	assert_int_equal(len, 14 + 40 + 32);
@@ -145,6 +147,39 @@ dad_probe_answered_to_all_nodes(void **state)
 	assert_memory_equal(a + 14 + 24, "\xff\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
 	assert_int_equal(a[14 + 44], 0x20); /* override, not solicited */
 	checksum_ok(a);
+	/* RFC 4861 7.1.2: an advertisement to all nodes marked solicited */
+	a[14 + 44] = 0x60;
+	a[14 + 42] = a[14 + 43] = 0;
+	{
+		uint16_t sum = rte_ipv6_udptcp_cksum((const void *)(a + 14), a + 14 + 40);
+
+		memcpy(a + 14 + 42, &sum, 2); /* as DPDK stores it */
+	}
+	checksum_ok(a);
+	assert_false(vr_neigh_parse(a, len, &n));
+}
+
+/* RFC 4861 7.1.1: a DAD probe (from ::) with a link-layer option, or not
+ * sent to the target's solicited-node group, is not a valid solicitation. */
+static void
+dad_probe_rules(void **state)
+{
+	uint8_t q[VR_NEIGH_FRAME];
+	struct vr_neigh n;
+	size_t len = vr_neigh_ask6(host_mac, host6, relay6, q); /* a normal NS, with SLLA */
+
+	(void)state;
+	assert_true(vr_neigh_parse(q, len, &n));
+	memset(q + 14 + 8, 0, 16); /* now from :: with the option still there */
+	{
+		uint16_t sum;
+
+		q[14 + 42] = q[14 + 43] = 0;
+		sum = rte_ipv6_udptcp_cksum((const void *)(q + 14), q + 14 + 40);
+		memcpy(q + 14 + 42, &sum, 2);
+	}
+	checksum_ok(q);
+	assert_false(vr_neigh_parse(q, len, &n));
 }
 
 static void
@@ -192,6 +227,7 @@ main(void)
 	    cmocka_unit_test(nd_question_and_answer),
 	    cmocka_unit_test(nd_refused_as_rfc4861_says),
 	    cmocka_unit_test(dad_probe_answered_to_all_nodes),
+	    cmocka_unit_test(dad_probe_rules),
 	    cmocka_unit_test(announcements),
 	    cmocka_unit_test(garbage_is_nothing),
 	};
