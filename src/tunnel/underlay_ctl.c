@@ -118,9 +118,8 @@ on_tick(void *arg)
 	unsigned n;
 
 	(void)arg;
-	/* one-shot: re-armed below whatever the read says */
-	if (read(u.timer, &ticks, sizeof(ticks)) < 0)
-		ticks = 0;
+	/* clears the one-shot timer; re-armed below whatever the read says */
+	(void)!read(u.timer, &ticks, sizeof(ticks));
 	n = rte_ring_sc_dequeue_burst(u.tap->to_ctl, m, DRAIN_MAX, NULL);
 	relay_lock();
 	r = relay_get(u.conf.relay);

@@ -175,15 +175,6 @@ assert_in_order(const struct fake_queue *fq, uint32_t first)
 	assert_run(fq, 0, first, fq->n);
 }
 
-static unsigned
-poll_at(struct vr_dir *d, uint64_t now)
-{
-	struct vr_budget b;
-
-	budget_reset(&b);
-	return dir_poll(d, now, &b);
-}
-
 static uint32_t
 pending_total(const struct vr_dir *d)
 {

@@ -12,7 +12,9 @@
 
 #include <rte_mbuf.h>
 
+#include "budget.h"
 #include "config.h"
+#include "dir.h"
 #include "port.h"
 
 #define FAKE_QLEN 2048
@@ -88,6 +90,17 @@ fake_queue_free(struct fake_queue *fq)
 	for (uint32_t i = fq->head; i < fq->n; i++)
 		rte_pktmbuf_free(fq->m[i]);
 	fq->head = fq->n = 0;
+}
+
+/* One pass of direction d at test time now, with a full budget; returns
+ * the frames it moved. */
+static inline unsigned
+poll_at(struct vr_dir *d, uint64_t now)
+{
+	struct vr_budget b;
+
+	budget_reset(&b);
+	return dir_poll(d, now, &b);
 }
 
 #endif

@@ -177,15 +177,6 @@ seq_of(const struct rte_mbuf *m)
 	return seq;
 }
 
-static unsigned
-poll_at(struct vr_dir *d, uint64_t now)
-{
-	struct vr_budget b;
-
-	budget_reset(&b);
-	return dir_poll(d, now, &b);
-}
-
 /* What A's device sent goes onto B's tunnel ring, as B's device side would
  * put it there. */
 static void
