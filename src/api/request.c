@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "request.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,10 +11,10 @@
 const char *
 vr_port_op_name(enum vr_port_op op)
 {
-	static const char *const names[] = {"ADD",         "REMOVE",    "ADD_SOCK",
-	                                    "REMOVE_SOCK", "QUERY_PCI", "ANNOUNCE"};
+	static const char *const names[] = {"ADD",       "REMOVE",   "ADD_SOCK", "REMOVE_SOCK",
+	                                    "QUERY_PCI", "ANNOUNCE", "REDIRECT", "UNREDIRECT"};
 
-	return op <= VR_PORT_ANNOUNCE ? names[op] : "?";
+	return op <= VR_PORT_UNREDIRECT ? names[op] : "?";
 }
 
 static int
@@ -103,38 +104,124 @@ port_device(const Virtioforwarder__PortControlRequest *m, struct vr_port_req *q,
 	return 0;
 }
 
+/* The announce items: a MAC, then at most VR_ADDRS_MAX of each family,
+ * each once, into a. */
+static int
+addrs_checks(const Virtioforwarder__PortControlRequest *m, const char *op, struct vr_addrs *a,
+             char *err, size_t errlen)
+{
+	char sub[VR_ERR_MAX];
+
+	if (m->n_announce > 1 + 2 * VR_ADDRS_MAX)
+		return vr_err(err, errlen, "%s: give a MAC and up to %d addresses, not %zu items",
+		              op, 2 * VR_ADDRS_MAX, m->n_announce);
+	for (size_t i = 0; i < m->n_announce; i++) {
+		struct vr_addrs before = *a;
+
+		if (vr_addrs_parse(a, m->announce[i], sub, sizeof(sub)) < 0)
+			return vr_err(err, errlen, "%s: %s", op, sub);
+		if (memcmp(&before, a, sizeof(before)) == 0 ||
+		    (before.has_mac && memcmp(before.mac, a->mac, 6) != 0))
+			return vr_err(err, errlen,
+			              "%s: '%.64s': one MAC only, and no address twice", op,
+			              m->announce[i]);
+		if (a->next4 != before.next4 || a->next6 != before.next6)
+			return vr_err(err, errlen, "%s: more than %d addresses of a family", op,
+			              VR_ADDRS_MAX);
+	}
+	if (m->n_announce > 0 && !a->has_mac)
+		return vr_err(err, errlen, "%s: no MAC address among the items", op);
+	return 0;
+}
+
 /* ANNOUNCE: a relay and a MAC, then at most VR_ADDRS_MAX of each family. */
 static int
 announce_checks(const Virtioforwarder__PortControlRequest *m, struct vr_port_req *q, char *err,
                 size_t errlen)
 {
-	char sub[VR_ERR_MAX];
-
 	if (q->id < 0)
 		return vr_err(err, errlen, "ANNOUNCE: virtio_id is missing");
-	if (m->n_announce == 0 || m->n_announce > 1 + 2 * VR_ADDRS_MAX)
+	if (m->n_announce == 0)
 		return vr_err(err, errlen,
-		              "ANNOUNCE: give a MAC and up to %d addresses, not %zu items",
-		              2 * VR_ADDRS_MAX, m->n_announce);
-	for (size_t i = 0; i < m->n_announce; i++) {
-		struct vr_addrs before = q->announce;
-		struct vr_addrs *a = &q->announce;
-
-		if (vr_addrs_parse(a, m->announce[i], sub, sizeof(sub)) < 0)
-			return vr_err(err, errlen, "ANNOUNCE: %s", sub);
-		if (memcmp(&before, a, sizeof(before)) == 0 ||
-		    (before.has_mac && memcmp(before.mac, a->mac, 6) != 0))
-			return vr_err(err, errlen,
-			              "ANNOUNCE: '%.64s': one MAC only, and no address twice",
-			              m->announce[i]);
-		if (a->next4 != before.next4 || a->next6 != before.next6)
-			return vr_err(err, errlen, "ANNOUNCE: more than %d addresses of a family",
-			              VR_ADDRS_MAX);
-	}
+		              "ANNOUNCE: give a MAC and up to %d addresses, not 0 "
+		              "items",
+		              2 * VR_ADDRS_MAX);
 	q->announce_now = m->has_announce_now && m->announce_now;
-	if (!q->announce.has_mac)
-		return vr_err(err, errlen, "ANNOUNCE: no MAC address among the items");
+	return addrs_checks(m, "ANNOUNCE", &q->announce, err, errlen);
+}
+
+/* REDIRECT's keys: none, or all four with sound lengths and SPIs. */
+static int
+sa_checks(const Virtioforwarder__PortControlRequest__Redirect *r, struct vr_redirect_req *o,
+          char *err, size_t errlen)
+{
+	if (r->n_sa != 0 && r->n_sa != VR_REDIRECT_SAS)
+		return vr_err(err, errlen,
+		              "REDIRECT: give no SA or %d (out IPv4, out IPv6, in "
+		              "IPv4, in IPv6), not %zu",
+		              VR_REDIRECT_SAS, r->n_sa);
+	for (size_t i = 0; i < r->n_sa; i++) {
+		const Virtioforwarder__PortControlRequest__Redirect__SA *a = r->sa[i];
+		struct vr_esp_key *k = &o->sa[i];
+
+		if (a->spi < 256)
+			return vr_err(err, errlen, "REDIRECT: SA %zu: SPI %u is reserved (< 256)",
+			              i, a->spi);
+		if ((a->key.len != 16 && a->key.len != 32) || a->salt.len != 4)
+			return vr_err(err, errlen,
+			              "REDIRECT: SA %zu: a key of 16 or 32 bytes and a "
+			              "salt of 4, not %zu and %zu",
+			              i, a->key.len, a->salt.len);
+		for (size_t j = 0; j < i; j++)
+			if (o->sa[j].spi == a->spi)
+				return vr_err(err, errlen, "REDIRECT: SPI %u twice", a->spi);
+		k->spi = a->spi;
+		k->key_len = (uint8_t)a->key.len;
+		memcpy(k->key, a->key.data, a->key.len);
+		memcpy(k->salt, a->salt.data, 4);
+	}
+	o->n_sa = (uint8_t)r->n_sa;
 	return 0;
+}
+
+/* REDIRECT: a relay, a role, the peer's address, the guest (needed at the
+ * destination), the old gateway's MAC (needed at the destination), keys. */
+static int
+redirect_checks(const Virtioforwarder__PortControlRequest *m, struct vr_port_req *q, char *err,
+                size_t errlen)
+{
+	const Virtioforwarder__PortControlRequest__Redirect *r = m->redirect;
+	struct vr_redirect_req *o = &q->redirect;
+
+	if (q->id < 0)
+		return vr_err(err, errlen, "REDIRECT: virtio_id is missing");
+	if (r == NULL)
+		return vr_err(err, errlen, "REDIRECT: the redirect field is missing");
+	o->role = r->role == VIRTIOFORWARDER__PORT_CONTROL_REQUEST__REDIRECT__ROLE__SOURCE
+	              ? VR_TUNNEL_SOURCE
+	              : VR_TUNNEL_DEST;
+	o->peer6 = strchr(r->peer, ':') != NULL;
+	if (inet_pton(o->peer6 ? AF_INET6 : AF_INET, r->peer, o->peer) != 1)
+		return vr_err(err, errlen, "REDIRECT: peer '%.64s' is not an IPv4 or IPv6 address",
+		              r->peer);
+	if (addrs_checks(m, "REDIRECT", &o->guest, err, errlen) < 0)
+		return -1;
+	if (r->gateway_mac != NULL) {
+		struct vr_addrs gw = {0};
+
+		if (vr_addrs_parse(&gw, r->gateway_mac, err, errlen) < 0 || !gw.has_mac)
+			return vr_err(err, errlen,
+			              "REDIRECT: gateway_mac '%.64s' is not a unicast "
+			              "MAC",
+			              r->gateway_mac);
+		o->has_gw_mac = true;
+		memcpy(o->gw_mac, gw.mac, 6);
+	}
+	if (o->role == VR_TUNNEL_DEST && (!o->guest.has_mac || !o->has_gw_mac || r->n_sa == 0))
+		return vr_err(err, errlen,
+		              "REDIRECT: the destination needs the guest (announce), "
+		              "gateway_mac and the keys: send it the source's peer_request");
+	return sa_checks(r, o, err, errlen);
 }
 
 static int
@@ -185,6 +272,12 @@ port_checks(const Virtioforwarder__PortControlRequest *m, struct vr_port_req *q,
 		return 0;
 	case VR_PORT_ANNOUNCE:
 		return announce_checks(m, q, err, errlen);
+	case VR_PORT_REDIRECT:
+		return redirect_checks(m, q, err, errlen);
+	case VR_PORT_UNREDIRECT:
+		if (q->id < 0)
+			return vr_err(err, errlen, "UNREDIRECT: virtio_id is missing");
+		return 0;
 	}
 	return 0;
 }
@@ -206,8 +299,11 @@ vr_port_req_decode(const uint8_t *buf, size_t len, struct vr_port_req *q, char *
 		              "malformed PortControlRequest (%zu bytes): not valid protobuf, a "
 		              "wrong field type, or the required field op missing",
 		              len);
-	if (m->op == VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__ANNOUNCE) {
-		q->op = VR_PORT_ANNOUNCE;
+	if (m->op >= VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__ANNOUNCE &&
+	    m->op <= VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__UNREDIRECT) {
+		q->op = (enum vr_port_op)(
+		    VR_PORT_ANNOUNCE +
+		    (m->op - VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__ANNOUNCE));
 	} else if ((unsigned)m->op > VR_PORT_QUERY) {
 		rc = vr_err(err, errlen, "unknown port control op %d", (int)m->op);
 		goto out;

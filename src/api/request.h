@@ -15,6 +15,7 @@
 
 #include "announce.h"
 #include "config.h"
+#include "redirect_req.h"
 
 #define VR_REQ_MAX_BYTES   65536 /* larger requests are refused unread */
 #define VR_STATS_DELAY_MAX 60000 /* ms */
@@ -25,7 +26,9 @@ enum vr_port_op {
 	VR_PORT_ADD_SOCK,
 	VR_PORT_REMOVE_SOCK,
 	VR_PORT_QUERY,
-	VR_PORT_ANNOUNCE /* proto op 100 */
+	VR_PORT_ANNOUNCE,  /* proto op 100 */
+	VR_PORT_REDIRECT,  /* 101 */
+	VR_PORT_UNREDIRECT /* 102 */
 };
 
 struct vr_port_req {
@@ -41,6 +44,7 @@ struct vr_port_req {
 	char socket[VR_PATH_MAX]; /* vhost_path, "" absent */
 	struct vr_addrs announce; /* ANNOUNCE */
 	bool announce_now;
+	struct vr_redirect_req redirect; /* REDIRECT; guest from announce */
 	/* a declarative source asking (OVSDB's "interface X"); NULL for the
 	 * imperative ones. A relay it added is removed only by it (ctl.h). */
 	const char *owner;

@@ -36,6 +36,14 @@
 	X(drop_unready_bytes, VR_CTR_BOTH, "drop_unready_bytes", NULL, "bytes of those frames")    \
 	X(retries, VR_CTR_BOTH, "retries", "RETRIES",                                              \
 	  "backpressure episodes: the destination took a burst only in part")                      \
+	X(tunnel_out, VR_CTR_BOTH, "tunnel.out", "TUNNEL_OUT",                                     \
+	  "frames of the guest's redirect sent into the tunnel (docs/tunnel.md)")                  \
+	X(tunnel_out_bytes, VR_CTR_BOTH, "tunnel.out_bytes", NULL, "bytes of those frames")        \
+	X(tunnel_in, VR_CTR_BOTH, "tunnel.in", "TUNNEL_IN",                                        \
+	  "frames of the guest's redirect that came out of the tunnel")                            \
+	X(tunnel_in_bytes, VR_CTR_BOTH, "tunnel.in_bytes", NULL, "bytes of those frames")          \
+	X(sealed_sent, VR_CTR_VM2DEV, "tunnel.sealed_sent", NULL,                                  \
+	  "sealed tunnel frames sent on this device (the underlay relay)")                         \
 	X(announced, VR_CTR_VM2DEV, "announced", NULL,                                             \
 	  "announcement frames sent on the device (live migration)")                               \
 	X(offload_dev, VR_CTR_VM2DEV, "offload.device", NULL,                                      \

@@ -27,6 +27,7 @@
 #include "errmsg.h"
 #include "log.h"
 #include "prime.h"
+#include "redirect.h"
 #include "relay.h"
 
 static const struct vr_conf *running;
@@ -376,6 +377,23 @@ op_announce(const struct vr_port_req *q, struct vr_ctl_result *o)
 	return 0;
 }
 
+/* REDIRECT and UNREDIRECT (tunnel/redirect.h). */
+static int
+op_redirect(const struct vr_port_req *q, struct vr_ctl_result *o)
+{
+	char err[VR_ERR_MAX];
+
+	if (q->op == VR_PORT_UNREDIRECT) {
+		if (redirect_remove(q->id, err, sizeof(err)) < 0)
+			return fail(o, -ENOENT, "%s", err);
+		return 0;
+	}
+	if (redirect_add(q->id, &q->redirect, &o->peer, err, sizeof(err)) < 0)
+		return fail(o, -EINVAL, "%s", err);
+	o->has_peer = true;
+	return 0;
+}
+
 int
 ctl_port(const struct vr_port_req *q, struct vr_ctl_result *o)
 {
@@ -390,6 +408,8 @@ ctl_port(const struct vr_port_req *q, struct vr_ctl_result *o)
 		return op_remove_sock(q, o);
 	if (q->op == VR_PORT_ANNOUNCE)
 		return op_announce(q, o);
+	if (q->op == VR_PORT_REDIRECT || q->op == VR_PORT_UNREDIRECT)
+		return op_redirect(q, o);
 	return op_query(q, o);
 }
 

@@ -31,10 +31,12 @@ struct vr_ctl_result {
 	int code;                   /* 0, or a negative errno */
 	char msg[VR_ERR_MAX];       /* what was wrong */
 	char query[VR_DEVARGS_MAX]; /* QUERY_PCI: the device */
+	bool has_peer;              /* REDIRECT: what the peer relay needs */
+	struct vr_redirect_req peer;
 };
 
 /* A port request (ADD, ADD_SOCK, REMOVE, REMOVE_SOCK, QUERY_PCI,
- * ANNOUNCE): 0, or -1 with res saying why. */
+ * ANNOUNCE, REDIRECT, UNREDIRECT): 0, or -1 with res saying why. */
 int ctl_port(const struct vr_port_req *q, struct vr_ctl_result *res);
 
 /* Move a relay's directions (VR_CPU_UNPINNED: leave that one). Returns how

@@ -224,8 +224,26 @@ handoff_inject(struct vr_vm2dev *d, struct rte_mbuf **m, unsigned n)
 }
 
 void
-handoff_underlay(struct vr_dev2vm *d, struct vr_underlay_tap *tap)
+handoff_underlay(struct vr_dev2vm *d, struct vr_vm2dev *v, struct vr_underlay_tap *tap)
 {
 	__atomic_store_n(&d->tap, tap, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->sealed, tap != NULL ? tap->sealed : NULL, __ATOMIC_RELEASE);
+	handoff_synchronize();
+}
+
+struct vr_tunnel_demux *
+handoff_tunnels(struct vr_underlay_tap *tap, struct vr_tunnel_demux *demux)
+{
+	struct vr_tunnel_demux *old = __atomic_exchange_n(&tap->demux, demux, __ATOMIC_ACQ_REL);
+
+	handoff_synchronize();
+	return old;
+}
+
+void
+handoff_tunnel(struct vr_vm2dev *v, struct vr_dev2vm *d, struct vr_tunnel_port *t)
+{
+	__atomic_store_n(&v->tunnel, t, __ATOMIC_RELEASE);
+	__atomic_store_n(&d->tunnel, t, __ATOMIC_RELEASE);
 	handoff_synchronize();
 }

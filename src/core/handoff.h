@@ -12,7 +12,12 @@
  *   inject       frames sent out by a direction's    handoff_inject
  *                worker (announcements, vm2dev)
  *   underlay     the tap that takes the relay's own  handoff_underlay
- *                frames off its device (dev2vm)
+ *                frames off its device (dev2vm), and
+ *                the tunnels' sealed frames (vm2dev)
+ *   tunnels      which tunnel's ring takes an SPI    handoff_tunnels
+ *                (the tap's demux)
+ *   tunnel       a guest's redirect (both            handoff_tunnel
+ *                directions)
  *
  * Views and sessions change by a release store followed by an RCU grace
  * period (rte_rcu_qsbr): a worker reports a quiescent state after each
@@ -35,6 +40,9 @@ struct vr_dev2vm;
 struct vr_dir;
 struct vr_port;
 struct vr_vm2dev;
+struct vr_tunnel_demux;
+struct vr_tunnel_port;
+struct vr_underlay_tap;
 
 /* Immutable list of the directions one worker polls. */
 struct vr_worker_view {
@@ -81,10 +89,18 @@ void handoff_port_queues(struct vr_port *p, uint64_t rxq, uint64_t txq);
  * until (0 ends the hold). */
 void handoff_hold(struct vr_dev2vm *d, uint64_t until);
 
-/* Give dev2vm the tap of the relay's own frames (NULL: none); returns once
- * no worker still uses the tap it had, so the caller may free that. */
-struct vr_underlay_tap;
-void handoff_underlay(struct vr_dev2vm *d, struct vr_underlay_tap *tap);
+/* Give dev2vm the tap of the relay's own frames, and vm2dev the tap's ring
+ * of sealed frames to send (NULL: none); returns once no worker still uses
+ * what they had, so the caller may free that. */
+void handoff_underlay(struct vr_dev2vm *d, struct vr_vm2dev *v, struct vr_underlay_tap *tap);
+
+/* Publish the tap's SPI table (NULL: none); returns the one it replaces,
+ * which no worker uses any more. */
+struct vr_tunnel_demux *handoff_tunnels(struct vr_underlay_tap *tap, struct vr_tunnel_demux *demux);
+
+/* Give a relay's two directions its guest's redirect (NULL: none); returns
+ * once no worker is inside the tunnel port it had. */
+void handoff_tunnel(struct vr_vm2dev *v, struct vr_dev2vm *d, struct vr_tunnel_port *t);
 
 /* Queue frames for the vm2dev worker to send on its device ahead of guest
  * traffic; returns how many it took (the rest stay the caller's). Many

@@ -27,6 +27,7 @@
 #include "placement.h"
 #include "poolsize.h"
 #include "prime.h"
+#include "redirect.h"
 #include "underlay_ctl.h"
 #include "worker.h"
 
@@ -220,10 +221,12 @@ static void
 relay_destroy(struct vr_relay *r)
 {
 	relay_lock(); /* the handoff's callers serialise through it */
+	if (r->dev2vm != NULL)
+		redirect_relay_gone(r->conf.id); /* its tunnel holds this relay's pool */
 	if (r->dev2vm != NULL && r->dev2vm->tap != NULL) {
 		struct vr_underlay_tap *tap = r->dev2vm->tap;
 
-		handoff_underlay(r->dev2vm, NULL);
+		handoff_underlay(r->dev2vm, r->vm2dev, NULL);
 		vr_underlay_tap_drain(tap); /* its frames came from this relay's pool */
 	}
 	for (int k = 0; k < 2; k++)
@@ -346,7 +349,7 @@ relay_add(const struct vr_relay_conf *c, char *err, size_t errlen)
 	}
 	if (underlay_tap_of(c->id) != NULL) { /* the relay's own frames off its device */
 		relay_lock();
-		handoff_underlay(r->dev2vm, underlay_tap_of(c->id));
+		handoff_underlay(r->dev2vm, r->vm2dev, underlay_tap_of(c->id));
 		relay_unlock();
 	}
 	VR_LOG(INFO, "relay %d: added: device %s (%u queues, MTU %u), %s socket %s, CPUs %d/%d",

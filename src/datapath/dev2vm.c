@@ -127,6 +127,62 @@ on_sync(struct vr_dev2vm *v, uint32_t old_gen, uint64_t now)
 	pending_drop_except(d, keep);
 }
 
+/* Frames of the device or of a tunnel, for the guest: into its vrings, or
+ * held while it is on its way, or dropped as nobody's. */
+static void
+deliver(struct vr_dev2vm *v, struct rte_mbuf **m, uint16_t n, uint64_t bytes, bool holding,
+        uint64_t now)
+{
+	struct vr_dir *d = &v->d;
+
+	if (d->n_txq > 0)
+		spread(d, m, n, now);
+	else if (holding)
+		pending_keep(d, &d->pend[0], m, n, now);
+	else
+		dir_drop_unready(d, m, n, bytes);
+}
+
+/* Room for one more burst where frames go now. */
+static uint16_t
+room(struct vr_dev2vm *v, bool holding)
+{
+	return v->d.n_txq > 0 ? guest_room(&v->d) : holding ? pend_room(&v->d.pend[0]) : VR_BURST;
+}
+
+/* DEST: what the peer relay sent the guest comes in ahead of the device's. */
+static unsigned
+from_tunnel(struct vr_dev2vm *v, struct vr_tunnel_port *t, bool holding, uint64_t now,
+            struct vr_budget *b)
+{
+	struct rte_mbuf *m[VR_BURST];
+	uint16_t want = budget_burst(b, room(v, holding)), n;
+	uint64_t bytes;
+
+	if (want == 0)
+		return 0;
+	n = port_rx(&t->port, 0, m, want);
+	if (n == 0)
+		return 0;
+	bytes = sum_bytes(m, n);
+	ctr_add(v->d.c.tunnel_in, n);
+	ctr_add(v->d.c.tunnel_in_bytes, bytes);
+	budget_charge(b, n, bytes);
+	deliver(v, m, n, bytes, holding, now);
+	return n;
+}
+
+/* SOURCE with the guest gone: what the device receives for it goes to the
+ * relay it went to (the tunnel takes every frame). */
+static void
+into_tunnel(struct vr_dev2vm *v, struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n,
+            uint64_t bytes)
+{
+	ctr_add(v->d.c.tunnel_out, n);
+	ctr_add(v->d.c.tunnel_out_bytes, bytes);
+	port_tx(&t->port, 0, m, n);
+}
+
 unsigned
 dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 {
@@ -135,22 +191,23 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 	uint32_t old_gen = d->seen_dst_gen;
 	unsigned moved = 0;
 	struct vr_underlay_tap *tap = __atomic_load_n(&v->tap, __ATOMIC_ACQUIRE);
+	struct vr_tunnel_port *t = __atomic_load_n(&v->tunnel, __ATOMIC_ACQUIRE);
 
 	if (unlikely(dir_sync(d)))
 		on_sync(v, old_gen, now);
-	bool to_guest = d->n_txq > 0;
-	bool holding = !to_guest && unlikely(hold_active(v, now));
+	bool holding = d->n_txq == 0 && unlikely(hold_active(v, now));
+	bool away = d->n_txq == 0 && unlikely(t != NULL) && t->role == VR_TUNNEL_SOURCE;
 
 	for (uint16_t k = 0; k < d->n_txq; k++)
 		flush_to_guest(d, d->txq[k], now);
+	if (unlikely(t != NULL) && t->role == VR_TUNNEL_DEST)
+		moved += from_tunnel(v, t, holding, now, b);
 	for (uint16_t i = 0; i < d->n_rxq && budget_left(b); i++) {
 		uint16_t q = d->rxq[(d->next_q + i) % d->n_rxq];
 		uint16_t want, got, n;
 
 		do {
-			want = budget_burst(b, to_guest  ? guest_room(d)
-			                       : holding ? pend_room(&d->pend[0])
-			                                 : VR_BURST);
+			want = budget_burst(b, away ? VR_BURST : room(v, holding));
 			if (want == 0)
 				break;
 			got = port_rx(d->src, q, m, want);
@@ -171,12 +228,10 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 			dir_count_rx(d, n, bytes);
 			budget_charge(b, n, bytes);
 			moved += n;
-			if (to_guest)
-				spread(d, m, n, now);
-			else if (holding)
-				pending_keep(d, &d->pend[0], m, n, now);
+			if (away)
+				into_tunnel(v, t, m, n, bytes);
 			else
-				dir_drop_unready(d, m, n, bytes);
+				deliver(v, m, n, bytes, holding, now);
 		} while (got == want && budget_left(b));
 	}
 	d->next_q++;

@@ -14,6 +14,7 @@
 #define VR_DEV2VM_H
 
 #include "dir.h"
+#include "tunnel_port.h"
 #include "underlay_tap.h"
 
 struct vr_dev2vm {
@@ -21,6 +22,10 @@ struct vr_dev2vm {
 	uint64_t hold_until; /* [pub] TSC deadline of the hold, 0 for none (handoff_hold) */
 	uint64_t hold_over;  /* worker: the deadline it is done with (guest came, or passed) */
 	struct vr_underlay_tap *tap; /* [pub] the relay's own frames (handoff_underlay), or NULL */
+	/* [pub] the guest's redirect (handoff_tunnel), or NULL. SOURCE: with no
+	 * guest here, the device's frames go into it; DEST: what it carries
+	 * goes into the guest, ahead of the device's frames. */
+	struct vr_tunnel_port *tunnel;
 };
 
 static inline struct vr_dev2vm *

@@ -22,20 +22,32 @@ arp(const struct vr_underlay_tap *t, const uint8_t *a, uint32_t len)
 	return t->has4 && len >= 28 && memcmp(a + 24, t->ip4, 4) == 0 ? CONTROL : GUEST;
 }
 
+/* The SPI after the UDP header at udp (0 for IKE's non-ESP marker, or
+ * for a datagram too short to hold one). */
+static uint32_t
+spi_at(const uint8_t *udp, uint32_t left)
+{
+	return left >= 12 ? (uint32_t)udp[8] << 24 | (uint32_t)udp[9] << 16 |
+	                        (uint32_t)udp[10] << 8 | udp[11]
+	                  : 0;
+}
+
 static enum verdict
-ipv4(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len)
+ipv4(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len, uint32_t *spi)
 {
 	uint32_t l3 = (uint32_t)(ip[0] & 0xf) * 4;
 
 	if (!t->has4 || len < 20 || memcmp(ip + 16, t->ip4, 4) != 0)
 		return GUEST;
-	if (ip[9] == 17 && l3 >= 20 && len >= l3 + 8 && be16(ip + l3 + 2) == t->esp_port)
+	if (ip[9] == 17 && l3 >= 20 && len >= l3 + 8 && be16(ip + l3 + 2) == t->esp_port) {
+		*spi = spi_at(ip + l3, len - l3);
 		return TUNNEL;
+	}
 	return DROP;
 }
 
 static enum verdict
-ipv6(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len)
+ipv6(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len, uint32_t *spi)
 {
 	bool to_us;
 
@@ -48,13 +60,15 @@ ipv6(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len)
 		return CONTROL;
 	if (!to_us)
 		return GUEST;
-	if (ip[6] == 17 && len >= 48 && be16(ip + 42) == t->esp_port)
+	if (ip[6] == 17 && len >= 48 && be16(ip + 42) == t->esp_port) {
+		*spi = spi_at(ip + 40, len - 40);
 		return TUNNEL;
+	}
 	return DROP;
 }
 
 static enum verdict
-classify(const struct vr_underlay_tap *t, const struct rte_mbuf *m)
+classify(const struct vr_underlay_tap *t, const struct rte_mbuf *m, uint32_t *spi)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = m->data_len;
@@ -65,22 +79,36 @@ classify(const struct vr_underlay_tap *t, const struct rte_mbuf *m)
 	case RTE_ETHER_TYPE_ARP:
 		return arp(t, f + 14, len - 14);
 	case RTE_ETHER_TYPE_IPV4:
-		return ipv4(t, f + 14, len - 14);
+		return ipv4(t, f + 14, len - 14, spi);
 	case RTE_ETHER_TYPE_IPV6:
-		return ipv6(t, f + 14, len - 14);
+		return ipv6(t, f + 14, len - 14, spi);
 	default:
 		return GUEST;
 	}
 }
 
+/* The ring of the tunnel whose SPI this is, NULL for none. */
+static struct rte_ring *
+tunnel_ring(const struct vr_tunnel_demux *d, uint32_t spi)
+{
+	for (uint16_t i = 0; d != NULL && spi != 0 && i < d->n; i++)
+		if (d->e[i].spi == spi)
+			return d->e[i].ring;
+	return NULL;
+}
+
 uint16_t
 vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n)
 {
+	const struct vr_tunnel_demux *demux = __atomic_load_n(&t->demux, __ATOMIC_ACQUIRE);
 	uint16_t keep = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
-		enum verdict v = classify(t, m[i]);
-		struct rte_ring *r = v == CONTROL ? t->to_ctl : v == TUNNEL ? t->to_tunnel : NULL;
+		uint32_t spi = 0;
+		enum verdict v = classify(t, m[i], &spi);
+		struct rte_ring *r = v == CONTROL  ? t->to_ctl
+		                     : v == TUNNEL ? tunnel_ring(demux, spi)
+		                                   : NULL;
 
 		if (v == GUEST) {
 			m[keep++] = m[i];
@@ -102,7 +130,7 @@ vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n)
 void
 vr_underlay_tap_drain(struct vr_underlay_tap *t)
 {
-	struct rte_ring *rings[2] = {t->to_ctl, t->to_tunnel};
+	struct rte_ring *rings[2] = {t->to_ctl, t->sealed};
 	void *m;
 
 	for (int i = 0; i < 2; i++)

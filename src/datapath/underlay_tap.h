@@ -3,8 +3,8 @@
  * The relay's own traffic on a device that also carries a guest's (the
  * tunnel's underlay, docs/tunnel.md): of the frames the device receives,
  * ARP and neighbour discovery about the relay's underlay address go to the
- * control thread's ring, ESP-in-UDP to that address goes to the tunnel's
- * ring, anything else addressed to it is dropped; none of them reaches the
+ * control thread's ring, ESP-in-UDP to that address goes to the ring of the
+ * tunnel its SPI names, anything else addressed to it is dropped; none of them reaches the
  * guest. The device-to-guest worker calls vr_underlay_tap_take on every
  * burst of a relay that has a tap (handoff_underlay), before counting.
  *
@@ -20,13 +20,27 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+/* Which tunnel's ring takes ESP with an SPI: immutable once published
+ * (handoff_tunnels replaces it whole). */
+#define VR_DEMUX_MAX 32
+struct vr_tunnel_demux {
+	uint16_t n;
+	struct {
+		uint32_t spi;
+		struct rte_ring *ring; /* SP (this worker) / SC (the tunnel's reader) */
+	} e[VR_DEMUX_MAX];
+};
+
 struct vr_underlay_tap {
-	bool has4, has6;            /* [ctl] */
-	uint8_t ip4[4];             /* [ctl] */
-	uint8_t ip6[16];            /* [ctl] */
-	uint16_t esp_port;          /* [ctl] UDP port of the tunnel (4500) */
-	struct rte_ring *to_ctl;    /* [ctl] ARP and ND about our addresses */
-	struct rte_ring *to_tunnel; /* [ctl] ESP-in-UDP to us; NULL: no tunnel takes it */
+	bool has4, has6;               /* [ctl] */
+	uint8_t ip4[4];                /* [ctl] */
+	uint8_t ip6[16];               /* [ctl] */
+	uint16_t esp_port;             /* [ctl] UDP port of the tunnel (4500) */
+	struct rte_ring *to_ctl;       /* [ctl] ARP and ND about our addresses */
+	struct vr_tunnel_demux *demux; /* [pub] ESP-in-UDP to us by SPI; NULL: no tunnel */
+	/* [ctl] what the tunnels sealed, for the relay's vm2dev worker to send on
+	 * the device (tunnel_port.h, vr_under_port) */
+	struct rte_ring *sealed;
 	/* worker's, read relaxed */
 	uint64_t ctl_frames, tunnel_frames, tunnel_unclaimed, other_dropped, ring_full;
 };
@@ -36,9 +50,8 @@ struct vr_underlay_tap {
 uint16_t vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n);
 
 /* Control thread, once no worker uses the tap (handoff_underlay(NULL)):
- * frees what waits in its rings, before the pool they came from goes. A
- * tunnel port consuming to_tunnel must be down by then (it is the ring's
- * single consumer). */
+ * frees what waits in its control ring and sealed ring, before the pool
+ * they came from goes. The tunnels' rings are their redirects' to drain. */
 void vr_underlay_tap_drain(struct vr_underlay_tap *t);
 
 #endif

@@ -60,6 +60,46 @@ inject_send(struct vr_vm2dev *v)
 		rte_pktmbuf_free_bulk(m + sent, n - sent);
 }
 
+/* The tunnels' sealed frames, and SOURCE's frames from the peer: out on
+ * the device (queue 0, which this worker owns) ahead of guest traffic.
+ * What the device does not take is dropped, as a full NIC ring drops:
+ * holding it would stall the tunnels behind one queue. */
+static unsigned
+to_device_now(struct vr_vm2dev *v, struct rte_mbuf **m, uint16_t n, uint64_t *sent_ctr,
+              struct vr_budget *b)
+{
+	uint16_t sent = port_tx(v->d.dst, 0, m, n);
+
+	budget_charge(b, n, 0);
+	ctr_add(*sent_ctr, sent);
+	if (sent < n) {
+		ctr_add(v->d.c.drop_full, (uint64_t)(n - sent));
+		rte_pktmbuf_free_bulk(m + sent, (unsigned)(n - sent));
+	}
+	return n;
+}
+
+static unsigned
+sealed_send(struct vr_vm2dev *v, struct rte_ring *r, struct vr_budget *b)
+{
+	struct rte_mbuf *m[VR_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(r, (void **)m, budget_burst(b, VR_BURST), NULL);
+
+	return n > 0 ? to_device_now(v, m, (uint16_t)n, &v->d.c.sealed_sent, b) : 0;
+}
+
+static unsigned
+from_tunnel(struct vr_vm2dev *v, struct vr_tunnel_port *t, struct vr_budget *b)
+{
+	struct rte_mbuf *m[VR_BURST];
+	uint16_t n = port_rx(&t->port, 0, m, budget_burst(b, VR_BURST));
+
+	if (n == 0)
+		return 0;
+	ctr_add(v->d.c.tunnel_in_bytes, sum_bytes(m, n));
+	return to_device_now(v, m, n, &v->d.c.tunnel_in, b);
+}
+
 static inline uint16_t
 dev_queue(const struct vr_vm2dev *v, uint16_t qp)
 {
@@ -216,8 +256,22 @@ burst_needs_care(struct rte_mbuf **m, uint16_t n)
 	return (fl & VR_OFFLOAD_RX_FLAGS) != 0 || segs > 1;
 }
 
+/* DEST: the guest's frames from its old addresses go into the tunnel;
+ * returns how many are left for the device. */
+static uint16_t
+divert(struct vr_vm2dev *v, struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n)
+{
+	uint64_t bytes;
+	uint16_t keep = vr_tunnel_divert(t, m, n, &bytes);
+
+	ctr_add(v->d.c.tunnel_out, (uint64_t)(n - keep));
+	ctr_add(v->d.c.tunnel_out_bytes, bytes);
+	return keep;
+}
+
 static unsigned
-poll_queue(struct vr_vm2dev *v, uint16_t qp, uint64_t now, struct vr_budget *b)
+poll_queue(struct vr_vm2dev *v, uint16_t qp, uint64_t now, struct vr_budget *b,
+           struct vr_tunnel_port *t)
 {
 	struct vr_dir *d = &v->d;
 	struct rte_mbuf *m[VR_BURST];
@@ -239,8 +293,10 @@ poll_queue(struct vr_vm2dev *v, uint16_t qp, uint64_t now, struct vr_budget *b)
 		moved += n;
 		learn_from(v, m, n);
 		ready = n;
-		if (unlikely(burst_needs_care(m, n)))
-			ready = finish_frames(v, qp, m, n, now);
+		if (unlikely(t != NULL) && t->role == VR_TUNNEL_DEST)
+			ready = divert(v, t, m, n);
+		if (unlikely(burst_needs_care(m, ready)))
+			ready = finish_frames(v, qp, m, ready, now);
 		sent = dir_send(d, dev_queue(v, qp), m, ready);
 		if (sent < ready) {
 			pending_keep(d, &d->pend[qp], m + sent, (uint16_t)(ready - sent), now);
@@ -268,22 +324,28 @@ vm2dev_poll(struct vr_vm2dev *v, uint64_t now, struct vr_budget *b)
 	struct vr_dir *d = &v->d;
 	uint32_t old_gen = d->seen_src_gen;
 	unsigned moved = 0;
+	struct rte_ring *sealed = __atomic_load_n(&v->sealed, __ATOMIC_ACQUIRE);
+	struct vr_tunnel_port *t = __atomic_load_n(&v->tunnel, __ATOMIC_ACQUIRE);
 
 	if (unlikely(dir_sync(d)))
 		on_sync(v, old_gen);
 	if (unlikely(rte_ring_count(v->inject) > 0))
 		inject_send(v);
+	if (unlikely(sealed != NULL))
+		moved += sealed_send(v, sealed, b);
+	if (unlikely(t != NULL) && t->role == VR_TUNNEL_SOURCE)
+		moved += from_tunnel(v, t, b);
 	if (d->n_rxq == 0) {
 		/* no guest, or no vring: what it sent before still goes out */
 		for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)
 			to_device_flush(v, qp, now);
-		return 0;
+		return moved;
 	}
 	for (uint16_t i = 0; i < d->n_rxq && budget_left(b); i++) {
 		uint16_t qp = d->rxq[(d->next_q + i) % d->n_rxq];
 
 		if (to_device_flush(v, qp, now))
-			moved += poll_queue(v, qp, now, b);
+			moved += poll_queue(v, qp, now, b, t);
 	}
 	d->next_q++;
 	return moved;

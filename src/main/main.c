@@ -28,6 +28,7 @@
 #include "ctl.h"
 #include "filemon.h"
 #include "handoff.h"
+#include "redirect.h"
 #include "underlay_ctl.h"
 #include "ovsdb.h"
 #include "pidfile.h"
@@ -260,8 +261,9 @@ start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm,
 		VR_LOG(ERR, "start-up failed");
 		return 1;
 	}
-	if (underlay_start(&conf, err, sizeof(err)) < 0) {
+	if (underlay_start(&conf, err, sizeof(err)) < 0 || redirect_init(err, sizeof(err)) < 0) {
 		VR_LOG(ERR, "%s", err);
+		underlay_stop();
 		workers_stop();
 		rte_eal_mp_wait_lcore();
 		return 1;
@@ -299,6 +301,7 @@ stop:
 		unlink(conf.pid_file);
 	api_stop();
 	relay_remove_all();
+	redirect_fini();
 	underlay_stop();
 	workers_stop();
 	rte_eal_mp_wait_lcore();

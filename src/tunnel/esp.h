@@ -22,6 +22,8 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "esp_key.h"
+
 #define VR_ESP_UDP_PORT 4500
 #define VR_ESP_IV_LEN   8
 #define VR_ESP_ICV_LEN  16
@@ -45,13 +47,6 @@ struct vr_esp_counters {
 #define VR_ESP_DROP_FIELD(field, ...) uint64_t field;
 	VR_ESP_DROPS(VR_ESP_DROP_FIELD)
 #undef VR_ESP_DROP_FIELD
-};
-
-struct vr_esp_key {
-	uint32_t spi;
-	uint8_t key[32];
-	uint8_t key_len; /* 16 (AES-128-GCM) or 32 (AES-256-GCM) */
-	uint8_t salt[4]; /* RFC 4106's nonce salt */
 };
 
 /* The outer headers between the two relays, as seen by this one. */

@@ -167,8 +167,11 @@ underlay_start(const struct vr_conf *c, char *err, size_t errlen)
 	 * LAN can pin the pool's mbufs with it. */
 	u.tap->to_ctl =
 	    rte_ring_create("vr_underlay_ctl", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	/* what every tunnel sealed, for the underlay relay's device: many
+	 * producers (any worker that seals), its vm2dev worker the consumer */
+	u.tap->sealed = rte_ring_create("vr_underlay_sealed", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	u.timer = control_timer_new();
-	if (u.tap->to_ctl == NULL || u.timer < 0 ||
+	if (u.tap->to_ctl == NULL || u.tap->sealed == NULL || u.timer < 0 ||
 	    control_watch(u.timer, NULL, on_tick, NULL) < 0) {
 		underlay_stop();
 		return vr_err(err, errlen, "underlay: cannot set up its rings and timer");
@@ -191,10 +194,23 @@ underlay_stop(void)
 	}
 	if (u.tap != NULL) { /* emptied when its relay went (vr_underlay_tap_drain) */
 		rte_ring_free(u.tap->to_ctl);
+		rte_ring_free(u.tap->sealed);
 		rte_free(u.tap);
 		u.tap = NULL;
 	}
 	u.on = false;
+}
+
+const struct vr_underlay_conf *
+underlay_conf(void)
+{
+	return u.on ? &u.conf : NULL;
+}
+
+struct vr_underlay_tap *
+underlay_tap(void)
+{
+	return u.on ? u.tap : NULL;
 }
 
 void

@@ -27,6 +27,10 @@ void underlay_stop(void);
  * underlay relay (relay.c publishes it with handoff_underlay). */
 struct vr_underlay_tap *underlay_tap_of(int id);
 
+/* The underlay's configuration and tap, NULL without one (the redirects'). */
+const struct vr_underlay_conf *underlay_conf(void);
+struct vr_underlay_tap *underlay_tap(void);
+
 struct underlay_state {
 	bool on;
 	int relay;

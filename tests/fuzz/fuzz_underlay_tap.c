@@ -17,6 +17,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct rte_mempool *pool;
+static struct vr_tunnel_demux demux;
 static struct vr_underlay_tap tap = {.has4 = true,
                                      .has6 = true,
                                      .ip4 = {198, 51, 100, 10},
@@ -35,8 +36,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	pool = rte_pktmbuf_pool_create("fuzz", 255, 0, 0, 2048 + 128, SOCKET_ID_ANY);
 	tap.to_ctl = rte_ring_create("ctl", 4, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	tap.to_tunnel = rte_ring_create("tun", 4, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (pool == NULL || tap.to_ctl == NULL || tap.to_tunnel == NULL)
+	/* one tunnel, of SPI 256 */
+	demux.n = 1;
+	demux.e[0].spi = 256;
+	demux.e[0].ring = rte_ring_create("tun", 4, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	tap.demux = &demux;
+	if (pool == NULL || tap.to_ctl == NULL || demux.e[0].ring == NULL)
 		abort();
 	return 0;
 }
@@ -77,6 +82,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rte_pktmbuf_free(m);
 	}
 	vr_underlay_tap_drain(&tap);
+	while (rte_ring_dequeue(demux.e[0].ring, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
 	FUZZ_CHECK_MSG(rte_mempool_avail_count(pool) == pool->size, "an mbuf leaked");
 	return 0;
 }

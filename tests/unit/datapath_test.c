@@ -763,6 +763,7 @@ test_dev2vm_underlay_frames_never_reach_the_guest(void **state)
 	static const uint8_t host6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0xa, [15] = 7};
 	static const uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, 7};
 	struct vr_underlay_tap tap = {.has4 = true, .has6 = true, .esp_port = 4500};
+	struct vr_tunnel_demux demux = {0};
 	struct rig *r = rig_new(1);
 	uint8_t f[VR_NEIGH_FRAME];
 	struct rte_mbuf *m;
@@ -772,10 +773,13 @@ test_dev2vm_underlay_frames_never_reach_the_guest(void **state)
 	memcpy(tap.ip6, relay6, 16);
 	tap.to_ctl =
 	    rte_ring_create("dp_tap_ctl", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	tap.to_tunnel =
+	demux.e[0].spi = 0x1234;
+	demux.e[0].ring =
 	    rte_ring_create("dp_tap_tun", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	demux.n = 1;
+	tap.demux = &demux;
 	assert_non_null(tap.to_ctl);
-	assert_non_null(tap.to_tunnel);
+	assert_non_null(demux.e[0].ring);
 	guest_up(r, 1);
 	r->guest.tx_room[0] = 100;
 	fake_queue_push(&r->dev.rx[0], frame(1, 1, 64, 2048)); /* guest */
@@ -785,11 +789,19 @@ test_dev2vm_underlay_frames_never_reach_the_guest(void **state)
 	                raw_frame(f, vr_neigh_ask4(mac, host4, other4, f))); /* guest */
 	fake_queue_push(&r->dev.rx[0],
 	                raw_frame(f, vr_neigh_ask6(mac, host6, relay6, f))); /* ctl */
-	m = frame(2, 1, 100, 2048); /* UDP to 198.51.100.10:4500: the tunnel */
-	rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->dst_addr =
-	    RTE_IPV4(10, 100, 51, 198);
-	rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, 34)->dst_port = rte_cpu_to_be_16(4500);
-	fake_queue_push(&r->dev.rx[0], m);
+	/* UDP to 198.51.100.10:4500: the tunnel of SPI 0x1234, and an SPI no
+	 * tunnel has (unclaimed) */
+	for (uint32_t spi = 0x1234; spi <= 0x1235; spi++) {
+		m = frame(2, 1, 100, 2048);
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->dst_addr =
+		    RTE_IPV4(10, 100, 51, 198);
+		rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, 34)->dst_port =
+		    rte_cpu_to_be_16(4500);
+		rte_be32_t be_spi = rte_cpu_to_be_32(spi);
+
+		memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, 42), &be_spi, 4);
+		fake_queue_push(&r->dev.rx[0], m);
+	}
 	m = frame(3, 1, 100, 2048); /* UDP to the relay, another port: dropped */
 	rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14)->dst_addr =
 	    RTE_IPV4(10, 100, 51, 198);
@@ -797,7 +809,7 @@ test_dev2vm_underlay_frames_never_reach_the_guest(void **state)
 	fake_queue_push(&r->dev.rx[0], frame(4, 1, 64, 2048)); /* guest */
 
 	/* with the tap, the guest gets only its own frames */
-	handoff_underlay(&r->dev2vm, &tap);
+	handoff_underlay(&r->dev2vm, &r->vm2dev, &tap);
 	poll_at(&r->dev2vm.d, 1);
 	assert_int_equal(r->guest.tx[0].n, 3);
 	assert_int_equal(seq_of(r->guest.tx[0].m[0]), 1);
@@ -806,9 +818,10 @@ test_dev2vm_underlay_frames_never_reach_the_guest(void **state)
 	assert_int_equal(r->dev2vm.d.c.tx_pkts, 3);
 	assert_int_equal(tap.ctl_frames, 2);
 	assert_int_equal(tap.tunnel_frames, 1);
+	assert_int_equal(tap.tunnel_unclaimed, 1);
 	assert_int_equal(tap.other_dropped, 1);
 	assert_int_equal(rte_ring_count(tap.to_ctl), 2);
-	assert_int_equal(rte_ring_count(tap.to_tunnel), 1);
+	assert_int_equal(rte_ring_count(demux.e[0].ring), 1);
 	/* a flood at the relay's address is charged to the budget: one pass
 	 * takes no more than a budget's worth off the device */
 	for (uint32_t i = 0; i < 4 * VR_BUDGET_PKTS; i++) {
@@ -821,13 +834,13 @@ test_dev2vm_underlay_frames_never_reach_the_guest(void **state)
 	no_regression(fake_queue_len(&r->dev.rx[0]) >= 3 * VR_BUDGET_PKTS,
 	              "frames the tap took were not charged: the pass never ended");
 	assert_int_equal(tap.other_dropped, 1 + 4 * VR_BUDGET_PKTS - fake_queue_len(&r->dev.rx[0]));
-	handoff_underlay(&r->dev2vm, NULL);
+	handoff_underlay(&r->dev2vm, &r->vm2dev, NULL);
 	while (rte_ring_dequeue(tap.to_ctl, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
-	while (rte_ring_dequeue(tap.to_tunnel, (void **)&m) == 0)
+	while (rte_ring_dequeue(demux.e[0].ring, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 	rte_ring_free(tap.to_ctl);
-	rte_ring_free(tap.to_tunnel);
+	rte_ring_free(demux.e[0].ring);
 	rig_free(r);
 }
 

@@ -5,18 +5,78 @@
 
 #include "counters.h"
 #include "handoff.h"
+#include "neigh.h"
+#include "burst.h"
+#include "offload.h"
 
-/* The inner family of a guest frame: 0 IPv4, 1 IPv6, -1 neither. */
+/* What tx_burst does with a frame: seal it (by inner family), answer it,
+ * or drop it. */
+enum { SEAL4 = 0, SEAL6 = 1, ANSWER = 2, DROP = -1 };
+
 static int
-family_of(const struct rte_mbuf *m)
+class_of(const struct rte_mbuf *m)
 {
-	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 
 	if (m->data_len < RTE_ETHER_HDR_LEN)
-		return -1;
-	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
-		return 0;
-	return eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) ? 1 : -1;
+		return DROP;
+	if (f[12] == 0x08 && f[13] == 0x00)
+		return SEAL4;
+	if (f[12] == 0x08 && f[13] == 0x06)
+		return ANSWER;
+	if (f[12] != 0x86 || f[13] != 0xdd)
+		return DROP;
+	/* a neighbour solicitation is asked of whoever owns the target here */
+	if (m->data_len >= 55 && f[20] == IPPROTO_ICMPV6 && f[54] == 135)
+		return ANSWER;
+	return SEAL6;
+}
+
+static bool
+addrs_have(const struct vr_addrs *a, bool v6, const uint8_t *ip)
+{
+	if (v6) {
+		for (uint8_t i = 0; i < a->n6; i++)
+			if (memcmp(a->ip6[i], ip, 16) == 0)
+				return true;
+		return false;
+	}
+	for (uint8_t i = 0; i < a->n4; i++)
+		if (memcmp(a->ip4[i], ip, 4) == 0)
+			return true;
+	return false;
+}
+
+/* An ARP request or NS: SOURCE answers the LAN's questions about the
+ * guest's old addresses, DEST the guest's questions (the divert chose
+ * them). The answer waits on the answers ring for rx_burst's caller. */
+static void
+answer(struct vr_tunnel_port *t, struct rte_mbuf *q)
+{
+	uint8_t out[VR_NEIGH_FRAME];
+	struct vr_neigh n;
+	struct rte_mbuf *a = NULL;
+	size_t len = 0;
+
+	if (t->answers != NULL && rte_pktmbuf_linearize(q) == 0 &&
+	    vr_neigh_parse(rte_pktmbuf_mtod(q, const uint8_t *), q->pkt_len, &n) &&
+	    (n.kind == VR_NEIGH_ARP_REQUEST || n.kind == VR_NEIGH_NS) &&
+	    (t->role == VR_TUNNEL_DEST || addrs_have(&t->old, n.ipv6, n.target_ip)))
+		len = vr_neigh_answer(&n, t->answer_mac.addr_bytes, out);
+	rte_pktmbuf_free(q);
+	if (len == 0) {
+		ctr_add(t->sealed.not_ip, 1);
+		return;
+	}
+	a = rte_pktmbuf_alloc(t->port.pool);
+	if (a != NULL)
+		memcpy(rte_pktmbuf_append(a, (uint16_t)len), out, len);
+	if (a == NULL || rte_ring_sp_enqueue(t->answers, a) != 0) {
+		rte_pktmbuf_free(a);
+		ctr_add(t->answers_full, 1);
+		return;
+	}
+	ctr_add(t->answered, 1);
 }
 
 /* The inbound SA whose SPI a sealed frame names, -1 for none. */
@@ -37,8 +97,8 @@ run_of(const struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n, bool inb
 {
 	uint16_t k = 1;
 
-	*cls = inbound ? sa_of(t, m[0]) : family_of(m[0]);
-	while (k < n && (inbound ? sa_of(t, m[k]) : family_of(m[k])) == *cls)
+	*cls = inbound ? sa_of(t, m[0]) : class_of(m[0]);
+	while (k < n && (inbound ? sa_of(t, m[k]) : class_of(m[k])) == *cls)
 		k++;
 	return k;
 }
@@ -53,7 +113,10 @@ tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 		int fam;
 		uint16_t k = run_of(t, m + at, (uint16_t)(n - at), false, &fam), ready = 0, sent;
 
-		if (fam >= 0 && t->out[fam] != NULL) {
+		if (fam == ANSWER) {
+			for (uint16_t i = 0; i < k; i++)
+				answer(t, m[at + i]);
+		} else if (fam >= 0 && t->out[fam] != NULL) {
 			ready = vr_esp_encap(t->out[fam], m + at, k, &t->sealed);
 		} else {
 			for (uint16_t i = 0; i < k; i++)
@@ -73,10 +136,14 @@ static uint16_t
 tunnel_rx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 {
 	struct vr_tunnel_port *t = (struct vr_tunnel_port *)p;
-	uint16_t got = (uint16_t)rte_ring_sc_dequeue_burst(t->rx, (void **)m, n, NULL), out = 0;
+	uint16_t out = 0, got;
 
 	(void)q;
-	for (uint16_t at = 0; at < got;) {
+	if (t->answers != NULL) /* ahead of what the peer sent: they are few */
+		out = (uint16_t)rte_ring_sc_dequeue_burst(t->answers, (void **)m, n, NULL);
+	got = (uint16_t)(out + rte_ring_sc_dequeue_burst(t->rx, (void **)m + out,
+	                                                 (unsigned)(n - out), NULL));
+	for (uint16_t at = out; at < got;) {
 		int sa;
 		uint16_t k = run_of(t, m + at, (uint16_t)(got - at), true, &sa);
 
@@ -131,4 +198,97 @@ vr_tunnel_port_init(struct vr_tunnel_port *t, struct vr_port *under, uint16_t un
 	t->port.pool = pool;
 	t->under = under;
 	t->under_q = under_q;
+}
+
+static uint16_t
+under_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
+{
+	(void)q;
+	return (uint16_t)rte_ring_mp_enqueue_burst(((struct vr_under_port *)p)->ring, (void **)m, n,
+	                                           NULL);
+}
+
+static const struct vr_port_ops under_ops = {
+    .kind = "underlay",
+    .tx_burst = under_tx,
+};
+
+void
+vr_under_port_init(struct vr_under_port *u, struct rte_ring *ring)
+{
+	memset(u, 0, sizeof(*u));
+	u->port.ops = &under_ops;
+	u->port.n_txq = 1;
+	u->ring = ring;
+}
+
+/* Whether the guest sent f from one of its old addresses (DEST). */
+static bool
+from_old(const struct vr_tunnel_port *t, const struct rte_mbuf *f)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(f, const uint8_t *);
+	uint16_t len = f->data_len;
+
+	if (len < 34)
+		return false;
+	if (p[12] == 0x08 && p[13] == 0x00)
+		return addrs_have(&t->old, false, p + 26);
+	if (p[12] == 0x86 && p[13] == 0xdd)
+		return len >= 54 && addrs_have(&t->old, true, p + 22);
+	/* its questions about others, not its announcements of itself */
+	return p[12] == 0x08 && p[13] == 0x06 && len >= 42 && addrs_have(&t->old, false, p + 28) &&
+	       !addrs_have(&t->old, false, p + 38);
+}
+
+/* A diverted TCP frame the guest left to segment: cut here (the tunnel
+ * carries finished frames) and sealed a burst of segments at a time. */
+static void
+cut_into_tunnel(struct vr_tunnel_port *t, struct rte_mbuf *f)
+{
+	struct rte_mbuf *seg[VR_BURST];
+	uint32_t done = 0;
+	int k;
+
+	do {
+		k = offload_cut(f, &done, t->port.pool, seg, VR_BURST);
+		if (k > 0)
+			port_tx(&t->port, 0, seg, (uint16_t)k); /* takes all */
+	} while (k > 0 && done < offload_payload(f));
+	ctr_add(t->sealed.too_big, done < offload_payload(f));
+	rte_pktmbuf_free(f);
+}
+
+uint16_t
+vr_tunnel_divert(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n, uint64_t *bytes)
+{
+	struct rte_mbuf *out[VR_BURST];
+	uint16_t keep = 0, k = 0;
+
+	*bytes = 0;
+	for (uint16_t i = 0; i < n && i < VR_BURST; i++) {
+		struct rte_mbuf *f = m[i];
+		enum vr_offload_verdict v = VR_OFL_READY;
+
+		if (likely(!from_old(t, f))) {
+			m[keep++] = f;
+			continue;
+		}
+		*bytes += f->pkt_len;
+		if (offload_wanted(f))
+			v = offload_prepare(f, 0); /* checksums finished here */
+		if (v == VR_OFL_READY) {
+			out[k++] = f;
+			continue;
+		}
+		port_tx(&t->port, 0, out, k); /* in order: what came before first */
+		k = 0;
+		if (v == VR_OFL_CUT) {
+			cut_into_tunnel(t, f);
+		} else {
+			ctr_add(t->sealed.malformed, 1);
+			rte_pktmbuf_free(f);
+		}
+	}
+	port_tx(&t->port, 0, out, k);
+	return keep;
 }

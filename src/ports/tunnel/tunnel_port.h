@@ -17,19 +17,47 @@
 
 #include <rte_ring.h>
 
+#include "announce.h"
 #include "esp.h"
 #include "port.h"
+#include "redirect_req.h"
 
 struct vr_tunnel_port {
 	struct vr_port port;              /* first: a struct vr_port * points here */
-	struct vr_port *under;            /* [ctl] the device port the underlay runs on */
-	uint16_t under_q;                 /* [ctl] its transmit queue, the tunnel's alone */
+	enum vr_tunnel_role role;         /* [ctl] */
+	struct vr_port *under;            /* [ctl] where sealed frames go (vr_under_port) */
+	uint16_t under_q;                 /* [ctl] its transmit queue */
 	struct vr_esp_sa *out[2], *in[2]; /* [ctl] by inner family: [0] IPv4, [1] IPv6 */
 	struct rte_ring *rx;              /* [ctl] sealed frames for this tunnel (SP/SC) */
+	/* [ctl] ARP replies and neighbour advertisements made by tx_burst, handed
+	 * out by rx_burst (SP: tx's caller, SC: rx's caller); NULL: none made */
+	struct rte_ring *answers;
 	struct rte_ether_addr deliver_dst, deliver_src; /* [ctl] on what comes out */
-	struct vr_esp_counters sealed, opened;          /* worker's; read relaxed */
-	uint64_t under_full;
+	/* [ctl] the guest's old identity: SOURCE answers the LAN's questions
+	 * about these addresses with answer_mac (the guest's); DEST answers the
+	 * guest's questions from them with answer_mac (the old gateway's) */
+	struct vr_addrs old;
+	struct rte_ether_addr answer_mac;
+	struct vr_esp_counters sealed, opened; /* worker's; read relaxed */
+	uint64_t under_full, answered, answers_full;
 };
+
+/* The underlay as tunnels see it: a ring of sealed frames with many
+ * producers (every worker that seals, for any redirect) and one consumer,
+ * the underlay relay's guest-to-device worker, which owns the device's
+ * transmit queues (vm2dev.h). A full ring takes less, as a full NIC does. */
+struct vr_under_port {
+	struct vr_port port;
+	struct rte_ring *ring; /* [ctl] MP/SC */
+};
+void vr_under_port_init(struct vr_under_port *u, struct rte_ring *ring);
+
+/* DEST's guest-to-device split: the frames of m[0..n) the guest sent from
+ * an old address (IP, and its ARP/ND questions about others) go into the
+ * tunnel, the rest stay at the front of m in order; returns how many stay.
+ * *bytes gets the bytes of those diverted. */
+uint16_t vr_tunnel_divert(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n,
+                          uint64_t *bytes);
 
 /* Sets up the port's ops and fields around what the caller made (SAs, the
  * ring): the control thread, before a direction holds it. */

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "redirect.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <sodium.h>
+
+#include "control.h"
+#include "errmsg.h"
+#include "handoff.h"
+#include "keys.h"
+#include "log.h"
+#include "relay.h"
+#include "underlay_ctl.h"
+#include "vm2dev.h"
+
+#define RX_RING       1024 /* sealed frames from the peer, per redirect */
+#define ANSWERS_RING  64
+#define REPLAY_WINDOW 1024
+/* DEST: how long frames the tunnel brings wait for a guest that has not
+ * started here yet (the switchover) */
+#define DEST_HOLD_S 30
+
+enum { OUT4, OUT6, IN4, IN6 };
+
+struct redirect {
+	struct vr_tunnel_port *t; /* NULL: slot unused */
+	struct vr_under_port under;
+	bool peer6;
+	uint8_t peer[16];
+	uint64_t born_ns;
+};
+
+static struct redirect rd[VR_MAX_RELAYS];
+static bool esp_up;
+
+const char *
+redirect_role_name(enum vr_tunnel_role role)
+{
+	return role == VR_TUNNEL_SOURCE ? "source" : "destination";
+}
+
+/* The cipher device only where tunnels can run: with an underlay. */
+int
+redirect_init(char *err, size_t errlen)
+{
+	if (underlay_conf() == NULL)
+		return 0;
+	if (vr_keys_init(err, errlen) < 0 || vr_esp_init(SOCKET_ID_ANY, err, errlen) < 0)
+		return -1;
+	esp_up = true;
+	return 0;
+}
+
+/* Every SPI in use by this relay's inbound SAs, for a fresh one to avoid. */
+static size_t
+spis_in_use(uint32_t *used)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		for (int f = 0; rd[i].t != NULL && f < 2; f++)
+			used[n++] = vr_esp_sa_spi(rd[i].t->in[f]);
+	return n;
+}
+
+/* Fresh keys for the four SAs (libsodium); inbound SPIs unique here. The
+ * peer checks its own inbound SPIs (our outbound ones) when it adds. */
+static int
+keys_new(struct vr_esp_key sa[VR_REDIRECT_SAS], char *err, size_t errlen)
+{
+	uint32_t used[2 * VR_MAX_RELAYS + VR_REDIRECT_SAS];
+	size_t n = spis_in_use(used);
+
+	for (int i = 0; i < VR_REDIRECT_SAS; i++) {
+		uint32_t spi = vr_spi_new(used, n);
+
+		used[n++] = spi;
+		if (vr_key_new(&sa[i], spi, 32, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The table of every redirect's inbound SPIs, published to the tap. */
+static int
+demux_publish(char *err, size_t errlen)
+{
+	struct vr_tunnel_demux *d = rte_zmalloc("vr_demux", sizeof(*d), 0), *old;
+
+	if (d == NULL)
+		return vr_err(err, errlen, "redirect: out of memory for the SPI table");
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		for (int f = 0; rd[i].t != NULL && f < 2 && d->n < VR_DEMUX_MAX; f++) {
+			d->e[d->n].spi = vr_esp_sa_spi(rd[i].t->in[f]);
+			d->e[d->n++].ring = rd[i].t->rx;
+		}
+	old = handoff_tunnels(underlay_tap(), d);
+	rte_free(old);
+	return 0;
+}
+
+static void
+ring_drain(struct rte_ring *r)
+{
+	void *m;
+
+	while (r != NULL && rte_ring_dequeue(r, &m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+/* Frees what redirect x holds, once no worker can reach it. */
+static void
+port_free(struct vr_tunnel_port *t)
+{
+	ring_drain(t->rx);
+	ring_drain(t->answers);
+	rte_ring_free(t->rx);
+	rte_ring_free(t->answers);
+	for (int f = 0; f < 2; f++) {
+		vr_esp_sa_free(t->out[f]);
+		vr_esp_sa_free(t->in[f]);
+	}
+	rte_free(t);
+}
+
+/* The outer headers from this relay to the peer: our underlay address of
+ * the peer's family, and the gateway's MAC (the peer is in another subnet). */
+static int
+path_to(const struct vr_redirect_req *q, struct vr_esp_path *p, char *err, size_t errlen)
+{
+	const struct vr_underlay_conf *c = underlay_conf();
+	struct underlay_state st;
+	struct rte_ether_addr mac;
+	struct vr_relay *ur;
+
+	if (c == NULL || !esp_up)
+		return vr_err(err, errlen, "redirect: no underlay is configured (underlay-relay)");
+	if (q->peer6 ? !c->has6 : !c->has4)
+		return vr_err(err, errlen,
+		              "redirect: the peer is %s, but this relay has no %s "
+		              "underlay address",
+		              q->peer6 ? "IPv6" : "IPv4", q->peer6 ? "IPv6" : "IPv4");
+	underlay_state(&st);
+	if (q->peer6 ? !st.gw6_known : !st.gw4_known)
+		return vr_err(err, errlen,
+		              "redirect: the underlay gateway's MAC is not known yet "
+		              "(is underlay-gateway%s set and answering?)",
+		              q->peer6 ? "6" : "4");
+	ur = relay_get(c->relay);
+	if (ur == NULL || rte_eth_macaddr_get(ur->dev.port_id, &mac) != 0)
+		return vr_err(err, errlen, "redirect: the underlay relay %d is not running",
+		              c->relay);
+	memset(p, 0, sizeof(*p));
+	p->ipv6 = q->peer6;
+	p->local_mac = mac;
+	memcpy(p->next_hop_mac.addr_bytes, q->peer6 ? st.gw6_mac : st.gw4_mac, 6);
+	memcpy(p->local, q->peer6 ? c->ip6 : c->ip4, q->peer6 ? 16 : 4);
+	memcpy(p->peer, q->peer, q->peer6 ? 16 : 4);
+	p->local_port = p->peer_port = VR_ESP_UDP_PORT;
+	return 0;
+}
+
+/* The tunnel port of redirect q on relay r, SAs and rings made. */
+static struct vr_tunnel_port *
+port_new(struct vr_relay *r, struct redirect *x, const struct vr_redirect_req *q,
+         const struct vr_esp_path *p, char *err, size_t errlen)
+{
+	struct vr_tunnel_port *t = rte_zmalloc("vr_tunnel", sizeof(*t), RTE_CACHE_LINE_SIZE);
+	char name[RTE_RING_NAMESIZE];
+
+	if (t == NULL) {
+		vr_err(err, errlen, "redirect: out of memory");
+		return NULL;
+	}
+	vr_under_port_init(&x->under, underlay_tap()->sealed);
+	vr_tunnel_port_init(t, &x->under.port, 0, r->pool);
+	t->role = q->role;
+	for (int f = 0; f < 2; f++) {
+		t->out[f] =
+		    vr_esp_sa_create(true, f, &q->sa[OUT4 + f], p, 0, SOCKET_ID_ANY, err, errlen);
+		t->in[f] = t->out[f] == NULL
+		               ? NULL
+		               : vr_esp_sa_create(false, f, &q->sa[IN4 + f], p, REPLAY_WINDOW,
+		                                  SOCKET_ID_ANY, err, errlen);
+		if (t->in[f] == NULL) {
+			port_free(t);
+			return NULL;
+		}
+	}
+	snprintf(name, sizeof(name), "vr_tun_rx%d", r->conf.id);
+	t->rx = rte_ring_create(name, RX_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "vr_tun_ans%d", r->conf.id);
+	t->answers =
+	    rte_ring_create(name, ANSWERS_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (t->rx == NULL || t->answers == NULL) {
+		vr_err(err, errlen, "redirect: cannot make its rings (%s)",
+		       rte_strerror(rte_errno));
+		port_free(t);
+		return NULL;
+	}
+	t->old = q->guest;
+	return t;
+}
+
+/* Who is who on each end: SOURCE delivers the guest's packets to the old
+ * LAN's gateway in the guest's name and answers for the guest's old
+ * addresses with its MAC; DEST delivers to the guest in the old gateway's
+ * name and answers the guest's questions with that gateway's MAC. */
+static void
+port_identities(struct vr_tunnel_port *t, const struct vr_redirect_req *q, const uint8_t gw[6])
+{
+	struct rte_ether_addr guest, gateway;
+
+	memcpy(guest.addr_bytes, q->guest.mac, 6);
+	memcpy(gateway.addr_bytes, gw, 6);
+	t->deliver_dst = q->role == VR_TUNNEL_SOURCE ? gateway : guest;
+	t->deliver_src = q->role == VR_TUNNEL_SOURCE ? guest : gateway;
+	t->answer_mac = q->role == VR_TUNNEL_SOURCE ? guest : gateway;
+}
+
+/* What the peer's REDIRECT needs: the other role, our address, the guest,
+ * the old gateway, the keys with in and out swapped. */
+static void
+peer_request(const struct vr_redirect_req *q, const uint8_t gw[6], struct vr_redirect_req *o)
+{
+	const struct vr_underlay_conf *c = underlay_conf();
+
+	memset(o, 0, sizeof(*o));
+	o->role = q->role == VR_TUNNEL_SOURCE ? VR_TUNNEL_DEST : VR_TUNNEL_SOURCE;
+	o->peer6 = q->peer6;
+	memcpy(o->peer, q->peer6 ? c->ip6 : c->ip4, q->peer6 ? 16 : 4);
+	o->guest = q->guest;
+	o->has_gw_mac = true;
+	memcpy(o->gw_mac, gw, 6);
+	o->n_sa = VR_REDIRECT_SAS;
+	o->sa[OUT4] = q->sa[IN4];
+	o->sa[OUT6] = q->sa[IN6];
+	o->sa[IN4] = q->sa[OUT4];
+	o->sa[IN6] = q->sa[OUT6];
+}
+
+/* SOURCE fills in what it knows: the guest as learned, the gateway. */
+static int
+complete(struct vr_relay *r, struct vr_redirect_req *q, uint8_t gw[6], char *err, size_t errlen)
+{
+	struct underlay_state st;
+
+	if (q->role == VR_TUNNEL_SOURCE && !q->guest.has_mac) {
+		vm2dev_learned(r->vm2dev, &q->guest);
+		if (!q->guest.has_mac || q->guest.n4 + q->guest.n6 == 0)
+			return vr_err(err, errlen,
+			              "redirect: relay %d has not learned its guest's "
+			              "MAC and addresses: give them",
+			              r->conf.id);
+	}
+	if (q->has_gw_mac) {
+		memcpy(gw, q->gw_mac, 6);
+		return 0;
+	}
+	underlay_state(&st);
+	if (q->role == VR_TUNNEL_DEST || !(st.gw4_known || st.gw6_known))
+		return vr_err(err, errlen, "redirect: %s: the old LAN's gateway MAC is missing",
+		              q->role == VR_TUNNEL_DEST ? "destination" : "source");
+	memcpy(gw, st.gw4_known ? st.gw4_mac : st.gw6_mac, 6);
+	return 0;
+}
+
+static int
+add_locked(int id, struct vr_redirect_req *q, struct vr_redirect_req *peer_req, char *err,
+           size_t errlen)
+{
+	struct vr_relay *r = relay_get(id);
+	struct redirect *x = &rd[id];
+	struct vr_esp_path p;
+	uint8_t gw[6];
+
+	if (r == NULL || r->removing)
+		return vr_err(err, errlen, "redirect: relay %d does not exist", id);
+	if (x->t != NULL)
+		return vr_err(err, errlen,
+		              "redirect: relay %d has one already (%s): UNREDIRECT it "
+		              "first",
+		              id, redirect_role_name(x->t->role));
+	if (path_to(q, &p, err, errlen) < 0 || complete(r, q, gw, err, errlen) < 0)
+		return -1;
+	if (q->n_sa == 0 && keys_new(q->sa, err, errlen) < 0)
+		return -1;
+	x->t = port_new(r, x, q, &p, err, errlen);
+	if (x->t == NULL)
+		return -1;
+	port_identities(x->t, q, gw);
+	x->peer6 = q->peer6;
+	memcpy(x->peer, q->peer, 16);
+	x->born_ns = control_now_ns();
+	if (demux_publish(err, errlen) < 0) {
+		port_free(x->t);
+		x->t = NULL;
+		return -1;
+	}
+	handoff_tunnel(r->vm2dev, r->dev2vm, x->t);
+	if (q->role == VR_TUNNEL_DEST && port_gen(&r->vhost.port) == 0)
+		handoff_hold(r->dev2vm, rte_get_tsc_cycles() + DEST_HOLD_S * rte_get_tsc_hz());
+	peer_request(q, gw, peer_req);
+	VR_LOG(NOTICE, "relay %d: redirect as %s, SPIs out %u/%u in %u/%u", id,
+	       redirect_role_name(q->role), q->sa[OUT4].spi, q->sa[OUT6].spi, q->sa[IN4].spi,
+	       q->sa[IN6].spi);
+	return 0;
+}
+
+int
+redirect_add(int id, const struct vr_redirect_req *q, struct vr_redirect_req *peer_req, char *err,
+             size_t errlen)
+{
+	struct vr_redirect_req mine = *q;
+	int rc;
+
+	if (id < 0 || id >= VR_MAX_RELAYS)
+		return vr_err(err, errlen, "redirect: relay %d is out of range", id);
+	relay_lock();
+	rc = add_locked(id, &mine, peer_req, err, errlen);
+	relay_unlock();
+	sodium_memzero(&mine, sizeof(mine));
+	return rc;
+}
+
+/* Relay lock held. */
+static void
+remove_locked(struct vr_relay *r, struct redirect *x)
+{
+	char err[VR_ERR_MAX];
+	struct vr_tunnel_port *t = x->t;
+
+	if (r != NULL)
+		handoff_tunnel(r->vm2dev, r->dev2vm, NULL);
+	x->t = NULL;
+	if (demux_publish(err, sizeof(err)) < 0) /* no table: no tunnel at all */
+		rte_free(handoff_tunnels(underlay_tap(), NULL));
+	VR_LOG(NOTICE, "relay %d: redirect (%s) ended", r != NULL ? r->conf.id : -1,
+	       redirect_role_name(t->role));
+	port_free(t);
+}
+
+int
+redirect_remove(int id, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (id < 0 || id >= VR_MAX_RELAYS)
+		return vr_err(err, errlen, "unredirect: relay %d is out of range", id);
+	relay_lock();
+	if (rd[id].t == NULL)
+		rc = vr_err(err, errlen, "unredirect: relay %d has no redirect", id);
+	else
+		remove_locked(relay_get(id), &rd[id]);
+	relay_unlock();
+	return rc;
+}
+
+void
+redirect_relay_gone(int id)
+{
+	if (id >= 0 && id < VR_MAX_RELAYS && rd[id].t != NULL)
+		remove_locked(relay_get(id), &rd[id]);
+}
+
+void
+redirect_fini(void)
+{
+	relay_lock();
+	for (int i = 0; i < VR_MAX_RELAYS; i++)
+		if (rd[i].t != NULL)
+			remove_locked(relay_get(i), &rd[i]);
+	relay_unlock();
+	if (esp_up)
+		vr_esp_fini();
+	esp_up = false;
+}
+
+static uint64_t
+rd64(const uint64_t *v)
+{
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+static void
+esp_counters(const struct vr_esp_counters *c, struct vr_esp_counters *o)
+{
+	const uint64_t *from = (const uint64_t *)c;
+	uint64_t *to = (uint64_t *)o;
+
+	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
+		to[i] = rd64(&from[i]);
+}
+
+bool
+redirect_state(int id, struct redirect_state *s)
+{
+	const struct redirect *x = id >= 0 && id < VR_MAX_RELAYS ? &rd[id] : NULL;
+
+	if (x == NULL || x->t == NULL)
+		return false;
+	memset(s, 0, sizeof(*s));
+	s->role = x->t->role;
+	s->peer6 = x->peer6;
+	memcpy(s->peer, x->peer, 16);
+	for (int f = 0; f < 2; f++) {
+		s->spi_out[f] = vr_esp_sa_spi(x->t->out[f]);
+		s->spi_in[f] = vr_esp_sa_spi(x->t->in[f]);
+	}
+	s->age_ms = (control_now_ns() - x->born_ns) / 1000000;
+	esp_counters(&x->t->sealed, &s->sealed);
+	esp_counters(&x->t->opened, &s->opened);
+	s->under_full = rd64(&x->t->under_full);
+	s->answered = rd64(&x->t->answered);
+	s->answers_full = rd64(&x->t->answers_full);
+	return true;
+}
