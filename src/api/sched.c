@@ -7,6 +7,7 @@
  * before anything moves: a CPU without a worker or a missing relay refuses
  * the request (the original answered OK and left the relay unserviced).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "ctl.h"
 #include "relay.h"
+#include "underlay_ctl.h"
 #include "request.h"
 #include "virtioforwarder.pb-c.h"
 #include "worker.h"
@@ -84,6 +86,8 @@ struct config_msg {
 	Virtioforwarder__ConfigResponse__RelayCPU *pin_list[VR_MAX_RELAYS],
 	    *live_list[VR_MAX_RELAYS];
 	Virtioforwarder__ConfigResponse__Worker w[VR_MAX_CPUS], *w_list[VR_MAX_CPUS];
+	char underlay[2][INET6_ADDRSTRLEN];
+	char *underlay_list[2];
 };
 
 static void
@@ -122,6 +126,22 @@ fill_relays(Virtioforwarder__ConfigResponse *resp, struct config_msg *m)
 	resp->relay_cpu_live = m->live_list;
 }
 
+/* The relay's underlay addresses, for an orchestrator setting up a redirect. */
+static void
+fill_underlay(Virtioforwarder__ConfigResponse *resp, struct config_msg *m)
+{
+	const struct vr_underlay_conf *u = underlay_conf();
+
+	resp->n_underlay = 0;
+	if (u != NULL && u->has4)
+		inet_ntop(AF_INET, u->ip4, m->underlay[resp->n_underlay++], INET6_ADDRSTRLEN);
+	if (u != NULL && u->has6)
+		inet_ntop(AF_INET6, u->ip6, m->underlay[resp->n_underlay++], INET6_ADDRSTRLEN);
+	m->underlay_list[0] = m->underlay[0];
+	m->underlay_list[1] = m->underlay[1];
+	resp->underlay = m->underlay_list;
+}
+
 size_t
 config_handle(const uint8_t *req, size_t len, uint8_t **out)
 {
@@ -144,6 +164,7 @@ config_handle(const uint8_t *req, size_t len, uint8_t **out)
 			m.w_list[i] = &m.w[i];
 		}
 		relay_unlock();
+		fill_underlay(&resp, &m);
 		resp.worker = m.w_list;
 		resp.n_worker = vr_n_workers;
 		resp.status = VIRTIOFORWARDER__CONFIG_RESPONSE__STATUS__OK;

@@ -96,35 +96,150 @@ vr_ctl_learned(const struct vr_ctl *c, int id, char items[][48], unsigned *n)
 	return 0;
 }
 
+/* One port control request to relay id; the reply (caller frees), or NULL
+ * with *rc -1 (refused: printed) or -2 (no answer). */
+static Virtioforwarder__PortControlResponse *
+port_request(const struct vr_ctl *c, Virtioforwarder__PortControlRequest *req, int id,
+             const char *what, int *rc)
+{
+	Virtioforwarder__PortControlResponse *resp;
+	uint8_t *buf;
+	size_t len;
+
+	req->has_virtio_id = 1;
+	req->virtio_id = (uint32_t)id;
+	*rc = -2;
+	if (vr_ctl_exchange(c, "port_control", &req->base, &buf, &len) < 0)
+		return NULL;
+	resp = virtioforwarder__port_control_response__unpack(NULL, len, buf);
+	free(buf);
+	if (resp == NULL)
+		return NULL;
+	*rc = 0;
+	if (resp->status == VIRTIOFORWARDER__PORT_CONTROL_RESPONSE__STATUS__OK)
+		return resp;
+	fprintf(stderr, "%s: %s: relay %d: %s refused: %s\n", c->prog, c->dir, id, what,
+	        resp->error_code_source ? resp->error_code_source : "?");
+	virtioforwarder__port_control_response__free_unpacked(resp, NULL);
+	*rc = -1;
+	return NULL;
+}
+
 int
 vr_ctl_announce(const struct vr_ctl *c, int id, char items[][48], unsigned n, bool now)
 {
 	Virtioforwarder__PortControlRequest req = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__INIT;
 	Virtioforwarder__PortControlResponse *resp;
 	char *ptrs[VR_ANNOUNCE_MAX];
-	uint8_t *buf;
-	size_t len;
 	int rc;
 
 	for (unsigned i = 0; i < n && i < VR_ANNOUNCE_MAX; i++)
 		ptrs[i] = items[i];
 	req.op = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__ANNOUNCE;
-	req.has_virtio_id = 1;
-	req.virtio_id = (uint32_t)id;
 	req.n_announce = n < VR_ANNOUNCE_MAX ? n : VR_ANNOUNCE_MAX;
 	req.announce = ptrs;
 	req.has_announce_now = now;
 	req.announce_now = now;
-	if (vr_ctl_exchange(c, "port_control", &req.base, &buf, &len) < 0)
-		return -2;
-	resp = virtioforwarder__port_control_response__unpack(NULL, len, buf);
+	resp = port_request(c, &req, id, "ANNOUNCE", &rc);
+	if (resp != NULL)
+		virtioforwarder__port_control_response__free_unpacked(resp, NULL);
+	return rc;
+}
+
+int
+vr_ctl_underlay(const struct vr_ctl *c, char addrs[2][48], unsigned *n)
+{
+	Virtioforwarder__ConfigRequest req = VIRTIOFORWARDER__CONFIG_REQUEST__INIT;
+	Virtioforwarder__ConfigResponse *resp;
+	uint8_t *buf;
+	size_t len;
+
+	if (vr_ctl_exchange(c, "config", &req.base, &buf, &len) < 0)
+		return -1;
+	resp = virtioforwarder__config_response__unpack(NULL, len, buf);
 	free(buf);
 	if (resp == NULL)
-		return -2;
-	rc = resp->status == VIRTIOFORWARDER__PORT_CONTROL_RESPONSE__STATUS__OK ? 0 : -1;
-	if (rc < 0)
-		fprintf(stderr, "%s: %s: relay %d: ANNOUNCE refused: %s\n", c->prog, c->dir, id,
-		        resp->error_code_source ? resp->error_code_source : "?");
+		return -1;
+	*n = 0;
+	for (size_t i = 0; i < resp->n_underlay && *n < 2; i++)
+		snprintf(addrs[(*n)++], 48, "%s", resp->underlay[i]);
+	virtioforwarder__config_response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+/* The address of dst's underlay that src can reach: the family both have,
+ * IPv4 first. NULL with the reason printed. */
+static const char *
+peer_address(const struct vr_ctl *src, const struct vr_ctl *dst, char out[48])
+{
+	char a[2][48], b[2][48];
+	unsigned na, nb;
+
+	if (vr_ctl_underlay(src, a, &na) < 0 || vr_ctl_underlay(dst, b, &nb) < 0)
+		return NULL;
+	for (int v6 = 0; v6 < 2; v6++)
+		for (unsigned i = 0; i < na; i++)
+			for (unsigned j = 0; j < nb; j++)
+				if ((strchr(a[i], ':') != NULL) == v6 &&
+				    (strchr(b[j], ':') != NULL) == v6)
+					return memcpy(out, b[j], 48);
+	fprintf(stderr,
+	        "%s: %s and %s have no underlay address family in common (underlay-ipv4, "
+	        "underlay-ipv6)\n",
+	        src->prog, src->dir, dst->dir);
+	return NULL;
+}
+
+int
+vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, int dst_id,
+                char items[][48], unsigned n)
+{
+	Virtioforwarder__PortControlRequest req = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__INIT;
+	Virtioforwarder__PortControlRequest__Redirect rd =
+	    VIRTIOFORWARDER__PORT_CONTROL_REQUEST__REDIRECT__INIT;
+	Virtioforwarder__PortControlResponse *resp, *done;
+	char *ptrs[VR_ANNOUNCE_MAX], peer[48];
+	int rc;
+
+	if (peer_address(src, dst, peer) == NULL)
+		return -1;
+	for (unsigned i = 0; i < n && i < VR_ANNOUNCE_MAX; i++)
+		ptrs[i] = items[i];
+	req.op = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__REDIRECT;
+	req.n_announce = n < VR_ANNOUNCE_MAX ? n : VR_ANNOUNCE_MAX;
+	req.announce = ptrs;
+	rd.role = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__REDIRECT__ROLE__SOURCE;
+	rd.peer = peer;
+	req.redirect = &rd;
+	resp = port_request(src, &req, src_id, "REDIRECT", &rc);
+	if (resp == NULL)
+		return rc;
+	if (resp->peer_request == NULL) {
+		fprintf(stderr, "%s: %s: relay %d: REDIRECT answered without the peer's request\n",
+		        src->prog, src->dir, src_id);
+		rc = -1;
+	} else {
+		/* the keys go from one control channel to the other, nowhere else */
+		done = port_request(dst, resp->peer_request, dst_id, "REDIRECT", &rc);
+		if (done != NULL)
+			virtioforwarder__port_control_response__free_unpacked(done, NULL);
+	}
 	virtioforwarder__port_control_response__free_unpacked(resp, NULL);
+	if (rc != 0) /* no half a redirect */
+		vr_ctl_unredirect(src, src_id);
+	return rc;
+}
+
+int
+vr_ctl_unredirect(const struct vr_ctl *c, int id)
+{
+	Virtioforwarder__PortControlRequest req = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__INIT;
+	Virtioforwarder__PortControlResponse *resp;
+	int rc;
+
+	req.op = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__UNREDIRECT;
+	resp = port_request(c, &req, id, "UNREDIRECT", &rc);
+	if (resp != NULL)
+		virtioforwarder__port_control_response__free_unpacked(resp, NULL);
 	return rc;
 }

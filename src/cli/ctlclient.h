@@ -34,4 +34,17 @@ int vr_ctl_learned(const struct vr_ctl *c, int id, char items[][48], unsigned *n
 /* now: the guest just stopped at the source (announce at once, hold). */
 int vr_ctl_announce(const struct vr_ctl *c, int id, char items[][48], unsigned n, bool now);
 
+/* The daemon's underlay addresses as text (n of them, at most 2). 0, or
+ * -1 with the reason printed. */
+int vr_ctl_underlay(const struct vr_ctl *c, char addrs[2][48], unsigned *n);
+
+/* A redirect for the guest leaving relay src_id (daemon src) for relay
+ * dst_id (daemon dst): REDIRECT at the source, which makes the keys, then
+ * its peer_request at the destination (undone at the source if that
+ * fails). items: the guest's MAC and old addresses, or none for what the
+ * source learned. 0, -1 refused (printed), -2 no answer. */
+int vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, int dst_id,
+                    char items[][48], unsigned n);
+int vr_ctl_unredirect(const struct vr_ctl *c, int id);
+
 #endif

@@ -56,6 +56,11 @@ usage(FILE *out)
 	        "                           counters and rates per relay and direction\n"
 	        "  pin ID CPU | pin ID VM2DEV_CPU DEV2VM_CPU   (- leaves a direction)\n"
 	        "  workers [--json]         load per worker CPU\n"
+	        "  redirect ID PEER_DIR PEER_ID [MAC IP...]\n"
+	        "                           the guest that left relay ID for relay PEER_ID of\n"
+	        "                           the vrelayd at PEER_DIR keeps its old addresses\n"
+	        "                           through a tunnel (default: what ID learned)\n"
+	        "  unredirect ID            end relay ID's redirect\n"
 	        "Options: -d DIR  control endpoints' directory (default $VRELAY_CONTROL_DIR or\n"
 	        "         /run/vrelay); -t MS  reply timeout (default 5000)\n"
 	        "Exit: 0 ok, 1 refused by vrelayd, 2 usage error, 3 no answer.\n");
@@ -556,6 +561,41 @@ parse_options(int argc, char **argv)
 	return optind;
 }
 
+/* REDIRECT at this daemon (the source), then at the peer's. */
+static int
+cmd_redirect(int argc, char **argv)
+{
+	struct vr_ctl src = {.prog = "vrelayctl", .dir = opt.dir, .timeout_ms = opt.timeout_ms};
+	struct vr_ctl dst = {.prog = "vrelayctl", .dir = NULL, .timeout_ms = opt.timeout_ms};
+	char items[VR_ANNOUNCE_MAX][48];
+	int id, peer_id, rc;
+
+	if (argc < 3 || argc > 3 + VR_ANNOUNCE_MAX)
+		return usage_error("redirect takes ID PEER_DIR PEER_ID [MAC IP...]");
+	if (parse_int(argv[0], 0, VR_MAX_RELAYS - 1, "relay id", &id) != 0 ||
+	    parse_int(argv[2], 0, VR_MAX_RELAYS - 1, "peer relay id", &peer_id) != 0)
+		return EXIT_USAGE;
+	dst.dir = argv[1];
+	for (int i = 3; i < argc; i++)
+		snprintf(items[i - 3], sizeof(items[0]), "%s", argv[i]);
+	rc = vr_ctl_redirect(&src, id, &dst, peer_id, items, (unsigned)(argc - 3));
+	return rc == 0 ? 0 : rc == -1 ? EXIT_REFUSED : EXIT_NOREPLY;
+}
+
+static int
+cmd_unredirect(int argc, char **argv)
+{
+	struct vr_ctl c = {.prog = "vrelayctl", .dir = opt.dir, .timeout_ms = opt.timeout_ms};
+	int id, rc;
+
+	if (argc != 1)
+		return usage_error("unredirect takes ID");
+	if (parse_int(argv[0], 0, VR_MAX_RELAYS - 1, "relay id", &id) != 0)
+		return EXIT_USAGE;
+	rc = vr_ctl_unredirect(&c, id);
+	return rc == 0 ? 0 : rc == -1 ? EXIT_REFUSED : EXIT_NOREPLY;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -583,6 +623,10 @@ main(int argc, char **argv)
 		rc = cmd_stats(false, argc, argv);
 	else if (strcmp(cmd, "pin") == 0)
 		rc = cmd_pin(argc, argv);
+	else if (strcmp(cmd, "redirect") == 0)
+		rc = cmd_redirect(argc, argv);
+	else if (strcmp(cmd, "unredirect") == 0)
+		rc = cmd_unredirect(argc, argv);
 	else if (strcmp(cmd, "workers") == 0)
 		rc = argc == 0 ? cmd_workers() : usage_error("workers takes no arguments");
 	else

@@ -222,7 +222,7 @@ relay_destroy(struct vr_relay *r)
 {
 	relay_lock(); /* the handoff's callers serialise through it */
 	if (r->dev2vm != NULL)
-		redirect_relay_gone(r->conf.id); /* its tunnel holds this relay's pool */
+		redirect_relay_gone(r); /* its tunnel holds this relay's pool */
 	if (r->dev2vm != NULL && r->dev2vm->tap != NULL) {
 		struct vr_underlay_tap *tap = r->dev2vm->tap;
 

@@ -19,6 +19,7 @@
 
 #include "handoff.h"
 #include "relay.h"
+#include "redirect.h"
 #include "underlay_ctl.h"
 #include "worker.h"
 
@@ -309,6 +310,57 @@ cmd_underlay(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static void
+add_esp(struct rte_tel_data *d, const char *key, const struct vr_esp_counters *c)
+{
+	struct rte_tel_data *o = rte_tel_data_alloc();
+
+	if (o == NULL)
+		return;
+	rte_tel_data_start_dict(o);
+	rte_tel_data_add_dict_u64(o, "pkts", c->pkts);
+	rte_tel_data_add_dict_u64(o, "bytes", c->bytes);
+#define ADD_DROP(field, name, help) rte_tel_data_add_dict_u64(o, name, c->field);
+	VR_ESP_DROPS(ADD_DROP)
+#undef ADD_DROP
+	rte_tel_data_add_dict_container(d, key, o, 0);
+}
+
+/* One relay's redirect (tunnel/redirect.h). */
+static int
+cmd_redirect(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	int id = parse_id(params);
+	struct redirect_state s;
+	char peer[INET6_ADDRSTRLEN];
+	bool on;
+
+	(void)cmd;
+	if (id < 0)
+		return -EINVAL;
+	relay_lock();
+	on = redirect_state(id, &s);
+	relay_unlock();
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "state", on ? "active" : "none");
+	if (!on)
+		return 0;
+	inet_ntop(s.peer6 ? AF_INET6 : AF_INET, s.peer, peer, sizeof(peer));
+	rte_tel_data_add_dict_string(d, "role", redirect_role_name(s.role));
+	rte_tel_data_add_dict_string(d, "peer", peer);
+	rte_tel_data_add_dict_u64(d, "spi_out4", s.spi_out[0]);
+	rte_tel_data_add_dict_u64(d, "spi_out6", s.spi_out[1]);
+	rte_tel_data_add_dict_u64(d, "spi_in4", s.spi_in[0]);
+	rte_tel_data_add_dict_u64(d, "spi_in6", s.spi_in[1]);
+	rte_tel_data_add_dict_u64(d, "age_ms", s.age_ms);
+	add_esp(d, "sealed", &s.sealed);
+	add_esp(d, "opened", &s.opened);
+	rte_tel_data_add_dict_u64(d, "under_full", s.under_full);
+	rte_tel_data_add_dict_u64(d, "answered", s.answered);
+	rte_tel_data_add_dict_u64(d, "answers_full", s.answers_full);
+	return 0;
+}
+
 int
 telemetry_register(void)
 {
@@ -323,5 +375,7 @@ telemetry_register(void)
 	                                 "Mempool and mbuf accounting. No parameters");
 	rc |= rte_telemetry_register_cmd("/vrelay/underlay", cmd_underlay,
 	                                 "The relay's own underlay address. No parameters");
+	rc |= rte_telemetry_register_cmd("/vrelay/redirect", cmd_redirect,
+	                                 "One relay's redirect (tunnel). Parameter: relay id");
 	return rc;
 }

@@ -328,7 +328,7 @@ redirect_add(int id, const struct vr_redirect_req *q, struct vr_redirect_req *pe
 	return rc;
 }
 
-/* Relay lock held. */
+/* Relay lock held; r NULL only when it is not running (nor polled). */
 static void
 remove_locked(struct vr_relay *r, struct redirect *x)
 {
@@ -362,10 +362,12 @@ redirect_remove(int id, char *err, size_t errlen)
 }
 
 void
-redirect_relay_gone(int id)
+redirect_relay_gone(struct vr_relay *r)
 {
+	int id = r->conf.id;
+
 	if (id >= 0 && id < VR_MAX_RELAYS && rd[id].t != NULL)
-		remove_locked(relay_get(id), &rd[id]);
+		remove_locked(r, &rd[id]);
 }
 
 void

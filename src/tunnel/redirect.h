@@ -37,8 +37,10 @@ int redirect_add(int id, const struct vr_redirect_req *q, struct vr_redirect_req
                  char *err, size_t errlen);
 /* Ends relay id's redirect: 0, or -1 with err when it has none. */
 int redirect_remove(int id, char *err, size_t errlen);
-/* The relay is going: its redirect, if any, goes first (relay lock held). */
-void redirect_relay_gone(int id);
+/* Relay r is going (out of the table already): its redirect, if any, goes
+ * first, while its directions still run (relay lock held). */
+struct vr_relay;
+void redirect_relay_gone(struct vr_relay *r);
 
 struct redirect_state {
 	enum vr_tunnel_role role;

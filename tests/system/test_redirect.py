@@ -1,0 +1,260 @@
+"""A guest's TCP session survives a move into another subnet (issue 13;
+docs/tunnel.md, "The redirect"), with two vrelayd processes standing for
+two hosts and the guest's kernel standing for the VM.
+
+Namespaces the test makes:
+  R   the router: LAN A 198.51.100.1/24 on vta (relay A's net_tap), LAN B
+      203.0.113.1/24 on vtb (relay B's), the client's link 192.0.2.1/24;
+      both vrelayd run here, so their taps' kernel ends are R's interfaces
+  C   the client, 192.0.2.10
+  G   the guest's kernel: 198.51.100.20 on g0, its gateway 198.51.100.1
+  H   the hypervisor: a testpmd joins g1 (g0's veth peer) to the guest's
+      vhost-user socket of relay A, then of relay B: the "migration"
+
+The client holds one TCP session to the guest's old address through the
+move; afterwards a new address on LAN B is reached directly, and the
+tunnel's counters do not move for it. Then the redirect is removed on
+both relays."""
+
+import json
+import os
+import subprocess
+import time
+
+from vrtest import TESTPMD, Vrelayd, check, wait_for
+
+A_MAC, B_MAC = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
+GUEST_MAC = "52:54:00:00:00:20"
+VRELAYCTL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "build", "src", "cli", "vrelayctl")
+
+ECHO_SERVER = r"""
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 5001)); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    c.sendall(d)
+"""
+
+# Sends a numbered line every 10 ms and reads its echo; prints the longest
+# wait for an echo, and exits 0 only if every line came back in order.
+ECHO_CLIENT = r"""
+import socket, sys, time
+s = socket.create_connection(("198.51.100.20", 5001), timeout=30)
+s.settimeout(30)
+end = time.monotonic() + float(sys.argv[1])
+n, worst, buf = 0, 0.0, b""
+while time.monotonic() < end:
+    t = time.monotonic()
+    s.sendall(b"VRELAY-MARKER %08d\n" % n)
+    while b"\n" not in buf:
+        d = s.recv(4096)
+        if not d:
+            print("closed at", n, flush=True); sys.exit(1)
+        buf += d
+    line, buf = buf.split(b"\n", 1)
+    if line != b"VRELAY-MARKER %08d" % n:
+        print("out of order at", n, line, flush=True); sys.exit(1)
+    worst = max(worst, time.monotonic() - t)
+    n += 1
+    time.sleep(0.01)
+print("echoed", n, "worst_ms", int(worst * 1000), flush=True)
+"""
+
+
+def sh(*argv, ns=None, ok=True):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(argv)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 or not ok, "%s: %s" % (" ".join(cmd), r.stderr))
+    return r.stdout
+
+
+class Net:
+    """The namespaces and links; removed whatever happens."""
+
+    def __init__(self, tag):
+        self.ns = {k: "vrt-%s-%s" % (tag, k) for k in "RCGH"}
+
+    def __enter__(self):
+        for n in self.ns.values():
+            sh("ip", "netns", "add", n)
+        R, C, G, H = (self.ns[k] for k in "RCGH")
+        sh("ip", "link", "add", "c0", "netns", C, "type", "veth", "peer", "c1", "netns", R)
+        sh("ip", "link", "add", "g0", "netns", G, "type", "veth", "peer", "g1", "netns", H)
+        sh("ip", "addr", "add", "192.0.2.1/24", "dev", "c1", ns=R)
+        sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=R)
+        sh("ip", "addr", "add", "192.0.2.10/24", "dev", "c0", ns=C)
+        sh("ip", "link", "set", "g0", "address", GUEST_MAC, ns=G)
+        sh("ip", "addr", "add", "198.51.100.20/24", "dev", "g0", ns=G)
+        # a veth leaves checksums to its peer, which af_packet does not finish:
+        # the guest's kernel does them, as a virtio guest without offloads would
+        sh("ethtool", "-K", "g0", "tx", "off", ns=G)
+        for ns, dev in ((R, "c1"), (C, "c0"), (G, "g0"), (H, "g1"), (R, "lo"), (C, "lo"),
+                        (G, "lo")):
+            sh("ip", "link", "set", dev, "up", ns=ns)
+        sh("ip", "route", "add", "default", "via", "192.0.2.1", ns=C)
+        sh("ip", "route", "add", "default", "via", "198.51.100.1", ns=G)
+        # g1 carries whatever the guest sends, to any MAC
+        sh("ip", "link", "set", "g1", "promisc", "on", ns=H)
+        return self
+
+    def __exit__(self, *exc):
+        for n in self.ns.values():
+            subprocess.run(["ip", "netns", "del", n], capture_output=True)
+
+
+def relay(s, net, name, iface, mac, addr, gw):
+    d = Vrelayd(s, ["--set", "underlay-relay=0", "--set", "underlay-ipv4=%s/24" % addr,
+                    "--set", "underlay-gateway4=" + gw,
+                    "-r", "id=0 device=net_tap0,iface=%s,mac=%s" % (iface, mac)], name=name)
+    own = s.path(name)
+    os.mkdir(own)
+    d.argv = [own if (i > 0 and d.argv[i - 1] in ("--socket-dir", "--control-dir")) else a
+              for i, a in enumerate(d.argv)]
+    d.argv = ["ip", "netns", "exec", net.ns["R"]] + d.argv
+    d.dir = own
+    d.start()
+    R = net.ns["R"]
+    wait_for(lambda: iface in sh("ip", "link", ns=R), 10, iface + " in the router")
+    # the tap's kernel end took the port's MAC: the router gets its own
+    sh("ip", "link", "set", iface, "address", mac[:-2] + "f" + mac[-1], ns=R)
+    sh("ip", "addr", "add", gw + "/24", "dev", iface, ns=R)
+    sh("ip", "link", "set", iface, "mtu", "1600", ns=R)  # the underlay's: docs/tunnel.md, MTU
+    sh("ip", "link", "set", iface, "up", ns=R)
+    return d
+
+
+def hypervisor(s, net, name, sock):
+    """A testpmd joining the guest's veth to a relay's vhost-user socket."""
+    p = s.spawn(["ip", "netns", "exec", net.ns["H"], TESTPMD, "--lcores", "0@0,1@0",
+                 "--file-prefix", s.prefix(name), "--no-pci", "--in-memory",
+                 "--single-file-segments", "--vdev", "net_af_packet0,iface=g1",
+                 "--vdev", "net_virtio_user1,path=" + sock, "--", "--no-lsc-interrupt",
+                 "--port-topology=paired", "--forward-mode=io", "--auto-start",
+                 "--total-num-mbufs=8192", "--stats-period=0"], name + ".log",
+                stdin=subprocess.PIPE)
+    return p
+
+
+def ctl(d, *args):
+    r = subprocess.run([VRELAYCTL, "-d", d.dir] + list(args), capture_output=True, text=True,
+                       timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+def counters(d, direction):
+    return d.relay(0)[direction]["tunnel"]
+
+
+def guest_on(d):
+    return d.relay(0).get("state") == "connected"
+
+
+def test_tcp_session_survives_a_cross_subnet_move(s):
+    with Net("rd%d" % os.getpid()) as net:
+        R, C, G = net.ns["R"], net.ns["C"], net.ns["G"]
+        a = relay(s, net, "relayA", "vta", A_MAC, "198.51.100.10", "198.51.100.1")
+        b = relay(s, net, "relayB", "vtb", B_MAC, "203.0.113.10", "203.0.113.1")
+        for d in (a, b):
+            wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway4_mac"] != "", 10,
+                     "%s to learn its gateway" % d.name)
+        hv = hypervisor(s, net, "hvA", os.path.join(a.dir, "relay0.sock"))
+        wait_for(lambda: guest_on(a), 30, "the guest on relay A")
+        sh("ping", "-c", "3", "-i", "0.2", "-W", "2", "198.51.100.20", ns=C)
+        wait_for(lambda: a.relay(0).get("guest_mac") == GUEST_MAC, 10,
+                 "relay A to learn the guest")
+
+        server = s.spawn(["ip", "netns", "exec", G, "/usr/bin/python3", "-c", ECHO_SERVER],
+                         "echo_server.log")
+        wait_for(lambda: "listening" in server.output(), 10, "the guest's echo server")
+        client = s.spawn(["ip", "netns", "exec", C, "/usr/bin/python3", "-c", ECHO_CLIENT,
+                          "8"], "echo_client.log")
+        time.sleep(0.5)  # the session is established and running before the move
+
+        # the move: the redirect first (keys made by A, handed to B), then
+        # the guest leaves A and starts on B
+        rc, out = ctl(a, "redirect", "0", b.dir, "0")
+        check(rc == 0, "vrelayctl redirect: %s" % out)
+        check(a.tel.query("/vrelay/redirect,0")["role"] == "source", "A's redirect")
+        check(b.tel.query("/vrelay/redirect,0")["role"] == "destination", "B's redirect")
+        hv.stop(timeout=5)
+        wait_for(lambda: not guest_on(a), 10, "the guest gone from relay A")
+        hypervisor(s, net, "hvB", os.path.join(b.dir, "relay0.sock"))
+        wait_for(lambda: guest_on(b), 30, "the guest on relay B")
+
+        wait_for(lambda: not client.alive(), 40, "the client's 8 s session to end")
+        out = client.output()
+        check(client.p.returncode == 0, "the TCP session did not survive: %s" % out)
+        ra, rb = a.tel.query("/vrelay/redirect,0"), b.tel.query("/vrelay/redirect,0")
+        for k in ("auth", "replay", "no_sa", "wrong_peer", "malformed"):
+            check(ra["opened"][k] == 0 and rb["opened"][k] == 0, "drops %s: %s %s" % (k, ra, rb))
+        # both ways through the tunnel, counted where they entered and left
+        check(counters(a, "dev2vm")["out"] > 0 and counters(b, "dev2vm")["in"] > 0,
+              "client to guest: A %s B %s" % (counters(a, "dev2vm"), counters(b, "dev2vm")))
+        check(counters(b, "vm2dev")["out"] > 0 and counters(a, "vm2dev")["in"] > 0,
+              "guest to client: B %s A %s" % (counters(b, "vm2dev"), counters(a, "vm2dev")))
+        wait_for(lambda: b.tel.query("/vrelay/redirect,0")["opened"]["pkts"] ==
+                 counters(b, "dev2vm")["in"], 5, "what B opened to be what went to its guest")
+        print("    %s; tunnel A->B %d frames, B->A %d" % (
+            out.strip(), rb["opened"]["pkts"], ra["opened"]["pkts"]))
+
+        # a new address on LAN B goes direct: the tunnel sees none of it
+        sh("ip", "addr", "add", "203.0.113.20/24", "dev", "g0", ns=G)
+        sh("ip", "rule", "add", "from", "203.0.113.20", "table", "100", ns=G)
+        sh("ip", "route", "add", "default", "via", "203.0.113.1", "table", "100", ns=G)
+        before = [counters(b, "vm2dev"), counters(b, "dev2vm"), counters(a, "dev2vm")]
+        sh("ping", "-c", "5", "-i", "0.2", "-W", "2", "203.0.113.20", ns=C)
+        after = [counters(b, "vm2dev"), counters(b, "dev2vm"), counters(a, "dev2vm")]
+        check(before == after, "new session through the tunnel: %s -> %s" % (before, after))
+
+        # UNREDIRECT on both: gone, and the old address is no longer carried
+        for d in (a, b):
+            rc, out = ctl(d, "unredirect", "0")
+            check(rc == 0, "unredirect: " + out)
+            check(d.tel.query("/vrelay/redirect,0")["state"] == "none", "redirect left")
+        rc, out = ctl(a, "unredirect", "0")
+        check(rc == 1 and "no redirect" in out, "a second unredirect: %s" % out)
+        for d in (a, b):
+            check(d.stop() == 0, "%s exit code" % d.name)
+
+
+def test_redirect_refusals(s):
+    """What REDIRECT refuses, each with its reason; nothing half made."""
+    with Net("rf%d" % os.getpid()) as net:
+        a = relay(s, net, "relayA", "vta", A_MAC, "198.51.100.10", "198.51.100.1")
+        plain = Vrelayd(s, ["-r", "id=0 device=net_null0"], name="plain")
+        own = s.path("plain")
+        os.mkdir(own)
+        plain.argv = [own if (i > 0 and plain.argv[i - 1] in ("--socket-dir", "--control-dir"))
+                      else x for i, x in enumerate(plain.argv)]
+        plain.dir = own
+        plain.start()
+        # the peer has no underlay address at all
+        rc, out = ctl(a, "redirect", "0", plain.dir, "0")
+        check(rc == 1 and "no underlay address family in common" in out, out)
+        # no guest was ever seen on relay 0, and none named
+        b = relay(s, net, "relayB", "vtb", B_MAC, "203.0.113.10", "203.0.113.1")
+        for d in (a, b):
+            wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway4_mac"] != "", 10,
+                     "%s's gateway" % d.name)
+        rc, out = ctl(a, "redirect", "0", b.dir, "0")
+        check(rc == 1 and "has not learned its guest" in out, out)
+        # a relay that does not exist
+        rc, out = ctl(a, "redirect", "3", b.dir, "0", GUEST_MAC, "198.51.100.20")
+        check(rc == 1 and "relay 3 does not exist" in out, out)
+        # the destination relay does not exist: the source's half is undone
+        rc, out = ctl(a, "redirect", "0", b.dir, "5", GUEST_MAC, "198.51.100.20")
+        check(rc == 1 and "relay 5 does not exist" in out, out)
+        check(a.tel.query("/vrelay/redirect,0")["state"] == "none", "half a redirect left on A")
+        # and a good one twice
+        rc, out = ctl(a, "redirect", "0", b.dir, "0", GUEST_MAC, "198.51.100.20")
+        check(rc == 0, out)
+        rc, out = ctl(a, "redirect", "0", b.dir, "0", GUEST_MAC, "198.51.100.20")
+        check(rc == 1 and "has one already" in out, out)
+        for d in (a, b, plain):
+            check(d.stop() == 0, "%s exit code" % d.name)
