@@ -24,6 +24,7 @@
 #include "eal.h"
 #include "fakeport.h"
 #include "handoff.h"
+#include "neigh.h"
 #include "tunnel_port.h"
 #include "unit.h"
 #include "vm2dev.h"
@@ -285,6 +286,216 @@ forged_foreign_and_full_device(void **state)
 	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
 }
 
+/* A relay's own two directions, its guest and its LAN (fake ports), with
+ * the redirect hooked in as vrelayd does (handoff_tunnel). */
+struct relay {
+	struct fake_port guest, lan;
+	struct vr_vm2dev vm2dev;
+	struct vr_dev2vm dev2vm;
+};
+
+static struct relay *
+relay_new(struct site *s, const char *ring, bool guest_here)
+{
+	struct relay *r = aligned_alloc(RTE_CACHE_LINE_SIZE,
+	                                RTE_ALIGN_CEIL(sizeof(struct relay), RTE_CACHE_LINE_SIZE));
+	char name[32];
+
+	assert_non_null(r);
+	memset(r, 0, sizeof(*r));
+	fake_up(&r->lan, 1);
+	r->lan.tx_room[0] = UINT32_MAX;
+	r->guest.port.ops = &fake_ops;
+	r->guest.port.n_txq = 1;
+	r->guest.port.pool = pool;
+	r->guest.tx_room[0] = UINT32_MAX;
+	if (guest_here)
+		fake_up(&r->guest, 1);
+	r->vm2dev.d = (struct vr_dir){.kind = VR_VM2DEV,
+	                              .src = &r->guest.port,
+	                              .dst = &r->lan.port,
+	                              .retry_tsc = RETRY,
+	                              .worker = -1};
+	r->dev2vm.d = (struct vr_dir){.kind = VR_DEV2VM,
+	                              .src = &r->lan.port,
+	                              .dst = &r->guest.port,
+	                              .retry_tsc = RETRY,
+	                              .worker = -1};
+	rte_seqcount_init(&r->vm2dev.learned_sc);
+	snprintf(name, sizeof(name), "%s_inj", ring);
+	r->vm2dev.inject = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "%s_ans", ring);
+	s->tun.answers = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	assert_non_null(r->vm2dev.inject);
+	assert_non_null(s->tun.answers);
+	handoff_tunnel(&r->vm2dev, &r->dev2vm, &s->tun);
+	return r;
+}
+
+static void
+relay_free(struct relay *r, struct site *s)
+{
+	struct rte_mbuf *m;
+
+	handoff_tunnel(&r->vm2dev, &r->dev2vm, NULL);
+	dir_drain(&r->vm2dev.d);
+	dir_drain(&r->dev2vm.d);
+	for (int k = 0; k < 2; k++) {
+		struct fake_port *f = k ? &r->lan : &r->guest;
+
+		fake_queue_free(&f->rx[0]);
+		fake_queue_free(&f->tx[0]);
+	}
+	while (rte_ring_dequeue(s->tun.answers, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(s->tun.answers);
+	rte_ring_free(r->vm2dev.inject);
+	free(r);
+}
+
+static const uint8_t old_ip[4] = {198, 51, 100, 20}, new_ip[4] = {203, 0, 113, 20};
+static const uint8_t client_ip[4] = {192, 0, 2, 10}, gw_ip[4] = {198, 51, 100, 1};
+static const struct rte_ether_addr lan_a_gw = {{0x02, 0, 0, 0, 0x01, 0x01}};
+
+/* An IPv4 UDP frame src -> dst carrying seq. */
+static struct rte_mbuf *
+frame4(uint32_t seq, const uint8_t src[4], const uint8_t dst[4])
+{
+	struct rte_mbuf *m = frame(seq, false, 100);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+
+	memcpy(&ip->src_addr, src, 4);
+	memcpy(&ip->dst_addr, dst, 4);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return m;
+}
+
+static struct rte_mbuf *
+arp_ask(const struct rte_ether_addr *from, const uint8_t ip[4], const uint8_t target[4])
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t f[VR_NEIGH_FRAME];
+	size_t len = vr_neigh_ask4(from->addr_bytes, ip, target, f);
+
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), f, len);
+	return m;
+}
+
+/* The ARP reply in m: who it says has which address. */
+static void
+assert_arp_reply(const struct rte_mbuf *m, const struct rte_ether_addr *mac, const uint8_t ip[4])
+{
+	struct vr_neigh n;
+
+	assert_true(vr_neigh_parse(rte_pktmbuf_mtod(m, const uint8_t *), m->pkt_len, &n));
+	assert_int_equal(n.kind, VR_NEIGH_ARP_REPLY);
+	assert_memory_equal(n.sender_mac, mac, 6);
+	assert_memory_equal(n.sender_ip, ip, 4);
+}
+
+/* Relay A (the guest left it: SOURCE) and relay B (the guest is there:
+ * DEST), through their own directions: the LAN's frames for the guest
+ * reach it at B, held until its vring starts and in order; its frames from
+ * the old address reach LAN A in its name towards the gateway, those from
+ * its new address go straight out on LAN B; each end answers the ARP it
+ * owns; the counters say which frame took which way. */
+static void
+redirect_through_the_relays_directions(void **state)
+{
+	struct site *sa = site_new(true, "rd_a"), *sb = site_new(false, "rd_b");
+	struct relay *a, *b;
+	struct vr_addrs old = {.has_mac = true, .n4 = 1};
+
+	(void)state;
+	memcpy(old.mac, &guest_mac, 6);
+	memcpy(old.ip4[0], old_ip, 4);
+	sa->tun.role = VR_TUNNEL_SOURCE;
+	sa->tun.old = old;
+	sa->tun.answer_mac = guest_mac;
+	sa->tun.deliver_dst = lan_a_gw;
+	sa->tun.deliver_src = guest_mac;
+	sb->tun.role = VR_TUNNEL_DEST;
+	sb->tun.old = old;
+	sb->tun.answer_mac = lan_a_gw;
+	sb->tun.deliver_dst = guest_mac;
+	sb->tun.deliver_src = lan_a_gw;
+	a = relay_new(sa, "rd_a", false);
+	b = relay_new(sb, "rd_b", false);
+
+	/* the client's frames reach A after the guest left; B holds them */
+	handoff_hold(&b->dev2vm, 1000000);
+	for (uint32_t i = 0; i < 10; i++)
+		fake_queue_push(&a->lan.rx[0], frame4(i, client_ip, old_ip));
+	poll_at(&a->dev2vm.d, 1);
+	assert_int_equal(a->dev2vm.d.c.tunnel_out, 10);
+	assert_int_equal(a->dev2vm.d.c.drop_unready, 0);
+	assert_int_equal(sa->dev.tx[0].n, 10); /* sealed, on A's underlay */
+	carry(sa, sb);
+	poll_at(&b->dev2vm.d, 2);
+	assert_int_equal(b->dev2vm.d.c.tunnel_in, 10);
+	assert_int_equal(b->guest.tx[0].n, 0); /* held: no guest yet */
+	fake_up(&b->guest, 1);
+	poll_at(&b->dev2vm.d, 3);
+	assert_int_equal(b->guest.tx[0].n, 10);
+	for (uint32_t i = 0; i < 10; i++) {
+		const struct rte_mbuf *m = b->guest.tx[0].m[i];
+
+		assert_int_equal(seq_of(m), i);
+		assert_memory_equal(rte_pktmbuf_mtod(m, const uint8_t *), &guest_mac, 6);
+	}
+
+	/* the guest at B: old address into the tunnel, new address direct */
+	for (uint32_t i = 0; i < 6; i++)
+		fake_queue_push(&b->guest.rx[0],
+		                frame4(100 + i, i % 2 ? new_ip : old_ip, client_ip));
+	poll_at(&b->vm2dev.d, 4);
+	assert_int_equal(b->vm2dev.d.c.tunnel_out, 3);
+	assert_int_equal(b->lan.tx[0].n, 3);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(seq_of(b->lan.tx[0].m[i]), 101 + 2 * i);
+	carry(sb, sa);
+	poll_at(&a->vm2dev.d, 5);
+	assert_int_equal(a->vm2dev.d.c.tunnel_in, 3);
+	assert_int_equal(a->lan.tx[0].n, 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		const struct rte_mbuf *m = a->lan.tx[0].m[i];
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+		assert_int_equal(seq_of(m), 100 + 2 * i);
+		assert_memory_equal(&eth->dst_addr, &lan_a_gw, 6);
+		assert_memory_equal(&eth->src_addr, &guest_mac, 6);
+	}
+
+	/* LAN A asks for the guest's old address: A answers in its name; a
+	 * question about another address is nobody's here */
+	fake_queue_push(&a->lan.rx[0], arp_ask(&lan_a_gw, gw_ip, old_ip));
+	fake_queue_push(&a->lan.rx[0], arp_ask(&lan_a_gw, gw_ip, client_ip));
+	poll_at(&a->dev2vm.d, 6);
+	poll_at(&a->vm2dev.d, 7);
+	assert_int_equal(sa->tun.answered, 1);
+	assert_int_equal(sa->tun.sealed.not_ip, 1);
+	assert_int_equal(a->lan.tx[0].n, 4);
+	assert_arp_reply(a->lan.tx[0].m[3], &guest_mac, old_ip);
+
+	/* the guest at B asks for its old gateway: B answers in its name */
+	fake_queue_push(&b->guest.rx[0], arp_ask(&guest_mac, old_ip, gw_ip));
+	poll_at(&b->vm2dev.d, 8);
+	poll_at(&b->dev2vm.d, 9);
+	assert_int_equal(sb->tun.answered, 1);
+	assert_int_equal(b->guest.tx[0].n, 11);
+	assert_arp_reply(b->guest.tx[0].m[10], &lan_a_gw, gw_ip);
+	/* nothing was dropped anywhere, nothing failed to open */
+	assert_int_equal(sb->tun.opened.pkts, 10);
+	assert_int_equal(sa->tun.opened.pkts, 3);
+	assert_int_equal(sa->tun.opened.auth + sb->tun.opened.auth, 0);
+	relay_free(a, sa);
+	relay_free(b, sb);
+	site_free(sa);
+	site_free(sb);
+	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
+}
+
 static int
 eal_up(void **state)
 {
@@ -312,6 +523,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(guest_frames_cross_the_tunnel_in_order),
 	    cmocka_unit_test(forged_foreign_and_full_device),
+	    cmocka_unit_test(redirect_through_the_relays_directions),
 	};
 
 	return cmocka_run_group_tests(tests, eal_up, eal_down);
