@@ -14,6 +14,27 @@ vr_underlay_init(struct vr_underlay_conf *u)
 {
 	memset(u, 0, sizeof(*u));
 	u->relay = -1;
+	u->lifetime_s = 86400;
+	u->unused_s = 600;
+	/* RFC 5382 and RFC 4787's floors (tunnel/flows.h) */
+	u->tcp_idle_s = 7440;
+	u->udp_idle_s = 300;
+	u->other_idle_s = 60;
+	u->tcp_linger_s = 10;
+}
+
+/* Seconds, 1 s to a year. */
+static int
+parse_seconds(const char *key, const char *val, uint32_t *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v = strtoul(val, &end, 10);
+
+	if (val[0] < '0' || val[0] > '9' || *end != '\0' || v < 1 || v > 31536000)
+		return vr_err(err, errlen, "%s '%s' is not a number of seconds in 1..31536000", key,
+		              val);
+	*out = (uint32_t)v;
+	return 0;
 }
 
 /* "ADDR/PREFIX" of family af into ip (4 or 16 bytes) and *prefix. */
@@ -77,6 +98,17 @@ vr_underlay_set(struct vr_underlay_conf *u, const char *key, const char *val, ch
 		u->has_gw6 = true;
 		return parse_plain(AF_INET6, key, val, u->gw6, err, errlen);
 	}
+	const struct {
+		const char *key;
+		uint32_t *field;
+	} secs[] = {
+	    {"tunnel-lifetime", &u->lifetime_s},     {"tunnel-unused", &u->unused_s},
+	    {"tunnel-tcp-idle", &u->tcp_idle_s},     {"tunnel-udp-idle", &u->udp_idle_s},
+	    {"tunnel-other-idle", &u->other_idle_s}, {"tunnel-tcp-linger", &u->tcp_linger_s}};
+
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
+		if (strcmp(key, secs[i].key) == 0)
+			return parse_seconds(key, val, secs[i].field, err, errlen);
 	return 1;
 }
 

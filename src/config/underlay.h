@@ -23,6 +23,12 @@ struct vr_underlay_conf {
 	bool has4, has6, has_gw4, has_gw6;
 	uint8_t ip4[4], gw4[4], prefix4;
 	uint8_t ip6[16], gw6[16], prefix6;
+	/* a redirect ends once its sessions did, or at the latest after
+	 * lifetime_s; one that carried nothing ends after unused_s */
+	uint32_t lifetime_s, unused_s;
+	/* when a session ends (tunnel/flows.h): idle timeouts per protocol, and
+	 * the linger of a TCP session after FIN or RST */
+	uint32_t tcp_idle_s, udp_idle_s, other_idle_s, tcp_linger_s;
 };
 
 void vr_underlay_init(struct vr_underlay_conf *u);

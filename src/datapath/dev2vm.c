@@ -200,8 +200,11 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 
 	for (uint16_t k = 0; k < d->n_txq; k++)
 		flush_to_guest(d, d->txq[k], now);
-	if (unlikely(t != NULL) && t->role == VR_TUNNEL_DEST)
-		moved += from_tunnel(v, t, holding, now, b);
+	if (unlikely(t != NULL)) {
+		vr_tunnel_tick(t, vr_tunnel_side(t, false), now);
+		if (t->role == VR_TUNNEL_DEST)
+			moved += from_tunnel(v, t, holding, now, b);
+	}
 	for (uint16_t i = 0; i < d->n_rxq && budget_left(b); i++) {
 		uint16_t q = d->rxq[(d->next_q + i) % d->n_rxq];
 		uint16_t want, got, n;

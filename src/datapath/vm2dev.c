@@ -333,8 +333,11 @@ vm2dev_poll(struct vr_vm2dev *v, uint64_t now, struct vr_budget *b)
 		inject_send(v);
 	if (unlikely(sealed != NULL))
 		moved += sealed_send(v, sealed, b);
-	if (unlikely(t != NULL) && t->role == VR_TUNNEL_SOURCE)
-		moved += from_tunnel(v, t, b);
+	if (unlikely(t != NULL)) {
+		vr_tunnel_tick(t, vr_tunnel_side(t, true), now);
+		if (t->role == VR_TUNNEL_SOURCE)
+			moved += from_tunnel(v, t, b);
+	}
 	if (d->n_rxq == 0) {
 		/* no guest, or no vring: what it sent before still goes out */
 		for (uint16_t qp = 0; qp < VR_MAX_QP; qp++)

@@ -290,6 +290,7 @@ static int
 cmd_underlay(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct underlay_state u;
+	struct redirect_totals t;
 
 	(void)cmd;
 	(void)params;
@@ -307,6 +308,12 @@ cmd_underlay(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "tunnel_unclaimed", u.tunnel_unclaimed);
 	rte_tel_data_add_dict_u64(d, "other_dropped", u.other_dropped);
 	rte_tel_data_add_dict_u64(d, "ring_full", u.ring_full);
+	relay_lock();
+	redirect_totals(&t);
+	relay_unlock();
+	rte_tel_data_add_dict_u64(d, "redirects_added", t.added);
+	for (int why = 0; why < VR_REDIRECT_END_N; why++)
+		rte_tel_data_add_dict_u64(d, redirect_end_key(why), t.ended[why]);
 	return 0;
 }
 
@@ -358,6 +365,19 @@ cmd_redirect(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "under_full", s.under_full);
 	rte_tel_data_add_dict_u64(d, "answered", s.answered);
 	rte_tel_data_add_dict_u64(d, "answers_full", s.answers_full);
+	for (int side = 0; side < 2; side++) {
+		struct rte_tel_data *o = rte_tel_data_alloc();
+
+		if (o == NULL)
+			continue;
+		rte_tel_data_start_dict(o);
+		rte_tel_data_add_dict_u64(o, "live", s.flows_live[side]);
+#define ADD_FLOW(field, name, help) rte_tel_data_add_dict_u64(o, name, s.flows[side].field);
+		VR_FLOW_COUNTERS(ADD_FLOW)
+#undef ADD_FLOW
+		rte_tel_data_add_dict_container(
+		    d, side == VR_SEAL ? "flows_sealed" : "flows_opened", o, 0);
+	}
 	return 0;
 }
 

@@ -33,6 +33,7 @@ struct vr_flows {
 	struct flow *state; /* by the key's position in h */
 	uint32_t live, cursor;
 	uint64_t tcp_idle, tcp_linger, udp_idle, other_idle; /* in now's units */
+	bool one_way;
 	struct vr_flow_counters c;
 };
 
@@ -44,6 +45,7 @@ vr_flow_limits_default(struct vr_flow_limits *l)
 	l->tcp_linger_ms = 10 * 1000ULL;
 	l->udp_idle_ms = 300 * 1000ULL;
 	l->other_idle_ms = 60 * 1000ULL;
+	l->one_way = false;
 }
 
 struct vr_flows *
@@ -69,6 +71,7 @@ vr_flows_create(const char *name, const struct vr_flow_limits *l, uint64_t hz, i
 	f->tcp_linger = l->tcp_linger_ms * hz / 1000;
 	f->udp_idle = l->udp_idle_ms * hz / 1000;
 	f->other_idle = l->other_idle_ms * hz / 1000;
+	f->one_way = l->one_way;
 	return f;
 }
 
@@ -163,7 +166,7 @@ vr_flows_see(struct vr_flows *f, const uint8_t *ip, size_t len, uint64_t now)
 	}
 	if (flags & TCP_FIN)
 		fl->fin |= from_a ? 1 : 2;
-	if (fl->fin == 3) {
+	if (fl->fin == 3 || (f->one_way && fl->fin != 0)) {
 		fl->closed = true;
 		ctr_add(f->c.ended_fin, 1);
 	}

@@ -26,6 +26,10 @@ struct vr_flow_limits {
 	uint64_t tcp_linger_ms; /* after FIN both ways or RST */
 	uint64_t udp_idle_ms;
 	uint64_t other_idle_ms; /* ICMP and the rest */
+	/* the table sees one direction of each flow (one side of a tunnel): a
+	 * FIN from that side ends the flow, as the other side's table ends it
+	 * at the other FIN */
+	bool one_way;
 };
 
 /* Defaults: 7440 s, 10 s, 300 s, 60 s, 65536 flows. */

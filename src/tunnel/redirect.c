@@ -3,9 +3,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_hash.h>
 #include <rte_malloc.h>
 #include <sodium.h>
 
@@ -37,11 +39,60 @@ struct redirect {
 
 static struct redirect rd[VR_MAX_RELAYS];
 static bool esp_up;
+static int timer = -1;
+static uint64_t totals[VR_REDIRECT_END_N]; /* ended, by why */
+static uint64_t added_total;
 
 const char *
 redirect_role_name(enum vr_tunnel_role role)
 {
 	return role == VR_TUNNEL_SOURCE ? "source" : "destination";
+}
+
+static void remove_locked(struct vr_relay *r, struct redirect *x, enum vr_redirect_end why);
+
+/* Why redirect x should end now, or VR_REDIRECT_END_N to keep it. Both
+ * relays see the same sessions, so both come to the same answer. */
+static enum vr_redirect_end
+end_due(const struct redirect *x, uint64_t now_ns)
+{
+	const struct vr_underlay_conf *c = underlay_conf();
+	uint64_t age_s = (now_ns - x->born_ns) / 1000000000ULL, seen = 0, live = 0;
+
+	for (int side = 0; side < 2; side++) {
+		struct vr_flow_counters fc;
+
+		vr_flows_counters(x->t->flows[side], &fc);
+		seen += fc.added;
+		live += vr_flows_live(x->t->flows[side]);
+	}
+	if (seen > 0 && live == 0)
+		return VR_REDIRECT_END_SESSIONS;
+	if (seen == 0 && age_s >= c->unused_s)
+		return VR_REDIRECT_END_UNUSED;
+	if (age_s >= c->lifetime_s)
+		return VR_REDIRECT_END_LIFETIME;
+	return VR_REDIRECT_END_N;
+}
+
+/* Once a second: the redirects whose time is up end. */
+static void
+on_tick(void *arg)
+{
+	uint64_t ticks, now = control_now_ns();
+
+	(void)arg;
+	(void)!read(timer, &ticks, sizeof(ticks));
+	relay_lock();
+	for (int i = 0; i < VR_MAX_RELAYS; i++) {
+		enum vr_redirect_end why =
+		    rd[i].t != NULL ? end_due(&rd[i], now) : VR_REDIRECT_END_N;
+
+		if (why != VR_REDIRECT_END_N)
+			remove_locked(relay_get(i), &rd[i], why);
+	}
+	relay_unlock();
+	control_timer_arm(timer, 1000);
 }
 
 /* The cipher device only where tunnels can run: with an underlay. */
@@ -53,7 +104,27 @@ redirect_init(char *err, size_t errlen)
 	if (vr_keys_init(err, errlen) < 0 || vr_esp_init(SOCKET_ID_ANY, err, errlen) < 0)
 		return -1;
 	esp_up = true;
+	timer = control_timer_new();
+	if (timer < 0 || control_watch(timer, NULL, on_tick, NULL) < 0)
+		return vr_err(err, errlen, "redirect: cannot set up its timer");
+	control_timer_arm(timer, 1000);
 	return 0;
+}
+
+void
+redirect_totals(struct redirect_totals *t)
+{
+	t->added = added_total;
+	memcpy(t->ended, totals, sizeof(totals));
+}
+
+const char *
+redirect_end_key(enum vr_redirect_end why)
+{
+	static const char *const keys[VR_REDIRECT_END_N] = {
+	    "ended_sessions", "ended_unused", "ended_lifetime", "ended_op", "ended_relay_gone"};
+
+	return keys[why];
 }
 
 /* Every SPI in use by this relay's inbound SAs, for a fresh one to avoid. */
@@ -104,6 +175,29 @@ demux_publish(char *err, size_t errlen)
 	return 0;
 }
 
+/* The two one-way session tables of relay id's tunnel (flows.h). */
+static int
+flows_new(struct vr_tunnel_port *t, int id)
+{
+	const struct vr_underlay_conf *c = underlay_conf();
+	struct vr_flow_limits l;
+	char name[RTE_HASH_NAMESIZE];
+
+	vr_flow_limits_default(&l);
+	l.one_way = true;
+	l.tcp_idle_ms = c->tcp_idle_s * 1000ULL;
+	l.udp_idle_ms = c->udp_idle_s * 1000ULL;
+	l.other_idle_ms = c->other_idle_s * 1000ULL;
+	l.tcp_linger_ms = c->tcp_linger_s * 1000ULL;
+	for (int side = 0; side < 2; side++) {
+		snprintf(name, sizeof(name), "vr_flows%d_%d", id, side);
+		t->flows[side] = vr_flows_create(name, &l, rte_get_tsc_hz(), SOCKET_ID_ANY);
+		if (t->flows[side] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 ring_drain(struct rte_ring *r)
 {
@@ -124,6 +218,7 @@ port_free(struct vr_tunnel_port *t)
 	for (int f = 0; f < 2; f++) {
 		vr_esp_sa_free(t->out[f]);
 		vr_esp_sa_free(t->in[f]);
+		vr_flows_free(t->flows[f]);
 	}
 	rte_free(t);
 }
@@ -197,8 +292,8 @@ port_new(struct vr_relay *r, struct redirect *x, const struct vr_redirect_req *q
 	snprintf(name, sizeof(name), "vr_tun_ans%d", r->conf.id);
 	t->answers =
 	    rte_ring_create(name, ANSWERS_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (t->rx == NULL || t->answers == NULL) {
-		vr_err(err, errlen, "redirect: cannot make its rings (%s)",
+	if (t->rx == NULL || t->answers == NULL || flows_new(t, r->conf.id) < 0) {
+		vr_err(err, errlen, "redirect: cannot make its rings and session tables (%s)",
 		       rte_strerror(rte_errno));
 		port_free(t);
 		return NULL;
@@ -306,6 +401,7 @@ add_locked(int id, struct vr_redirect_req *q, struct vr_redirect_req *peer_req, 
 	if (q->role == VR_TUNNEL_DEST && port_gen(&r->vhost.port) == 0)
 		handoff_hold(r->dev2vm, rte_get_tsc_cycles() + DEST_HOLD_S * rte_get_tsc_hz());
 	peer_request(q, gw, peer_req);
+	added_total++;
 	VR_LOG(NOTICE, "relay %d: redirect as %s, SPIs out %u/%u in %u/%u", id,
 	       redirect_role_name(q->role), q->sa[OUT4].spi, q->sa[OUT6].spi, q->sa[IN4].spi,
 	       q->sa[IN6].spi);
@@ -328,9 +424,13 @@ redirect_add(int id, const struct vr_redirect_req *q, struct vr_redirect_req *pe
 	return rc;
 }
 
+static const char *const end_names[VR_REDIRECT_END_N] = {"its sessions ended", "it carried nothing",
+                                                         "its lifetime ran out",
+                                                         "the UNREDIRECT op", "its relay went"};
+
 /* Relay lock held; r NULL only when it is not running (nor polled). */
 static void
-remove_locked(struct vr_relay *r, struct redirect *x)
+remove_locked(struct vr_relay *r, struct redirect *x, enum vr_redirect_end why)
 {
 	char err[VR_ERR_MAX];
 	struct vr_tunnel_port *t = x->t;
@@ -340,8 +440,9 @@ remove_locked(struct vr_relay *r, struct redirect *x)
 	x->t = NULL;
 	if (demux_publish(err, sizeof(err)) < 0) /* no table: no tunnel at all */
 		rte_free(handoff_tunnels(underlay_tap(), NULL));
-	VR_LOG(NOTICE, "relay %d: redirect (%s) ended", r != NULL ? r->conf.id : -1,
-	       redirect_role_name(t->role));
+	totals[why]++;
+	VR_LOG(NOTICE, "relay %d: redirect (%s) ended: %s", (int)(x - rd),
+	       redirect_role_name(t->role), end_names[why]);
 	port_free(t);
 }
 
@@ -356,7 +457,7 @@ redirect_remove(int id, char *err, size_t errlen)
 	if (rd[id].t == NULL)
 		rc = vr_err(err, errlen, "unredirect: relay %d has no redirect", id);
 	else
-		remove_locked(relay_get(id), &rd[id]);
+		remove_locked(relay_get(id), &rd[id], VR_REDIRECT_END_OP);
 	relay_unlock();
 	return rc;
 }
@@ -367,7 +468,7 @@ redirect_relay_gone(struct vr_relay *r)
 	int id = r->conf.id;
 
 	if (id >= 0 && id < VR_MAX_RELAYS && rd[id].t != NULL)
-		remove_locked(r, &rd[id]);
+		remove_locked(r, &rd[id], VR_REDIRECT_END_RELAY);
 }
 
 void
@@ -376,8 +477,13 @@ redirect_fini(void)
 	relay_lock();
 	for (int i = 0; i < VR_MAX_RELAYS; i++)
 		if (rd[i].t != NULL)
-			remove_locked(relay_get(i), &rd[i]);
+			remove_locked(relay_get(i), &rd[i], VR_REDIRECT_END_RELAY);
 	relay_unlock();
+	if (timer >= 0) {
+		control_unwatch(timer, NULL);
+		close(timer);
+		timer = -1;
+	}
 	if (esp_up)
 		vr_esp_fini();
 	esp_up = false;
@@ -420,5 +526,9 @@ redirect_state(int id, struct redirect_state *s)
 	s->under_full = rd64(&x->t->under_full);
 	s->answered = rd64(&x->t->answered);
 	s->answers_full = rd64(&x->t->answers_full);
+	for (int side = 0; side < 2; side++) {
+		s->flows_live[side] = vr_flows_live(x->t->flows[side]);
+		vr_flows_counters(x->t->flows[side], &s->flows[side]);
+	}
 	return true;
 }

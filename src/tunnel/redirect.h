@@ -21,6 +21,7 @@
 
 #include "announce.h"
 #include "esp.h"
+#include "flows.h"
 #include "redirect_req.h"
 #include "tunnel_port.h"
 
@@ -42,6 +43,23 @@ int redirect_remove(int id, char *err, size_t errlen);
 struct vr_relay;
 void redirect_relay_gone(struct vr_relay *r);
 
+/* Why a redirect ended. */
+enum vr_redirect_end {
+	VR_REDIRECT_END_SESSIONS, /* every session it carried ended (FIN, RST, idle) */
+	VR_REDIRECT_END_UNUSED,   /* it carried nothing for tunnel-unused */
+	VR_REDIRECT_END_LIFETIME, /* tunnel-lifetime ran out */
+	VR_REDIRECT_END_OP,       /* UNREDIRECT */
+	VR_REDIRECT_END_RELAY,    /* its relay went (or vrelayd stopped) */
+	VR_REDIRECT_END_N
+};
+
+struct redirect_totals {
+	uint64_t added, ended[VR_REDIRECT_END_N];
+};
+/* Since start (relay lock held: any thread). */
+void redirect_totals(struct redirect_totals *t);
+const char *redirect_end_key(enum vr_redirect_end why);
+
 struct redirect_state {
 	enum vr_tunnel_role role;
 	bool peer6;
@@ -50,6 +68,8 @@ struct redirect_state {
 	uint64_t age_ms;
 	struct vr_esp_counters sealed, opened;
 	uint64_t under_full, answered, answers_full;
+	uint32_t flows_live[2]; /* [VR_SEAL], [VR_OPEN] */
+	struct vr_flow_counters flows[2];
 };
 /* Relay id's redirect: true and *s, or false when it has none (relay lock
  * held: any thread). */

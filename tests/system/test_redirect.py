@@ -13,8 +13,8 @@ Namespaces the test makes:
 
 The client holds one TCP session to the guest's old address through the
 move; afterwards a new address on LAN B is reached directly, and the
-tunnel's counters do not move for it. Then the redirect is removed on
-both relays."""
+tunnel's counters do not move for it. Once the session ended, both relays
+end the redirect by themselves."""
 
 import json
 import os
@@ -108,8 +108,9 @@ class Net:
             subprocess.run(["ip", "netns", "del", n], capture_output=True)
 
 
-def relay(s, net, name, iface, mac, addr, gw):
-    d = Vrelayd(s, ["--set", "underlay-relay=0", "--set", "underlay-ipv4=%s/24" % addr,
+def relay(s, net, name, iface, mac, addr, gw, extra=()):
+    d = Vrelayd(s, list(extra) + [
+                    "--set", "underlay-relay=0", "--set", "underlay-ipv4=%s/24" % addr,
                     "--set", "underlay-gateway4=" + gw,
                     "-r", "id=0 device=net_tap0,iface=%s,mac=%s" % (iface, mac)], name=name)
     own = s.path(name)
@@ -158,8 +159,11 @@ def guest_on(d):
 def test_tcp_session_survives_a_cross_subnet_move(s):
     with Net("rd%d" % os.getpid()) as net:
         R, C, G = net.ns["R"], net.ns["C"], net.ns["G"]
-        a = relay(s, net, "relayA", "vta", A_MAC, "198.51.100.10", "198.51.100.1")
-        b = relay(s, net, "relayB", "vtb", B_MAC, "203.0.113.10", "203.0.113.1")
+        # a session ends 3 s after its FINs (the default linger is 10 s); any
+        # ICMP the router sent the guest during the move is one, idle after 2 s
+        linger = ["--set", "tunnel-tcp-linger=3", "--set", "tunnel-other-idle=2"]
+        a = relay(s, net, "relayA", "vta", A_MAC, "198.51.100.10", "198.51.100.1", linger)
+        b = relay(s, net, "relayB", "vtb", B_MAC, "203.0.113.10", "203.0.113.1", linger)
         for d in (a, b):
             wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway4_mac"] != "", 10,
                      "%s to learn its gateway" % d.name)
@@ -212,13 +216,14 @@ def test_tcp_session_survives_a_cross_subnet_move(s):
         after = [counters(b, "vm2dev"), counters(b, "dev2vm"), counters(a, "dev2vm")]
         check(before == after, "new session through the tunnel: %s -> %s" % (before, after))
 
-        # UNREDIRECT on both: gone, and the old address is no longer carried
+        # the session ended (FIN both ways): after the linger, both relays
+        # end the redirect by themselves and count why
         for d in (a, b):
-            rc, out = ctl(d, "unredirect", "0")
-            check(rc == 0, "unredirect: " + out)
-            check(d.tel.query("/vrelay/redirect,0")["state"] == "none", "redirect left")
-        rc, out = ctl(a, "unredirect", "0")
-        check(rc == 1 and "no redirect" in out, "a second unredirect: %s" % out)
+            wait_for(lambda: d.tel.query("/vrelay/redirect,0")["state"] == "none", 15,
+                     "%s to end the redirect once its session ended: %s" % (
+                         d.name, d.tel.query("/vrelay/redirect,0")))
+            u = d.tel.query("/vrelay/underlay")
+            check(u["ended_sessions"] == 1 and u["redirects_added"] == 1, "%s: %s" % (d.name, u))
         for d in (a, b):
             check(d.stop() == 0, "%s exit code" % d.name)
 
@@ -256,5 +261,14 @@ def test_redirect_refusals(s):
         check(rc == 0, out)
         rc, out = ctl(a, "redirect", "0", b.dir, "0", GUEST_MAC, "198.51.100.20")
         check(rc == 1 and "has one already" in out, out)
+        # UNREDIRECT ends it at once, once
+        for d in (a, b):
+            rc, out = ctl(d, "unredirect", "0")
+            check(rc == 0, "unredirect: " + out)
+            check(d.tel.query("/vrelay/redirect,0")["state"] == "none", "redirect left")
+            check(d.tel.query("/vrelay/underlay")["ended_op"] == (2 if d is a else 1),
+                  "not counted: %s" % d.tel.query("/vrelay/underlay"))
+        rc, out = ctl(a, "unredirect", "0")
+        check(rc == 1 and "no redirect" in out, "a second unredirect: %s" % out)
         for d in (a, b, plain):
             check(d.stop() == 0, "%s exit code" % d.name)

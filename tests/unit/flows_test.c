@@ -93,6 +93,30 @@ tcp_ends_with_fin_both_ways(void **state)
 	vr_flows_free(f);
 }
 
+/* One side of a tunnel sees one direction of each session: a FIN from that
+ * side ends it there (the other side's table ends it at the other FIN),
+ * after the linger; a two-way table would wait for the other FIN. */
+static void
+one_way_table_ends_at_its_fin(void **state)
+{
+	struct vr_flows *f;
+	struct vr_flow_counters c;
+	uint8_t p[80];
+
+	(void)state;
+	vr_flow_limits_default(&lim);
+	lim.one_way = true;
+	f = vr_flows_create("oneway", &lim, HZ, SOCKET_ID_ANY);
+	assert_non_null(f);
+	vr_flows_see(f, p, pkt4(p, 7, 9, 40000, 443, 6, 0x10), 0);    /* ACK */
+	vr_flows_see(f, p, pkt4(p, 7, 9, 40000, 443, 6, 0x11), 1000); /* FIN */
+	vr_flows_counters(f, &c);
+	assert_int_equal(c.ended_fin, 1);
+	assert_int_equal(vr_flows_expire(f, 1000 + lim.tcp_linger_ms - 1, 100), 1);
+	assert_int_equal(vr_flows_expire(f, 1000 + lim.tcp_linger_ms, 100), 0);
+	vr_flows_free(f);
+}
+
 static void
 tcp_rst_and_idle_timeouts(void **state)
 {
@@ -183,6 +207,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(tcp_ends_with_fin_both_ways),
+	    cmocka_unit_test(one_way_table_ends_at_its_fin),
 	    cmocka_unit_test(tcp_rst_and_idle_timeouts),
 	    cmocka_unit_test(ipv6_flows_and_garbage),
 	    cmocka_unit_test(full_table_and_budgeted_sweep),

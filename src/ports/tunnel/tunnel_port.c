@@ -103,6 +103,30 @@ run_of(const struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n, bool inb
 	return k;
 }
 
+#define SWEEP_PER_PASS 8 /* flows looked at per pass and side */
+
+void
+vr_tunnel_tick(struct vr_tunnel_port *t, int side, uint64_t now)
+{
+	t->now[side] = now;
+	if (t->flows[side] != NULL)
+		vr_flows_expire(t->flows[side], now, SWEEP_PER_PASS);
+}
+
+/* The IP packets of m[0..n) (Ethernet frames) into side's table. */
+static void
+flows_see(struct vr_tunnel_port *t, int side, struct rte_mbuf **m, uint16_t n)
+{
+	if (t->flows[side] == NULL)
+		return;
+	for (uint16_t i = 0; i < n; i++)
+		if (m[i]->data_len > RTE_ETHER_HDR_LEN)
+			vr_flows_see(
+			    t->flows[side],
+			    rte_pktmbuf_mtod_offset(m[i], const uint8_t *, RTE_ETHER_HDR_LEN),
+			    m[i]->data_len - RTE_ETHER_HDR_LEN, t->now[side]);
+}
+
 static uint16_t
 tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 {
@@ -117,6 +141,7 @@ tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 			for (uint16_t i = 0; i < k; i++)
 				answer(t, m[at + i]);
 		} else if (fam >= 0 && t->out[fam] != NULL) {
+			flows_see(t, VR_SEAL, m + at, k);
 			ready = vr_esp_encap(t->out[fam], m + at, k, &t->sealed);
 		} else {
 			for (uint16_t i = 0; i < k; i++)
@@ -150,8 +175,11 @@ tunnel_rx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 		/* the good frames of the run move up to m[out..], in order */
 		memmove(m + out, m + at, k * sizeof(*m));
 		if (sa >= 0) {
-			out = (uint16_t)(out + vr_esp_decap(t->in[sa], m + out, k, &t->deliver_dst,
-			                                    &t->deliver_src, &t->opened));
+			uint16_t good = vr_esp_decap(t->in[sa], m + out, k, &t->deliver_dst,
+			                             &t->deliver_src, &t->opened);
+
+			flows_see(t, VR_OPEN, m + out, good);
+			out = (uint16_t)(out + good);
 		} else {
 			for (uint16_t i = 0; i < k; i++)
 				rte_pktmbuf_free(m[out + i]);
@@ -233,8 +261,10 @@ from_old(const struct vr_tunnel_port *t, const struct rte_mbuf *f)
 		return false;
 	if (p[12] == 0x08 && p[13] == 0x00)
 		return addrs_have(&t->old, false, p + 26);
+	/* link-local addresses are never routed: nothing to carry */
 	if (p[12] == 0x86 && p[13] == 0xdd)
-		return len >= 54 && addrs_have(&t->old, true, p + 22);
+		return len >= 54 && !(p[22] == 0xfe && (p[23] & 0xc0) == 0x80) &&
+		       addrs_have(&t->old, true, p + 22);
 	/* its questions about others, not its announcements of itself */
 	return p[12] == 0x08 && p[13] == 0x06 && len >= 42 && addrs_have(&t->old, false, p + 28) &&
 	       !addrs_have(&t->old, false, p + 38);

@@ -19,6 +19,7 @@
 
 #include "announce.h"
 #include "esp.h"
+#include "flows.h"
 #include "port.h"
 #include "redirect_req.h"
 
@@ -38,9 +39,29 @@ struct vr_tunnel_port {
 	 * guest's questions from them with answer_mac (the old gateway's) */
 	struct vr_addrs old;
 	struct rte_ether_addr answer_mac;
+	/* [ctl] the sessions through it, per side: [VR_SEAL] what tx_burst seals,
+	 * [VR_OPEN] what rx_burst opens; each written by its side's worker only
+	 * (one_way tables), read by the control thread (flows.h); NULL: none */
+	struct vr_flows *flows[2];
+	uint64_t now[2];                       /* worker's: its side's clock (vr_tunnel_tick) */
 	struct vr_esp_counters sealed, opened; /* worker's; read relaxed */
 	uint64_t under_full, answered, answers_full;
 };
+
+enum { VR_SEAL = 0, VR_OPEN = 1 };
+
+/* Once per pass, by the direction that calls side's burst (before it): the
+ * clock the flows are seen at, and a bounded sweep of that side's table. */
+void vr_tunnel_tick(struct vr_tunnel_port *t, int side, uint64_t now);
+
+/* The side of t a direction kind (VR_VM2DEV or VR_DEV2VM) works: SOURCE
+ * seals what its device received and opens into its device; DEST seals what
+ * its guest sent and opens into its guest. */
+static inline int
+vr_tunnel_side(const struct vr_tunnel_port *t, bool vm2dev)
+{
+	return (t->role == VR_TUNNEL_DEST) == vm2dev ? VR_SEAL : VR_OPEN;
+}
 
 /* The underlay as tunnels see it: a ring of sealed frames with many
  * producers (every worker that seals, for any redirect) and one consumer,
