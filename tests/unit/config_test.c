@@ -459,6 +459,16 @@ test_underlay(void **state)
 	assert_int_equal(vr_conf_validate(&c, err, sizeof(err)), 0);
 	assert_int_equal(c.underlay.relay, -1);
 
+	/* the redirects' timers, in seconds */
+	parse_ok(&c, "tunnel-lifetime = 3600\ntunnel-tcp-linger = 3\n");
+	assert_int_equal(c.underlay.lifetime_s, 3600);
+	assert_int_equal(c.underlay.tcp_linger_s, 3);
+	assert_int_equal(c.underlay.udp_idle_s, 300); /* RFC 4787's floor, untouched */
+	expect_parse_error("tunnel-unused = 0\n",
+	                   "t.conf:1: tunnel-unused '0' is not a number of seconds in 1..31536000");
+	expect_parse_error(
+	    "tunnel-udp-idle = 5m\n",
+	    "t.conf:1: tunnel-udp-idle '5m' is not a number of seconds in 1..31536000");
 	expect_parse_error("underlay-ipv4 = 198.51.100.10\n",
 	                   "t.conf:1: underlay-ipv4 '198.51.100.10' is not ADDRESS/PREFIX");
 	expect_parse_error("underlay-ipv4 = 198.51.100.300/24\n",
