@@ -221,7 +221,7 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 				/* the relay's own frames never reach the guest nor its
 				 * counters, but they cost the worker's budget: a flood of
 				 * them must not keep it in this loop */
-				n = vr_underlay_tap_take(tap, m, got);
+				n = vr_underlay_tap_take(tap, m, got, now);
 				budget_charge(b, (uint32_t)(got - n), 0);
 				if (n == 0)
 					continue;

@@ -7,7 +7,7 @@
 
 #include "counters.h"
 
-enum verdict { GUEST, CONTROL, TUNNEL, DROP };
+enum verdict { GUEST, CONTROL, TUNNEL, FRAGMENT, DROP };
 
 static uint16_t
 be16(const uint8_t *p)
@@ -39,6 +39,9 @@ ipv4(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len, uint32_t 
 
 	if (!t->has4 || len < 20 || memcmp(ip + 16, t->ip4, 4) != 0)
 		return GUEST;
+	/* a piece of a tunnel packet too big for the path (MF, or an offset) */
+	if (ip[9] == 17 && l3 >= 20 && (be16(ip + 6) & 0x3fff) != 0)
+		return FRAGMENT;
 	if (ip[9] == 17 && l3 >= 20 && len >= l3 + 8 && be16(ip + l3 + 2) == t->esp_port) {
 		*spi = spi_at(ip + l3, len - l3);
 		return TUNNEL;
@@ -97,15 +100,50 @@ tunnel_ring(const struct vr_tunnel_demux *d, uint32_t spi)
 	return NULL;
 }
 
+/* A fragment into the table; the whole packet once its last piece came
+ * (classified afresh: UDP to our port or not), else NULL. */
+static struct rte_mbuf *
+reassemble(struct vr_underlay_tap *t, struct rte_mbuf *f, uint64_t now)
+{
+	struct rte_mbuf *w;
+
+	ctr_add(t->fragments, 1);
+	if (t->frags == NULL) {
+		rte_pktmbuf_free(f);
+		return NULL;
+	}
+	f->l2_len = RTE_ETHER_HDR_LEN;
+	f->l3_len = (rte_pktmbuf_mtod_offset(f, const uint8_t *, RTE_ETHER_HDR_LEN)[0] & 0xf) * 4;
+	w = rte_ipv4_frag_reassemble_packet(
+	    t->frags, &t->dr, f, now, rte_pktmbuf_mtod_offset(f, struct rte_ipv4_hdr *, f->l2_len));
+	if (w == NULL)
+		return NULL;
+	if (rte_pktmbuf_linearize(w) != 0) { /* the tunnel opens single-buffer frames */
+		rte_pktmbuf_free(w);
+		return NULL;
+	}
+	ctr_add(t->reassembled, 1);
+	return w;
+}
+
 uint16_t
-vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n)
+vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n, uint64_t now)
 {
 	const struct vr_tunnel_demux *demux = __atomic_load_n(&t->demux, __ATOMIC_ACQUIRE);
 	uint16_t keep = 0;
+	bool pieces = false;
 
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t spi = 0;
 		enum verdict v = classify(t, m[i], &spi);
+
+		if (unlikely(v == FRAGMENT)) {
+			pieces = true;
+			m[i] = reassemble(t, m[i], now);
+			if (m[i] == NULL)
+				continue; /* kept for the rest, or on the death row */
+			v = classify(t, m[i], &spi);
+		}
 		struct rte_ring *r = v == CONTROL  ? t->to_ctl
 		                     : v == TUNNEL ? tunnel_ring(demux, spi)
 		                                   : NULL;
@@ -124,6 +162,8 @@ vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n)
 		                        : &t->other_dropped),
 		        1);
 	}
+	if (unlikely(pieces))
+		rte_ip_frag_free_death_row(&t->dr, 0);
 	return keep;
 }
 
@@ -136,4 +176,10 @@ vr_underlay_tap_drain(struct vr_underlay_tap *t)
 	for (int i = 0; i < 2; i++)
 		while (rings[i] != NULL && rte_ring_dequeue(rings[i], &m) == 0)
 			rte_pktmbuf_free(m);
+	/* what waits for its other pieces: a death row's worth at a time */
+	for (unsigned k = 0; k <= VR_UNDERLAY_FRAG_PACKETS / RTE_IP_FRAG_DEATH_ROW_LEN; k++) {
+		if (t->frags != NULL)
+			rte_ip_frag_table_del_expired_entries(t->frags, &t->dr, UINT64_MAX);
+		rte_ip_frag_free_death_row(&t->dr, 0);
+	}
 }

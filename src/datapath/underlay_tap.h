@@ -17,12 +17,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 /* Which tunnel's ring takes ESP with an SPI: immutable once published
  * (handoff_tunnels replaces it whole). */
 #define VR_DEMUX_MAX 32
+/* Tunnel packets being reassembled at once, and how long the first piece
+ * waits for the rest (a path that reorders by more loses the packet). */
+#define VR_UNDERLAY_FRAG_PACKETS 128
+#define VR_UNDERLAY_FRAG_MS      500
 struct vr_tunnel_demux {
 	uint16_t n;
 	struct {
@@ -41,17 +46,26 @@ struct vr_underlay_tap {
 	/* [ctl] what the tunnels sealed, for the relay's vm2dev worker to send on
 	 * the device (tunnel_port.h, vr_under_port) */
 	struct rte_ring *sealed;
+	/* [ctl] made by the control thread, then the worker's alone: IPv4
+	 * fragments of tunnel packets to us, reassembled (docs/tunnel.md, MTU);
+	 * NULL: fragments are dropped */
+	struct rte_ip_frag_tbl *frags;
+	struct rte_ip_frag_death_row dr;
 	/* worker's, read relaxed */
 	uint64_t ctl_frames, tunnel_frames, tunnel_unclaimed, other_dropped, ring_full;
+	uint64_t fragments;   /* IPv4 fragments to us, taken whatever comes of them */
+	uint64_t reassembled; /* tunnel packets made whole from them (counted again) */
 };
 
 /* Takes the relay's own frames out of m[0..n) (keeping the order of the
- * rest at the front); returns how many are left for the guest. */
-uint16_t vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n);
+ * rest at the front); returns how many are left for the guest. now: the
+ * TSC, for the fragments' timeout. */
+uint16_t vr_underlay_tap_take(struct vr_underlay_tap *t, struct rte_mbuf **m, uint16_t n,
+                              uint64_t now);
 
 /* Control thread, once no worker uses the tap (handoff_underlay(NULL)):
- * frees what waits in its control ring and sealed ring, before the pool
- * they came from goes. The tunnels' rings are their redirects' to drain. */
+ * frees what waits in its control ring, sealed ring and fragment table,
+ * before the pool they came from goes. The tunnels' rings are their redirects' to drain. */
 void vr_underlay_tap_drain(struct vr_underlay_tap *t);
 
 #endif

@@ -308,6 +308,8 @@ cmd_underlay(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "tunnel_unclaimed", u.tunnel_unclaimed);
 	rte_tel_data_add_dict_u64(d, "other_dropped", u.other_dropped);
 	rte_tel_data_add_dict_u64(d, "ring_full", u.ring_full);
+	rte_tel_data_add_dict_u64(d, "fragments", u.fragments);
+	rte_tel_data_add_dict_u64(d, "reassembled", u.reassembled);
 	relay_lock();
 	redirect_totals(&t);
 	relay_unlock();
@@ -365,6 +367,9 @@ cmd_redirect(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "under_full", s.under_full);
 	rte_tel_data_add_dict_u64(d, "answered", s.answered);
 	rte_tel_data_add_dict_u64(d, "answers_full", s.answers_full);
+	rte_tel_data_add_dict_u64(d, "under_mtu", s.under_mtu);
+	rte_tel_data_add_dict_u64(d, "fragmented", s.fragmented);
+	rte_tel_data_add_dict_u64(d, "frag_failed", s.frag_failed);
 	for (int side = 0; side < 2; side++) {
 		struct rte_tel_data *o = rte_tel_data_alloc();
 

@@ -260,6 +260,19 @@ path_to(const struct vr_redirect_req *q, struct vr_esp_path *p, char *err, size_
 	return 0;
 }
 
+/* The longest sealed packet the underlay device sends whole (IPv4 ones
+ * longer are cut: docs/tunnel.md, MTU); 0 when it cannot tell. */
+static uint16_t
+under_mtu(void)
+{
+	struct vr_relay *ur = relay_get(underlay_conf()->relay);
+	uint16_t mtu = 0;
+
+	if (ur == NULL || rte_eth_dev_get_mtu(ur->dev.port_id, &mtu) != 0)
+		return 0;
+	return mtu;
+}
+
 /* The tunnel port of redirect q on relay r, SAs and rings made. */
 static struct vr_tunnel_port *
 port_new(struct vr_relay *r, struct redirect *x, const struct vr_redirect_req *q,
@@ -389,6 +402,7 @@ add_locked(int id, struct vr_redirect_req *q, struct vr_redirect_req *peer_req, 
 	if (x->t == NULL)
 		return -1;
 	port_identities(x->t, q, gw);
+	x->t->under_mtu = under_mtu();
 	x->peer6 = q->peer6;
 	memcpy(x->peer, q->peer, 16);
 	x->born_ns = control_now_ns();
@@ -526,6 +540,9 @@ redirect_state(int id, struct redirect_state *s)
 	s->under_full = rd64(&x->t->under_full);
 	s->answered = rd64(&x->t->answered);
 	s->answers_full = rd64(&x->t->answers_full);
+	s->fragmented = rd64(&x->t->fragmented);
+	s->frag_failed = rd64(&x->t->frag_failed);
+	s->under_mtu = x->t->under_mtu;
 	for (int side = 0; side < 2; side++) {
 		s->flows_live[side] = vr_flows_live(x->t->flows[side]);
 		vr_flows_counters(x->t->flows[side], &s->flows[side]);

@@ -67,7 +67,8 @@ struct redirect_state {
 	uint32_t spi_out[2], spi_in[2];
 	uint64_t age_ms;
 	struct vr_esp_counters sealed, opened;
-	uint64_t under_full, answered, answers_full;
+	uint64_t under_full, answered, answers_full, fragmented, frag_failed;
+	uint16_t under_mtu;
 	uint32_t flows_live[2]; /* [VR_SEAL], [VR_OPEN] */
 	struct vr_flow_counters flows[2];
 };

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
@@ -170,8 +171,11 @@ underlay_start(const struct vr_conf *c, char *err, size_t errlen)
 	/* what every tunnel sealed, for the underlay relay's device: many
 	 * producers (any worker that seals), its vm2dev worker the consumer */
 	u.tap->sealed = rte_ring_create("vr_underlay_sealed", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	u.tap->frags =
+	    rte_ip_frag_table_create(VR_UNDERLAY_FRAG_PACKETS / 4, 4, VR_UNDERLAY_FRAG_PACKETS,
+	                             rte_get_tsc_hz() / 1000 * VR_UNDERLAY_FRAG_MS, SOCKET_ID_ANY);
 	u.timer = control_timer_new();
-	if (u.tap->to_ctl == NULL || u.tap->sealed == NULL || u.timer < 0 ||
+	if (u.tap->to_ctl == NULL || u.tap->sealed == NULL || u.tap->frags == NULL || u.timer < 0 ||
 	    control_watch(u.timer, NULL, on_tick, NULL) < 0) {
 		underlay_stop();
 		return vr_err(err, errlen, "underlay: cannot set up its rings and timer");
@@ -195,6 +199,8 @@ underlay_stop(void)
 	if (u.tap != NULL) { /* emptied when its relay went (vr_underlay_tap_drain) */
 		rte_ring_free(u.tap->to_ctl);
 		rte_ring_free(u.tap->sealed);
+		if (u.tap->frags != NULL)
+			rte_ip_frag_table_destroy(u.tap->frags);
 		rte_free(u.tap);
 		u.tap = NULL;
 	}
@@ -231,5 +237,7 @@ underlay_state(struct underlay_state *s)
 		s->tunnel_unclaimed = __atomic_load_n(&u.tap->tunnel_unclaimed, __ATOMIC_RELAXED);
 		s->other_dropped = __atomic_load_n(&u.tap->other_dropped, __ATOMIC_RELAXED);
 		s->ring_full = __atomic_load_n(&u.tap->ring_full, __ATOMIC_RELAXED);
+		s->fragments = __atomic_load_n(&u.tap->fragments, __ATOMIC_RELAXED);
+		s->reassembled = __atomic_load_n(&u.tap->reassembled, __ATOMIC_RELAXED);
 	}
 }

@@ -37,7 +37,7 @@ struct underlay_state {
 	bool gw4_known, gw6_known;
 	uint8_t gw4_mac[6], gw6_mac[6];
 	uint64_t answered, asked, ctl_frames, tunnel_frames, tunnel_unclaimed, other_dropped;
-	uint64_t ring_full;
+	uint64_t ring_full, fragments, reassembled;
 };
 void underlay_state(struct underlay_state *s);
 

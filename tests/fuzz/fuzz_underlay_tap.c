@@ -65,16 +65,16 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t before = tap.ctl_frames + tap.tunnel_frames + tap.tunnel_unclaimed +
-	                  tap.other_dropped + tap.ring_full;
+	                  tap.other_dropped + tap.ring_full + tap.fragments;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	size_t n = RTE_MIN(size, (size_t)2048);
 	uint16_t kept;
 
 	memcpy(rte_pktmbuf_append(m, (uint16_t)n), data, n);
-	kept = vr_underlay_tap_take(&tap, &m, 1);
+	kept = vr_underlay_tap_take(&tap, &m, 1, 0);
 	FUZZ_CHECK(kept <= 1);
 	FUZZ_CHECK_MSG(kept + tap.ctl_frames + tap.tunnel_frames + tap.tunnel_unclaimed +
-	                       tap.other_dropped + tap.ring_full - before ==
+	                       tap.other_dropped + tap.ring_full + tap.fragments - before ==
 	                   1,
 	               "a frame went none or two ways");
 	if (kept == 1) {

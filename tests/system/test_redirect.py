@@ -41,16 +41,27 @@ while True:
     c.sendall(d)
 """
 
-# Sends a numbered line every 10 ms and reads its echo; prints the longest
-# wait for an echo, and exits 0 only if every line came back in order.
+# Sends a numbered line every 10 ms and reads its echo, and 3 s before the
+# end 1 MB at once (full-size segments: sealed, they exceed the 1500-byte
+# underlay and go in fragments); prints the longest wait for an echo, and
+# exits 0 only if everything came back in order.
 ECHO_CLIENT = r"""
 import socket, sys, time
 s = socket.create_connection(("198.51.100.20", 5001), timeout=30)
 s.settimeout(30)
 end = time.monotonic() + float(sys.argv[1])
-n, worst, buf = 0, 0.0, b""
+n, worst, buf, bulk = 0, 0.0, b"", False
 while time.monotonic() < end:
     t = time.monotonic()
+    if not bulk and end - t < 3:  # after the move: 1 MB in full-size segments
+        bulk = True
+        s.sendall(b"B" * 1000000 + b"\n")
+        while b"\n" not in buf:
+            buf += s.recv(65536)
+        line, buf = buf.split(b"\n", 1)
+        if line != b"B" * 1000000:
+            print("bulk came back as", len(line), "bytes", flush=True); sys.exit(1)
+        continue
     s.sendall(b"VRELAY-MARKER %08d\n" % n)
     while b"\n" not in buf:
         d = s.recv(4096)
@@ -125,7 +136,6 @@ def relay(s, net, name, iface, mac, addr, gw, extra=()):
     # the tap's kernel end took the port's MAC: the router gets its own
     sh("ip", "link", "set", iface, "address", mac[:-2] + "f" + mac[-1], ns=R)
     sh("ip", "addr", "add", gw + "/24", "dev", iface, ns=R)
-    sh("ip", "link", "set", iface, "mtu", "1600", ns=R)  # the underlay's: docs/tunnel.md, MTU
     sh("ip", "link", "set", iface, "up", ns=R)
     return d
 
@@ -204,8 +214,15 @@ def test_tcp_session_survives_a_cross_subnet_move(s):
               "guest to client: B %s A %s" % (counters(b, "vm2dev"), counters(a, "vm2dev")))
         wait_for(lambda: b.tel.query("/vrelay/redirect,0")["opened"]["pkts"] ==
                  counters(b, "dev2vm")["in"], 5, "what B opened to be what went to its guest")
-        print("    %s; tunnel A->B %d frames, B->A %d" % (
-            out.strip(), rb["opened"]["pkts"], ra["opened"]["pkts"]))
+        # full-size frames crossed in fragments both ways, made whole again
+        for d, r in ((a, ra), (b, rb)):
+            u = d.tel.query("/vrelay/underlay")
+            check(r["under_mtu"] == 1500 and r["fragmented"] > 0 and r["frag_failed"] == 0,
+                  "%s cut nothing: %s" % (d.name, r))
+            check(u["reassembled"] > 0, "%s made nothing whole: %s" % (d.name, u))
+        print("    %s; tunnel A->B %d frames, B->A %d, %d and %d cut in two" % (
+            out.strip(), rb["opened"]["pkts"], ra["opened"]["pkts"], ra["fragmented"],
+            rb["fragmented"]))
 
         # a new address on LAN B goes direct: the tunnel sees none of it
         sh("ip", "addr", "add", "203.0.113.20/24", "dev", "g0", ns=G)

@@ -6,6 +6,8 @@
 #include "counters.h"
 #include "handoff.h"
 #include "neigh.h"
+#include <rte_ip_frag.h>
+
 #include "burst.h"
 #include "offload.h"
 
@@ -127,6 +129,73 @@ flows_see(struct vr_tunnel_port *t, int side, struct rte_mbuf **m, uint16_t n)
 			    m[i]->data_len - RTE_ETHER_HDR_LEN, t->now[side]);
 }
 
+/* Sealed frames onto the underlay; what it does not take is dropped. */
+static void
+send_under(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t sent = port_tx(t->under, t->under_q, m, n);
+
+	for (uint16_t i = sent; i < n; i++)
+		rte_pktmbuf_free(m[i]);
+	ctr_add(t->under_full, (uint64_t)(n - sent));
+}
+
+#define FRAGS_MAX 8 /* a 9000-byte frame over a 1280-byte path */
+
+/* A sealed IPv4 packet longer than the underlay's MTU, sent in pieces
+ * (the peer's tap reassembles them): rte_ip_frag cuts the outer packet,
+ * each piece gets the Ethernet header back and its own header checksum. */
+static void
+send_cut(struct vr_tunnel_port *t, struct rte_mbuf *f)
+{
+	struct rte_mbuf *piece[FRAGS_MAX];
+	struct rte_ether_hdr eth = *rte_pktmbuf_mtod(f, struct rte_ether_hdr *);
+	int k;
+
+	rte_pktmbuf_adj(f, RTE_ETHER_HDR_LEN);
+	k = rte_ipv4_fragment_copy_nonseg_packet(f, piece, FRAGS_MAX, t->under_mtu, t->port.pool);
+	rte_pktmbuf_free(f);
+	if (k <= 0) {
+		ctr_add(t->frag_failed, 1);
+		return;
+	}
+	for (int i = 0; i < k; i++) {
+		struct rte_ether_hdr *h =
+		    (struct rte_ether_hdr *)rte_pktmbuf_prepend(piece[i], RTE_ETHER_HDR_LEN);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(h + 1);
+
+		*h = eth;
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	ctr_add(t->fragmented, 1);
+	send_under(t, piece, (uint16_t)k);
+}
+
+/* m[0..n), sealed, onto the underlay in order, cut where too long. Over
+ * IPv6 nothing is cut yet: a packet too long is dropped and counted
+ * (frag_failed) rather than sent to be lost on the path. */
+static void
+send_sealed(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t from = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (likely(t->under_mtu == 0 || m[i]->pkt_len - RTE_ETHER_HDR_LEN <= t->under_mtu))
+			continue;
+		send_under(t, m + from, (uint16_t)(i - from));
+		if (rte_pktmbuf_mtod(m[i], const struct rte_ether_hdr *)->ether_type ==
+		    rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+			send_cut(t, m[i]);
+		} else {
+			rte_pktmbuf_free(m[i]);
+			ctr_add(t->frag_failed, 1);
+		}
+		from = (uint16_t)(i + 1);
+	}
+	send_under(t, m + from, (uint16_t)(n - from));
+}
+
 static uint16_t
 tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 {
@@ -135,7 +204,7 @@ tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 	(void)q;
 	for (uint16_t at = 0; at < n;) {
 		int fam;
-		uint16_t k = run_of(t, m + at, (uint16_t)(n - at), false, &fam), ready = 0, sent;
+		uint16_t k = run_of(t, m + at, (uint16_t)(n - at), false, &fam), ready = 0;
 
 		if (fam == ANSWER) {
 			for (uint16_t i = 0; i < k; i++)
@@ -148,10 +217,7 @@ tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 				rte_pktmbuf_free(m[at + i]);
 			ctr_add(t->sealed.not_ip, k);
 		}
-		sent = port_tx(t->under, t->under_q, m + at, ready);
-		for (uint16_t i = sent; i < ready; i++)
-			rte_pktmbuf_free(m[at + i]);
-		ctr_add(t->under_full, (uint64_t)(ready - sent));
+		send_sealed(t, m + at, ready);
 		at = (uint16_t)(at + k);
 	}
 	return n;

@@ -24,10 +24,14 @@
 #include "redirect_req.h"
 
 struct vr_tunnel_port {
-	struct vr_port port;              /* first: a struct vr_port * points here */
-	enum vr_tunnel_role role;         /* [ctl] */
-	struct vr_port *under;            /* [ctl] where sealed frames go (vr_under_port) */
-	uint16_t under_q;                 /* [ctl] its transmit queue */
+	struct vr_port port;      /* first: a struct vr_port * points here */
+	enum vr_tunnel_role role; /* [ctl] */
+	struct vr_port *under;    /* [ctl] where sealed frames go (vr_under_port) */
+	uint16_t under_q;         /* [ctl] its transmit queue */
+	/* [ctl] the underlay's MTU: a sealed IPv4 packet longer is sent in
+	 * fragments, an IPv6 one dropped and counted (docs/tunnel.md, MTU); 0:
+	 * never cut */
+	uint16_t under_mtu;
 	struct vr_esp_sa *out[2], *in[2]; /* [ctl] by inner family: [0] IPv4, [1] IPv6 */
 	struct rte_ring *rx;              /* [ctl] sealed frames for this tunnel (SP/SC) */
 	/* [ctl] ARP replies and neighbour advertisements made by tx_burst, handed
@@ -46,6 +50,7 @@ struct vr_tunnel_port {
 	uint64_t now[2];                       /* worker's: its side's clock (vr_tunnel_tick) */
 	struct vr_esp_counters sealed, opened; /* worker's; read relaxed */
 	uint64_t under_full, answered, answers_full;
+	uint64_t fragmented, frag_failed; /* sealed packets cut for the underlay, or not */
 };
 
 enum { VR_SEAL = 0, VR_OPEN = 1 };
