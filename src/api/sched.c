@@ -86,7 +86,7 @@ struct config_msg {
 	Virtioforwarder__ConfigResponse__RelayCPU *pin_list[VR_MAX_RELAYS],
 	    *live_list[VR_MAX_RELAYS];
 	Virtioforwarder__ConfigResponse__Worker w[VR_MAX_CPUS], *w_list[VR_MAX_CPUS];
-	char underlay[2][INET6_ADDRSTRLEN];
+	char underlay[2][INET6_ADDRSTRLEN + 4];
 	char *underlay_list[2];
 };
 
@@ -132,11 +132,15 @@ fill_underlay(Virtioforwarder__ConfigResponse *resp, struct config_msg *m)
 {
 	const struct vr_underlay_conf *u = underlay_conf();
 
+	char a[INET6_ADDRSTRLEN];
+
 	resp->n_underlay = 0;
 	if (u != NULL && u->has4)
-		inet_ntop(AF_INET, u->ip4, m->underlay[resp->n_underlay++], INET6_ADDRSTRLEN);
+		snprintf(m->underlay[resp->n_underlay++], sizeof(m->underlay[0]), "%s/%u",
+		         inet_ntop(AF_INET, u->ip4, a, sizeof(a)), u->prefix4);
 	if (u != NULL && u->has6)
-		inet_ntop(AF_INET6, u->ip6, m->underlay[resp->n_underlay++], INET6_ADDRSTRLEN);
+		snprintf(m->underlay[resp->n_underlay++], sizeof(m->underlay[0]), "%s/%u",
+		         inet_ntop(AF_INET6, u->ip6, a, sizeof(a)), u->prefix6);
 	m->underlay_list[0] = m->underlay[0];
 	m->underlay_list[1] = m->underlay[1];
 	resp->underlay = m->underlay_list;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "ctlclient.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,27 +168,61 @@ vr_ctl_underlay(const struct vr_ctl *c, char addrs[2][48], unsigned *n)
 	return 0;
 }
 
-/* The address of dst's underlay that src can reach: the family both have,
- * IPv4 first. NULL with the reason printed. */
-static const char *
-peer_address(const struct vr_ctl *src, const struct vr_ctl *dst, char out[48])
+/* "ADDR/PREFIX" into its address (16 bytes, IPv4 in the first 4), family
+ * and prefix; false if it is neither. */
+static bool
+parse_underlay(const char *text, uint8_t ip[16], bool *v6, unsigned *prefix)
+{
+	char addr[48];
+	const char *slash = strchr(text, '/');
+
+	if (slash == NULL || (size_t)(slash - text) >= sizeof(addr))
+		return false;
+	memcpy(addr, text, (size_t)(slash - text));
+	addr[slash - text] = '\0';
+	*v6 = strchr(addr, ':') != NULL;
+	*prefix = (unsigned)atoi(slash + 1);
+	return inet_pton(*v6 ? AF_INET6 : AF_INET, addr, ip) == 1;
+}
+
+/* Whether a and b share their first bits bits. */
+static bool
+same_prefix(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	for (unsigned i = 0; i < bits; i++)
+		if (((a[i / 8] ^ b[i / 8]) >> (7 - i % 8)) & 1)
+			return false;
+	return true;
+}
+
+int
+vr_ctl_peer_underlay(const struct vr_ctl *src, const struct vr_ctl *dst, char peer[48],
+                     bool *same_subnet)
 {
 	char a[2][48], b[2][48];
 	unsigned na, nb;
 
 	if (vr_ctl_underlay(src, a, &na) < 0 || vr_ctl_underlay(dst, b, &nb) < 0)
-		return NULL;
+		return -1;
 	for (int v6 = 0; v6 < 2; v6++)
 		for (unsigned i = 0; i < na; i++)
-			for (unsigned j = 0; j < nb; j++)
-				if ((strchr(a[i], ':') != NULL) == v6 &&
-				    (strchr(b[j], ':') != NULL) == v6)
-					return memcpy(out, b[j], 48);
+			for (unsigned j = 0; j < nb; j++) {
+				uint8_t ia[16], ib[16];
+				bool fa, fb;
+				unsigned pa, pb;
+
+				if (!parse_underlay(a[i], ia, &fa, &pa) ||
+				    !parse_underlay(b[j], ib, &fb, &pb) || fa != v6 || fb != v6)
+					continue;
+				inet_ntop(v6 ? AF_INET6 : AF_INET, ib, peer, 48);
+				*same_subnet = pa == pb && same_prefix(ia, ib, pa);
+				return 0;
+			}
 	fprintf(stderr,
 	        "%s: %s and %s have no underlay address family in common (underlay-ipv4, "
 	        "underlay-ipv6)\n",
 	        src->prog, src->dir, dst->dir);
-	return NULL;
+	return -1;
 }
 
 int
@@ -199,9 +234,10 @@ vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, 
 	    VIRTIOFORWARDER__PORT_CONTROL_REQUEST__REDIRECT__INIT;
 	Virtioforwarder__PortControlResponse *resp, *done;
 	char *ptrs[VR_ANNOUNCE_MAX], peer[48];
+	bool same;
 	int rc;
 
-	if (peer_address(src, dst, peer) == NULL)
+	if (vr_ctl_peer_underlay(src, dst, peer, &same) < 0)
 		return -1;
 	for (unsigned i = 0; i < n && i < VR_ANNOUNCE_MAX; i++)
 		ptrs[i] = items[i];

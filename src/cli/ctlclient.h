@@ -38,6 +38,12 @@ int vr_ctl_announce(const struct vr_ctl *c, int id, char items[][48], unsigned n
  * -1 with the reason printed. */
 int vr_ctl_underlay(const struct vr_ctl *c, char addrs[2][48], unsigned *n);
 
+/* dst's underlay address that src can reach (the family both have, IPv4
+ * first) as text, and whether it lies on src's own prefix. 0, or -1 with
+ * the reason printed. */
+int vr_ctl_peer_underlay(const struct vr_ctl *src, const struct vr_ctl *dst, char peer[48],
+                         bool *same_subnet);
+
 /* A redirect for the guest leaving relay src_id (daemon src) for relay
  * dst_id (daemon dst): REDIRECT at the source, which makes the keys, then
  * its peer_request at the destination (undone at the source if that

@@ -61,6 +61,7 @@ static struct {
 	const char *src_relay, *dst_relay;
 	const char *dst_start; /* shell command starting the destination QEMU */
 	bool json;
+	enum { REDIRECT_AUTO, REDIRECT_ALWAYS, REDIRECT_NEVER } redirect;
 } opt = {.max_bw = 1LL << 30, .downtime = 300, .stall_s = 10, .timeout_s = 600};
 
 static double
@@ -339,10 +340,11 @@ split_relay(const char *arg, char *dir, size_t len, int *id)
 
 /* What the source relay learned, for the destination relay. */
 static struct {
-	char dir[4096];
-	int id;
+	char dir[4096], src_dir[4096];
+	int id, src_id;
 	char items[VR_ANNOUNCE_MAX][48];
 	unsigned n;
+	bool redirected; /* a redirect was set up for this move */
 } prime;
 
 /* Hand what the source relay learned to the destination relay. Returns
@@ -350,11 +352,11 @@ static struct {
 static int
 prime_destination(void)
 {
-	char sdir[4096], *ddir = prime.dir, (*items)[48] = prime.items;
+	char *sdir = prime.src_dir, *ddir = prime.dir, (*items)[48] = prime.items;
 	int sid, did;
 	unsigned n = 0;
 
-	if (!split_relay(opt.src_relay, sdir, sizeof(sdir), &sid) ||
+	if (!split_relay(opt.src_relay, sdir, sizeof(prime.src_dir), &sid) ||
 	    !split_relay(opt.dst_relay, ddir, sizeof(prime.dir), &did)) {
 		fail_msg("--src-relay/--dst-relay take CONTROL_DIR:RELAY_ID");
 		return -1;
@@ -370,8 +372,51 @@ prime_destination(void)
 		return 0;
 	}
 	prime.id = did;
+	prime.src_id = sid;
 	prime.n = n;
 	return vr_ctl_announce(&dst, did, items, n, false) == 0 ? (int)n : -1;
+}
+
+/* A move into another subnet (or --redirect always): the two relays carry
+ * the guest's old addresses between them (docs/tunnel.md), set up before
+ * the guest moves. 0, or -1 when it was needed and could not be made. */
+static int
+redirect_setup(void)
+{
+	struct vr_ctl src = {"vrelay-migrate", prime.src_dir, 5000};
+	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 5000};
+	char peer[48], a[2][48], b[2][48];
+	unsigned na = 0, nb = 0;
+	bool same = false;
+
+	if (opt.redirect == REDIRECT_NEVER || prime.n == 0)
+		return 0;
+	if (opt.redirect == REDIRECT_AUTO &&
+	    (vr_ctl_underlay(&src, a, &na) < 0 || vr_ctl_underlay(&dst, b, &nb) < 0 || na == 0 ||
+	     nb == 0))
+		return 0; /* relays without an underlay: no tunnel to use */
+	if (vr_ctl_peer_underlay(&src, &dst, peer, &same) < 0)
+		return opt.redirect == REDIRECT_ALWAYS ? -1 : 0;
+	if (same && opt.redirect == REDIRECT_AUTO)
+		return 0; /* one LAN: the announcements move the network */
+	if (vr_ctl_redirect(&src, prime.src_id, &dst, prime.id, prime.items, prime.n) != 0)
+		return -1;
+	prime.redirected = true;
+	return 0;
+}
+
+/* The guest stays at the source: no redirect is left behind. */
+static void
+redirect_undo(void)
+{
+	struct vr_ctl src = {"vrelay-migrate", prime.src_dir, 5000};
+	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 5000};
+
+	if (!prime.redirected)
+		return;
+	vr_ctl_unredirect(&src, prime.src_id);
+	vr_ctl_unredirect(&dst, prime.id);
+	prime.redirected = false;
 }
 
 /* The guest stopped at the source (the downtime begins): the destination
@@ -558,11 +603,11 @@ report(const struct result *r, struct qmp *src)
 
 	run_state(src, state, sizeof(state));
 	if (opt.json) {
-		json_t *o =
-		    json_pack("{ss ss sf sf sf sf sf si ss}", "status", r->status, "uri", opt.uri,
-		              "total_ms", r->total, "downtime_ms", r->downtime, "setup_ms",
-		              r->setup, "mbytes", r->mbytes, "stop_to_resume_ms", r->stop_to_resume,
-		              "announced", r->announced, "source_state", state);
+		json_t *o = json_pack(
+		    "{ss ss sf sf sf sf sf si ss sb}", "status", r->status, "uri", opt.uri,
+		    "total_ms", r->total, "downtime_ms", r->downtime, "setup_ms", r->setup,
+		    "mbytes", r->mbytes, "stop_to_resume_ms", r->stop_to_resume, "announced",
+		    r->announced, "source_state", state, "redirect", prime.redirected);
 
 		if (r->error[0] != '\0')
 			json_object_set_new(o, "error", json_string(r->error));
@@ -582,6 +627,9 @@ report(const struct result *r, struct qmp *src)
 		printf("  stop->resume   %.0f ms (seen on QMP)\n", r->stop_to_resume);
 	printf("  setup time     %.0f ms\n  transferred    %.1f MB\n", r->setup, r->mbytes);
 	printf("  announced      %d address(es) primed on the destination relay\n", r->announced);
+	printf("  redirect       %s\n", prime.redirected ? "yes: the old addresses go through the "
+	                                                   "relays' tunnel"
+	                                                 : "no");
 	printf("  source guest   %s\n", state);
 }
 
@@ -597,6 +645,9 @@ usage(FILE *out)
 	        "  --timeout S        give up after this long (default 600)\n"
 	        "  --src-relay DIR:ID --dst-relay DIR:ID   vrelayd control directories and\n"
 	        "                     relays: the destination announces the guest on start\n"
+	        "  --redirect auto|always|never   the relays carry the guest's old addresses\n"
+	        "                     through a tunnel (docs/tunnel.md): auto, when the\n"
+	        "                     destination's underlay is in another subnet\n"
 	        "  --dst-start CMD    start the destination QEMU (sh -c CMD, waiting with\n"
 	        "                     -incoming) and stop it again if the migration fails\n"
 	        "  --json             one JSON object instead of the table\n"
@@ -617,6 +668,7 @@ parse_args(int argc, char **argv)
 	                                   {"dst-relay", 1, NULL, 'R'},
 	                                   {"json", 0, NULL, 'j'},
 	                                   {"dst-start", 1, NULL, 'D'},
+	                                   {"redirect", 1, NULL, 'X'},
 	                                   {"help", 0, NULL, 'h'},
 	                                   {NULL, 0, NULL, 0}};
 	int c;
@@ -666,6 +718,17 @@ parse_args(int argc, char **argv)
 		case 'D':
 			opt.dst_start = optarg;
 			break;
+		case 'X':
+			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "always") != 0 &&
+			    strcmp(optarg, "never") != 0) {
+				fail_msg("--redirect takes auto, always or never, not '%s'",
+				         optarg);
+				return -1;
+			}
+			opt.redirect = optarg[0] == 'a' && optarg[1] == 'l' ? REDIRECT_ALWAYS
+			               : optarg[0] == 'n'                   ? REDIRECT_NEVER
+			                                                    : REDIRECT_AUTO;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -710,14 +773,22 @@ setup_and_migrate(struct qmp *src, struct qmp *dst, struct result *r)
 		return EXIT_CONNECT;
 	if (opt.src_relay != NULL && (r->announced = prime_destination()) < 0)
 		return EXIT_CONNECT;
+	if (opt.src_relay != NULL && redirect_setup() < 0) {
+		fail_msg("the redirect for a move into another subnet could not be set up");
+		return EXIT_CONNECT;
+	}
 	if (!qmp_ok(src, "migrate-set-capabilities",
 	            json_pack("{s[{sssb}]}", "capabilities", "capability", "events", "state", 1)) ||
 	    !qmp_ok(src, "migrate-set-parameters",
 	            json_pack("{sIsI}", "max-bandwidth", (json_int_t)opt.max_bw, "downtime-limit",
 	                      (json_int_t)opt.downtime)) ||
-	    !qmp_ok(src, "migrate", json_pack("{ss}", "uri", opt.uri)))
+	    !qmp_ok(src, "migrate", json_pack("{ss}", "uri", opt.uri))) {
+		redirect_undo();
 		return EXIT_CONNECT;
+	}
 	wait_outcome(src, dst, r);
+	if (strcmp(r->status, "completed") != 0)
+		redirect_undo();
 	report(r, src);
 	return strcmp(r->status, "completed") == 0 ? 0 : EXIT_FAILED;
 }

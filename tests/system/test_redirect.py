@@ -18,15 +18,17 @@ end the redirect by themselves."""
 
 import json
 import os
+import socket
 import subprocess
+import threading
 import time
 
-from vrtest import TESTPMD, Vrelayd, check, wait_for
+from vrtest import BUILD, TESTPMD, Vrelayd, check, wait_for
 
 A_MAC, B_MAC = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
 GUEST_MAC = "52:54:00:00:00:20"
-VRELAYCTL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "build", "src", "cli", "vrelayctl")
+VRELAYCTL = os.path.join(BUILD, "src", "cli", "vrelayctl")
+MIGRATE = os.path.join(BUILD, "src", "cli", "vrelay-migrate")
 
 ECHO_SERVER = r"""
 import socket, sys
@@ -166,44 +168,70 @@ def guest_on(d):
     return d.relay(0).get("state") == "connected"
 
 
+def start_session(s, net):
+    """Relays A and B, the guest on A, a TCP session from the client to its
+    old address running; returns (a, b, hypervisor, client)."""
+    C, G = net.ns["C"], net.ns["G"]
+    # a session ends 3 s after its FINs (the default linger is 10 s); any
+    # ICMP the router sent the guest during the move is one, idle after 2 s
+    linger = ["--set", "tunnel-tcp-linger=3", "--set", "tunnel-other-idle=2"]
+    a = relay(s, net, "relayA", "vta", A_MAC, "198.51.100.10", "198.51.100.1", linger)
+    b = relay(s, net, "relayB", "vtb", B_MAC, "203.0.113.10", "203.0.113.1", linger)
+    for d in (a, b):
+        wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway4_mac"] != "", 10,
+                 "%s to learn its gateway" % d.name)
+    hv = hypervisor(s, net, "hvA", os.path.join(a.dir, "relay0.sock"))
+    wait_for(lambda: guest_on(a), 30, "the guest on relay A")
+    sh("ping", "-c", "3", "-i", "0.2", "-W", "2", "198.51.100.20", ns=C)
+    wait_for(lambda: a.relay(0).get("guest_mac") == GUEST_MAC, 10, "relay A to learn the guest")
+    server = s.spawn(["ip", "netns", "exec", G, "/usr/bin/python3", "-c", ECHO_SERVER],
+                     "echo_server.log")
+    wait_for(lambda: "listening" in server.output(), 10, "the guest's echo server")
+    client = s.spawn(["ip", "netns", "exec", C, "/usr/bin/python3", "-c", ECHO_CLIENT, "8"],
+                     "echo_client.log")
+    time.sleep(0.5)  # the session is established and running before the move
+    return a, b, hv, client
+
+
+def switch_hypervisor(s, net, hv, a, b):
+    """The guest leaves relay A and starts on relay B."""
+    hv.stop(timeout=5)
+    wait_for(lambda: not guest_on(a), 10, "the guest gone from relay A")
+    hypervisor(s, net, "hvB", os.path.join(b.dir, "relay0.sock"))
+    wait_for(lambda: guest_on(b), 30, "the guest on relay B")
+
+
+def session_survived(client):
+    wait_for(lambda: not client.alive(), 40, "the client's 8 s session to end")
+    out = client.output()
+    check(client.p.returncode == 0, "the TCP session did not survive: %s" % out)
+    return out.strip()
+
+
+def both_end_it(a, b, ended_sessions=1):
+    """The session ended (FIN both ways): after the linger, both relays end
+    the redirect by themselves and count why."""
+    for d in (a, b):
+        wait_for(lambda: d.tel.query("/vrelay/redirect,0")["state"] == "none", 15,
+                 "%s to end the redirect once its session ended" % d.name)
+        u = d.tel.query("/vrelay/underlay")
+        check(u["ended_sessions"] == ended_sessions, "%s: %s" % (d.name, u))
+    for d in (a, b):
+        check(d.stop() == 0, "%s exit code" % d.name)
+
+
 def test_tcp_session_survives_a_cross_subnet_move(s):
     with Net("rd%d" % os.getpid()) as net:
-        R, C, G = net.ns["R"], net.ns["C"], net.ns["G"]
-        # a session ends 3 s after its FINs (the default linger is 10 s); any
-        # ICMP the router sent the guest during the move is one, idle after 2 s
-        linger = ["--set", "tunnel-tcp-linger=3", "--set", "tunnel-other-idle=2"]
-        a = relay(s, net, "relayA", "vta", A_MAC, "198.51.100.10", "198.51.100.1", linger)
-        b = relay(s, net, "relayB", "vtb", B_MAC, "203.0.113.10", "203.0.113.1", linger)
-        for d in (a, b):
-            wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway4_mac"] != "", 10,
-                     "%s to learn its gateway" % d.name)
-        hv = hypervisor(s, net, "hvA", os.path.join(a.dir, "relay0.sock"))
-        wait_for(lambda: guest_on(a), 30, "the guest on relay A")
-        sh("ping", "-c", "3", "-i", "0.2", "-W", "2", "198.51.100.20", ns=C)
-        wait_for(lambda: a.relay(0).get("guest_mac") == GUEST_MAC, 10,
-                 "relay A to learn the guest")
-
-        server = s.spawn(["ip", "netns", "exec", G, "/usr/bin/python3", "-c", ECHO_SERVER],
-                         "echo_server.log")
-        wait_for(lambda: "listening" in server.output(), 10, "the guest's echo server")
-        client = s.spawn(["ip", "netns", "exec", C, "/usr/bin/python3", "-c", ECHO_CLIENT,
-                          "8"], "echo_client.log")
-        time.sleep(0.5)  # the session is established and running before the move
-
+        G, C = net.ns["G"], net.ns["C"]
+        a, b, hv, client = start_session(s, net)
         # the move: the redirect first (keys made by A, handed to B), then
         # the guest leaves A and starts on B
         rc, out = ctl(a, "redirect", "0", b.dir, "0")
         check(rc == 0, "vrelayctl redirect: %s" % out)
         check(a.tel.query("/vrelay/redirect,0")["role"] == "source", "A's redirect")
         check(b.tel.query("/vrelay/redirect,0")["role"] == "destination", "B's redirect")
-        hv.stop(timeout=5)
-        wait_for(lambda: not guest_on(a), 10, "the guest gone from relay A")
-        hypervisor(s, net, "hvB", os.path.join(b.dir, "relay0.sock"))
-        wait_for(lambda: guest_on(b), 30, "the guest on relay B")
-
-        wait_for(lambda: not client.alive(), 40, "the client's 8 s session to end")
-        out = client.output()
-        check(client.p.returncode == 0, "the TCP session did not survive: %s" % out)
+        switch_hypervisor(s, net, hv, a, b)
+        out = session_survived(client)
         ra, rb = a.tel.query("/vrelay/redirect,0"), b.tel.query("/vrelay/redirect,0")
         for k in ("auth", "replay", "no_sa", "wrong_peer", "malformed"):
             check(ra["opened"][k] == 0 and rb["opened"][k] == 0, "drops %s: %s %s" % (k, ra, rb))
@@ -221,7 +249,7 @@ def test_tcp_session_survives_a_cross_subnet_move(s):
                   "%s cut nothing: %s" % (d.name, r))
             check(u["reassembled"] > 0, "%s made nothing whole: %s" % (d.name, u))
         print("    %s; tunnel A->B %d frames, B->A %d, %d and %d cut in two" % (
-            out.strip(), rb["opened"]["pkts"], ra["opened"]["pkts"], ra["fragmented"],
+            out, rb["opened"]["pkts"], ra["opened"]["pkts"], ra["fragmented"],
             rb["fragmented"]))
 
         # a new address on LAN B goes direct: the tunnel sees none of it
@@ -233,16 +261,111 @@ def test_tcp_session_survives_a_cross_subnet_move(s):
         after = [counters(b, "vm2dev"), counters(b, "dev2vm"), counters(a, "dev2vm")]
         check(before == after, "new session through the tunnel: %s -> %s" % (before, after))
 
-        # the session ended (FIN both ways): after the linger, both relays
-        # end the redirect by themselves and count why
+        both_end_it(a, b)
+
+
+class FakeQemu:
+    """The QMP side of a QEMU whose guest is the testpmd hypervisor, enough
+    for vrelay-migrate: the source's "migrate" runs move() (STOP first, as
+    QEMU stops the guest, then RESUME on the destination) and reports
+    MIGRATION completed, or failed when move is None."""
+
+    def __init__(self, path, status, move=None):
+        self.status, self.move, self.conns = status, move, []
+        self.migration = None  # query-migrate's status
+        self.peer = None  # the destination, told to RESUME
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ls.bind(path)
+        self.ls.listen(4)
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        try:
+            while True:
+                c, _ = self.ls.accept()
+                self.conns.append(c)
+                threading.Thread(target=self.client, args=(c,), daemon=True).start()
+        except OSError:
+            return
+
+    def send(self, obj):
+        for c in self.conns:
+            try:
+                c.sendall(json.dumps(obj).encode() + b"\r\n")
+            except OSError:
+                pass
+
+    def event(self, name, **data):
+        self.send({"event": name, "data": data,
+                   "timestamp": {"seconds": int(time.time()), "microseconds": 0}})
+
+    def migrate(self):
+        self.migration = "active"
+        self.event("MIGRATION", status="active")
+        if self.move is None:
+            self.migration = "failed"
+            self.event("MIGRATION", status="failed")
+            return
+        self.event("STOP")
+        self.move()
+        self.peer.event("RESUME")
+        self.status, self.migration = "postmigrate", "completed"
+        self.event("MIGRATION", status="completed")
+
+    def client(self, c):
+        c.sendall(b'{"QMP": {"version": {}, "capabilities": []}}\r\n')
+        for line in c.makefile("rb"):
+            cmd = json.loads(line).get("execute")
+            ret = {}
+            if cmd == "query-status":
+                ret = {"status": self.status, "running": self.status == "running"}
+            elif cmd == "query-migrate" and self.migration:
+                ret = {"status": self.migration, "ram": {"transferred": 1}}
+            c.sendall(json.dumps({"return": ret}).encode() + b"\r\n")
+            if cmd == "migrate":
+                threading.Thread(target=self.migrate, daemon=True).start()
+
+    def close(self):
+        self.ls.close()
+        for c in self.conns:
+            c.close()
+
+
+def migrate(s, a, b, move):
+    """vrelay-migrate between fake QEMUs whose "migration" is move (None:
+    it fails); its JSON report."""
+    n = len([f for f in os.listdir(s.dir) if f.endswith(".qmp")])
+    src = FakeQemu(s.path("src%d.qmp" % n), "running", move)
+    src.peer = FakeQemu(s.path("dst%d.qmp" % n), "inmigrate")
+    try:
+        p = subprocess.run([MIGRATE, "--src", src.ls.getsockname(), "--dst",
+                            src.peer.ls.getsockname(), "--uri", "unix:" + s.path("m.sock"),
+                            "--src-relay", a.dir + ":0", "--dst-relay", b.dir + ":0", "--json"],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        src.close()
+        src.peer.close()
+    check(p.stdout.startswith("{"), "vrelay-migrate: %s %s" % (p.stdout, p.stderr))
+    return json.loads(p.stdout)
+
+
+def test_vrelay_migrate_sets_up_the_redirect(s):
+    """vrelay-migrate needs no option for a move into another subnet: it
+    sees the destination's underlay on another prefix and sets up the
+    redirect before the guest moves; a migration that fails leaves none."""
+    with Net("rm%d" % os.getpid()) as net:
+        a, b, hv, client = start_session(s, net)
+        r = migrate(s, a, b, None)
+        check(r["status"] == "failed" and r["redirect"] is False, "report %s" % r)
         for d in (a, b):
-            wait_for(lambda: d.tel.query("/vrelay/redirect,0")["state"] == "none", 15,
-                     "%s to end the redirect once its session ended: %s" % (
-                         d.name, d.tel.query("/vrelay/redirect,0")))
-            u = d.tel.query("/vrelay/underlay")
-            check(u["ended_sessions"] == 1 and u["redirects_added"] == 1, "%s: %s" % (d.name, u))
-        for d in (a, b):
-            check(d.stop() == 0, "%s exit code" % d.name)
+            check(d.tel.query("/vrelay/redirect,0")["state"] == "none",
+                  "%s kept the redirect of a failed migration" % d.name)
+            check(d.tel.query("/vrelay/underlay")["ended_op"] == 1, "not undone on " + d.name)
+        r = migrate(s, a, b, lambda: switch_hypervisor(s, net, hv, a, b))
+        check(r["status"] == "completed" and r["redirect"] is True and r["announced"] >= 2,
+              "report %s" % r)
+        print("    " + session_survived(client))
+        both_end_it(a, b)
 
 
 def test_redirect_refusals(s):
