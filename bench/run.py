@@ -21,12 +21,15 @@ Measured:
                window of the same length) / frames. Also the raw busy/frames.
   scaling      1, 8 and 16 vrelayd relays on one worker: aggregate vm2dev
                throughput and instructions per frame.
+  tunnel       (bench/tunnel.py) a guest's frames plainly and through a
+               redirect's tunnel, 64 and 1518 bytes: frames/s and
+               instructions per frame, and their ratios.
 
   compare      (--compare OLD_BUILD) instructions per frame of this build's
                vrelayd against another build's, sessions interleaved A B B A:
                the before/after check for a data-plane change.
 
-Usage: bench/run.py [--quick] [--json FILE] [--compare OLD_BUILD [--rounds N]]
+Usage: bench/run.py [--quick] [--json FILE] [--compare OLD_BUILD [--rounds N]] [--tunnel-only]
 """
 
 import argparse
@@ -43,6 +46,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "tests", "system"))
 from vrtest import (DOC_IPS, Scratch, Testpmd, Vrelayd, memif_args,  # noqa: E402
                     segments, wait_for)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tunnel  # noqa: E402
 
 RELAY_CPU = "1"
 SIZES = (64, 512, 1518)
@@ -57,14 +62,14 @@ VALGRIND = ["valgrind", "--tool=callgrind", "--fair-sched=yes", "--instr-atstart
 class RelayUnderTest:
     """vrelayd or testpmd relaying s.path('relay0.sock') <-> memif server(s)."""
 
-    def __init__(self, s, kind, n=1, callgrind=False):
+    def __init__(self, s, kind, n=1, callgrind=False, extra=()):
         self.s, self.kind, self.n = s, kind, n
         self.socks = [s.path("relay%d.sock" % i) for i in range(n)]
         self.memifs = [s.path("memif%d.sock" % i) for i in range(n)]
         self.cg_out = s.path("callgrind.out") if callgrind else None
         pre = VALGRIND + ["--callgrind-out-file=" + self.cg_out] if callgrind else []
         if kind == "vrelay":
-            args = ["--retry-us", "1000"]
+            args = ["--retry-us", "1000"] + list(extra)
             for i in range(n):
                 args += ["-r", "id=%d cpu=%s device=%s" % (
                     i, RELAY_CPU, memif_args(self.memifs[i], "server", name="net_memif%d" % i))]
@@ -421,9 +426,14 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, help="A B B A rounds for --compare")
     ap.add_argument("--quick", action="store_true", help="one size, one session each")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--tunnel-only", action="store_true", help="the tunnel stage alone")
     args = ap.parse_args()
     if args.compare:
         print(compare(args.compare, args.rounds))
+        return 0
+    if args.tunnel_only:
+        print(tunnel.report(tunnel.stage(RelayUnderTest, (64, 1518), WINDOW, WARMUP,
+                                         1 if args.quick else 2), median))
         return 0
     args.sizes = (64,) if args.quick else SIZES
     args.scale = (1, 8) if args.quick else (1, 8, 16)
@@ -452,7 +462,11 @@ def main():
         r.update(stage("scaling callgrind: %d relays" % n,
                        lambda: scaling_session(n, callgrind=True)) or {})
         res["scale"][str(n)] = r
+    res["tunnel"] = stage("tunnel sessions", lambda: tunnel.stage(
+        RelayUnderTest, (64, 1518), WINDOW, WARMUP, 1 if args.quick else 2))
     text = report(res, args)
+    if res["tunnel"]:
+        text += "\n\n" + tunnel.report(res["tunnel"], median)
     print()
     print(text)
     if args.json:

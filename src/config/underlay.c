@@ -71,10 +71,33 @@ parse_plain(int af, const char *key, const char *val, uint8_t *ip, char *err, si
 	return 0;
 }
 
+/* "xx:xx:xx:xx:xx:xx", unicast. */
+static int
+parse_mac(const char *key, const char *val, uint8_t mac[6], bool *has, char *err, size_t errlen)
+{
+	unsigned m[6];
+	char tail;
+
+	if (strlen(val) != 17 ||
+	    sscanf(val, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+	           &tail) != 6 ||
+	    (m[0] & 1) != 0)
+		return vr_err(err, errlen, "%s '%s' is not a unicast MAC (xx:xx:xx:xx:xx:xx)", key,
+		              val);
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)m[i];
+	*has = true;
+	return 0;
+}
+
 int
 vr_underlay_set(struct vr_underlay_conf *u, const char *key, const char *val, char *err,
                 size_t errlen)
 {
+	if (strcmp(key, "underlay-gateway4-mac") == 0)
+		return parse_mac(key, val, u->gw4_mac, &u->has_gw4_mac, err, errlen);
+	if (strcmp(key, "underlay-gateway6-mac") == 0)
+		return parse_mac(key, val, u->gw6_mac, &u->has_gw6_mac, err, errlen);
 	if (strcmp(key, "underlay-relay") == 0) {
 		u->relay = vr_relay_id_parse(val, NULL);
 		if (u->relay < 0)
@@ -178,6 +201,10 @@ vr_underlay_validate(const struct vr_underlay_conf *u, char *err, size_t errlen)
 		return vr_err(err, errlen, "underlay-gateway4 without underlay-ipv4");
 	if (u->has_gw6 && !u->has6)
 		return vr_err(err, errlen, "underlay-gateway6 without underlay-ipv6");
+	if ((u->has_gw4_mac && !u->has_gw4) || (u->has_gw6_mac && !u->has_gw6))
+		return vr_err(err, errlen, "underlay-gateway%s-mac without underlay-gateway%s",
+		              u->has_gw4_mac && !u->has_gw4 ? "4" : "6",
+		              u->has_gw4_mac && !u->has_gw4 ? "4" : "6");
 	if ((u->has4 || u->has6) != (u->relay >= 0))
 		return vr_err(err, errlen,
 		              u->relay >= 0 ? "underlay-relay without underlay-ipv4 or -ipv6"

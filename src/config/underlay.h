@@ -23,6 +23,9 @@ struct vr_underlay_conf {
 	bool has4, has6, has_gw4, has_gw6;
 	uint8_t ip4[4], gw4[4], prefix4;
 	uint8_t ip6[16], gw6[16], prefix6;
+	/* a gateway's MAC given (underlay-gateway4-mac, -6-mac): never asked */
+	bool has_gw4_mac, has_gw6_mac;
+	uint8_t gw4_mac[6], gw6_mac[6];
 	/* a redirect ends once its sessions did, or at the latest after
 	 * lifetime_s; one that carried nothing ends after unused_s */
 	uint32_t lifetime_s, unused_s;

@@ -79,13 +79,21 @@ to_device_now(struct vr_vm2dev *v, struct rte_mbuf **m, uint16_t n, uint64_t *se
 	return n;
 }
 
+/* Every tunnel that seals towards this device fills r, some from other
+ * workers: empty it as far as the pass's budget goes, or it overflows and
+ * the tunnels drop (under_full) what they already sealed. */
 static unsigned
 sealed_send(struct vr_vm2dev *v, struct rte_ring *r, struct vr_budget *b)
 {
 	struct rte_mbuf *m[VR_BURST];
-	unsigned n = rte_ring_sc_dequeue_burst(r, (void **)m, budget_burst(b, VR_BURST), NULL);
+	unsigned n, moved = 0;
 
-	return n > 0 ? to_device_now(v, m, (uint16_t)n, &v->d.c.sealed_sent, b) : 0;
+	do {
+		n = rte_ring_sc_dequeue_burst(r, (void **)m, budget_burst(b, VR_BURST), NULL);
+		if (n > 0)
+			moved += to_device_now(v, m, (uint16_t)n, &v->d.c.sealed_sent, b);
+	} while (n == VR_BURST && budget_left(b));
+	return moved;
 }
 
 static unsigned

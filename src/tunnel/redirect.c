@@ -312,6 +312,7 @@ port_new(struct vr_relay *r, struct redirect *x, const struct vr_redirect_req *q
 		return NULL;
 	}
 	t->old = q->guest;
+	t->sweep_every = rte_get_tsc_hz() / 10;
 	return t;
 }
 

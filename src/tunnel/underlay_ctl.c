@@ -74,7 +74,8 @@ handle(struct vr_relay *r, const uint8_t mac[6], const uint8_t *f, size_t len)
 	/* whatever the gateway says tells where it is */
 	if (!n.has_mac)
 		return;
-	if (!n.ipv6 && u.conf.has_gw4 && memcmp(n.sender_ip, u.conf.gw4, 4) == 0) {
+	if (!n.ipv6 && u.conf.has_gw4 && !u.conf.has_gw4_mac &&
+	    memcmp(n.sender_ip, u.conf.gw4, 4) == 0) {
 		if (!u.gw4_known || memcmp(u.gw4_mac, n.sender_mac, 6) != 0)
 			VR_LOG(NOTICE,
 			       "underlay: gateway %u.%u.%u.%u at %02x:%02x:%02x:%02x:%02x:%02x",
@@ -86,7 +87,7 @@ handle(struct vr_relay *r, const uint8_t mac[6], const uint8_t *f, size_t len)
 	}
 	/* a solicitation's sender is whoever asks: only the gateway's own
 	 * message, or an advertisement of its address, tells its MAC */
-	if (n.ipv6 && u.conf.has_gw6 &&
+	if (n.ipv6 && u.conf.has_gw6 && !u.conf.has_gw6_mac &&
 	    (memcmp(n.sender_ip, u.conf.gw6, 16) == 0 ||
 	     (n.kind == VR_NEIGH_NA && memcmp(n.target_ip, u.conf.gw6, 16) == 0))) {
 		memcpy(u.gw6_mac, n.sender_mac, 6);
@@ -99,11 +100,11 @@ ask_gateways(struct vr_relay *r, const uint8_t mac[6])
 {
 	uint8_t out[VR_NEIGH_FRAME];
 
-	if (u.conf.has_gw4) {
+	if (u.conf.has_gw4 && !u.conf.has_gw4_mac) {
 		send_frame(r, out, vr_neigh_ask4(mac, u.conf.ip4, u.conf.gw4, out));
 		u.asked++;
 	}
-	if (u.conf.has_gw6) {
+	if (u.conf.has_gw6 && !u.conf.has_gw6_mac) {
 		send_frame(r, out, vr_neigh_ask6(mac, u.conf.ip6, u.conf.gw6, out));
 		u.asked++;
 	}
@@ -154,6 +155,11 @@ underlay_start(const struct vr_conf *c, char *err, size_t errlen)
 	if (c->underlay.relay < 0)
 		return 0;
 	u.conf = c->underlay;
+	/* a gateway whose MAC was given is known from the start, never asked */
+	u.gw4_known = u.conf.has_gw4_mac;
+	u.gw6_known = u.conf.has_gw6_mac;
+	memcpy(u.gw4_mac, u.conf.gw4_mac, 6);
+	memcpy(u.gw6_mac, u.conf.gw6_mac, 6);
 	u.tap = rte_zmalloc("vr_underlay_tap", sizeof(*u.tap), RTE_CACHE_LINE_SIZE);
 	if (u.tap == NULL)
 		return vr_err(err, errlen, "underlay: out of memory");

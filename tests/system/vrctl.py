@@ -18,7 +18,9 @@ VRELAYCTL = os.path.join(BUILD, "src", "cli", "vrelayctl")
 def pb():
     """The generated virtioforwarder_pb2 module."""
     out = os.path.join(BUILD, "proto", "py")
-    if not os.path.exists(os.path.join(out, "virtioforwarder_pb2.py")):
+    gen, src = os.path.join(out, "virtioforwarder_pb2.py"), os.path.join(ROOT, "proto",
+                                                                          "virtioforwarder.proto")
+    if not os.path.exists(gen) or os.path.getmtime(gen) < os.path.getmtime(src):
         os.makedirs(out, exist_ok=True)
         subprocess.run(["protoc", "--proto_path", os.path.join(ROOT, "proto"), "--python_out",
                         out, "virtioforwarder.proto"], check=True)

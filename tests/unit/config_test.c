@@ -459,6 +459,16 @@ test_underlay(void **state)
 	assert_int_equal(vr_conf_validate(&c, err, sizeof(err)), 0);
 	assert_int_equal(c.underlay.relay, -1);
 
+	/* a gateway's MAC given, and one without its gateway */
+	parse_ok(&c,
+	         "workers = 1\nunderlay-relay = 0\nunderlay-ipv4 = 198.51.100.10/24\n"
+	         "underlay-gateway4 = 198.51.100.1\nunderlay-gateway4-mac = 02:00:00:00:01:01\n");
+	assert_true(c.underlay.has_gw4_mac);
+	assert_memory_equal(c.underlay.gw4_mac, "\x02\x00\x00\x00\x01\x01", 6);
+	expect_parse_error(
+	    "underlay-gateway4-mac = 03:00:00:00:01:01\n",
+	    "t.conf:1: underlay-gateway4-mac '03:00:00:00:01:01' is not a unicast MAC "
+	    "(xx:xx:xx:xx:xx:xx)");
 	/* the redirects' timers, in seconds */
 	parse_ok(&c, "tunnel-lifetime = 3600\ntunnel-tcp-linger = 3\n");
 	assert_int_equal(c.underlay.lifetime_s, 3600);

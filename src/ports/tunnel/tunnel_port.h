@@ -48,6 +48,8 @@ struct vr_tunnel_port {
 	 * (one_way tables), read by the control thread (flows.h); NULL: none */
 	struct vr_flows *flows[2];
 	uint64_t now[2];                       /* worker's: its side's clock (vr_tunnel_tick) */
+	uint64_t swept[2];                     /* worker's: when its side's table was swept */
+	uint64_t sweep_every;                  /* [ctl] TSC between sweeps; 0: every pass */
 	struct vr_esp_counters sealed, opened; /* worker's; read relaxed */
 	uint64_t under_full, answered, answers_full;
 	uint64_t fragmented, frag_failed; /* sealed packets cut for the underlay, or not */
