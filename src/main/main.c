@@ -263,6 +263,7 @@ start(struct vr_cmdline *cl, int argc, char **argv, struct vr_perm *perm,
 	}
 	if (underlay_start(&conf, err, sizeof(err)) < 0 || redirect_init(err, sizeof(err)) < 0) {
 		VR_LOG(ERR, "%s", err);
+		redirect_fini();
 		underlay_stop();
 		workers_stop();
 		rte_eal_mp_wait_lcore();

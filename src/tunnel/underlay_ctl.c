@@ -205,6 +205,7 @@ underlay_stop(void)
 	if (u.tap != NULL) { /* emptied when its relay went (vr_underlay_tap_drain) */
 		rte_ring_free(u.tap->to_ctl);
 		rte_ring_free(u.tap->sealed);
+		rte_free(u.tap->demux); /* no worker reads it: the relays are gone */
 		if (u.tap->frags != NULL)
 			rte_ip_frag_table_destroy(u.tap->frags);
 		rte_free(u.tap);
