@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 
-	FUZZ_CHECK(q.op <= VR_PORT_QUERY);
+	FUZZ_CHECK(q.op <= VR_PORT_UNREDIRECT);
 	FUZZ_CHECK(strcmp(vr_port_op_name(q.op), "?") != 0);
 	FUZZ_CHECK(q.id >= -1 && q.id < VR_MAX_RELAYS);
 	FUZZ_STR(q.device);
@@ -65,6 +65,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case VR_PORT_QUERY:
 		FUZZ_CHECK(q.socket[0] != '\0');
+		break;
+	case VR_PORT_ANNOUNCE:
+		FUZZ_CHECK(q.id >= 0 && q.announce.has_mac && (q.announce.mac[0] & 1) == 0);
+		break;
+	case VR_PORT_REDIRECT:
+		FUZZ_CHECK(q.id >= 0);
+		FUZZ_CHECK(q.redirect.n_sa == 0 || q.redirect.n_sa == VR_REDIRECT_SAS);
+		/* keys of AES-128/256-GCM under distinct, unreserved SPIs */
+		for (unsigned i = 0; i < q.redirect.n_sa; i++) {
+			FUZZ_CHECK(q.redirect.sa[i].spi >= 256);
+			FUZZ_CHECK(q.redirect.sa[i].key_len == 16 ||
+			           q.redirect.sa[i].key_len == 32);
+			for (unsigned j = 0; j < i; j++)
+				FUZZ_CHECK(q.redirect.sa[i].spi != q.redirect.sa[j].spi);
+		}
+		/* the destination gets everything from the source's reply */
+		if (q.redirect.role == VR_TUNNEL_DEST)
+			FUZZ_CHECK(q.redirect.guest.has_mac && q.redirect.has_gw_mac &&
+			           q.redirect.n_sa == VR_REDIRECT_SAS);
+		break;
+	case VR_PORT_UNREDIRECT:
+		FUZZ_CHECK(q.id >= 0);
 		break;
 	}
 	return 0;

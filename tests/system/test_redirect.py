@@ -27,6 +27,7 @@ from vrtest import BUILD, TESTPMD, Vrelayd, check, wait_for
 
 A_MAC, B_MAC = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
 GUEST_MAC = "52:54:00:00:00:20"
+GUEST_IP6 = "2001:db8:a::20"
 VRELAYCTL = os.path.join(BUILD, "src", "cli", "vrelayctl")
 MIGRATE = os.path.join(BUILD, "src", "cli", "vrelay-migrate")
 
@@ -43,16 +44,16 @@ while True:
     c.sendall(d)
 """
 
-# Sends a numbered line every 10 ms and reads its echo, and 3 s before the
-# end 1 MB at once (full-size segments: sealed, they exceed the 1500-byte
-# underlay and go in fragments); prints the longest wait for an echo, and
-# exits 0 only if everything came back in order.
+# Sends a numbered line every 10 ms to ADDRESS and reads its echo, and 3 s
+# before the end 1 MB at once (full-size segments: sealed, they exceed the
+# 1500-byte underlay and go in fragments) unless told no-bulk; prints the
+# longest wait for an echo, and exits 0 only if everything came back in order.
 ECHO_CLIENT = r"""
 import socket, sys, time
-s = socket.create_connection(("198.51.100.20", 5001), timeout=30)
+s = socket.create_connection((sys.argv[2], 5001), timeout=30)
 s.settimeout(30)
 end = time.monotonic() + float(sys.argv[1])
-n, worst, buf, bulk = 0, 0.0, b"", False
+n, worst, buf, bulk = 0, 0.0, b"", sys.argv[3] == "no-bulk"
 while time.monotonic() < end:
     t = time.monotonic()
     if not bulk and end - t < 3:  # after the move: 1 MB in full-size segments
@@ -100,10 +101,14 @@ class Net:
         sh("ip", "link", "add", "c0", "netns", C, "type", "veth", "peer", "c1", "netns", R)
         sh("ip", "link", "add", "g0", "netns", G, "type", "veth", "peer", "g1", "netns", H)
         sh("ip", "addr", "add", "192.0.2.1/24", "dev", "c1", ns=R)
+        sh("ip", "addr", "add", "2001:db8:c::1/64", "dev", "c1", "nodad", ns=R)
         sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=R)
+        sh("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", ns=R)
         sh("ip", "addr", "add", "192.0.2.10/24", "dev", "c0", ns=C)
+        sh("ip", "addr", "add", "2001:db8:c::10/64", "dev", "c0", "nodad", ns=C)
         sh("ip", "link", "set", "g0", "address", GUEST_MAC, ns=G)
         sh("ip", "addr", "add", "198.51.100.20/24", "dev", "g0", ns=G)
+        sh("ip", "addr", "add", GUEST_IP6 + "/64", "dev", "g0", "nodad", ns=G)
         # a veth leaves checksums to its peer, which af_packet does not finish:
         # the guest's kernel does them, as a virtio guest without offloads would
         sh("ethtool", "-K", "g0", "tx", "off", ns=G)
@@ -111,7 +116,9 @@ class Net:
                         (G, "lo")):
             sh("ip", "link", "set", dev, "up", ns=ns)
         sh("ip", "route", "add", "default", "via", "192.0.2.1", ns=C)
+        sh("ip", "-6", "route", "add", "default", "via", "2001:db8:c::1", ns=C)
         sh("ip", "route", "add", "default", "via", "198.51.100.1", ns=G)
+        sh("ip", "-6", "route", "add", "default", "via", "2001:db8:a::1", ns=G)
         # g1 carries whatever the guest sends, to any MAC
         sh("ip", "link", "set", "g1", "promisc", "on", ns=H)
         return self
@@ -122,9 +129,12 @@ class Net:
 
 
 def relay(s, net, name, iface, mac, addr, gw, extra=()):
+    """vrelayd in the router's namespace on net_tap iface, its underlay addr
+    (IPv4 /24 or IPv6 /64) behind gw, which the router takes."""
+    fam, plen = ("6", "64") if ":" in addr else ("4", "24")
     d = Vrelayd(s, list(extra) + [
-                    "--set", "underlay-relay=0", "--set", "underlay-ipv4=%s/24" % addr,
-                    "--set", "underlay-gateway4=" + gw,
+                    "--set", "underlay-relay=0", "--set", "underlay-ipv%s=%s/%s" % (fam, addr, plen),
+                    "--set", "underlay-gateway%s=%s" % (fam, gw),
                     "-r", "id=0 device=net_tap0,iface=%s,mac=%s" % (iface, mac)], name=name)
     own = s.path(name)
     os.mkdir(own)
@@ -137,7 +147,11 @@ def relay(s, net, name, iface, mac, addr, gw, extra=()):
     wait_for(lambda: iface in sh("ip", "link", ns=R), 10, iface + " in the router")
     # the tap's kernel end took the port's MAC: the router gets its own
     sh("ip", "link", "set", iface, "address", mac[:-2] + "f" + mac[-1], ns=R)
-    sh("ip", "addr", "add", gw + "/24", "dev", iface, ns=R)
+    # the router is the gateway of both families on each LAN
+    lan = "198.51.100" if iface == "vta" else "203.0.113"
+    sh("ip", "addr", "add", lan + ".1/24", "dev", iface, ns=R)
+    sh("ip", "addr", "add", "2001:db8:%s::1/64" % ("a" if iface == "vta" else "b"), "dev", iface,
+       "nodad", ns=R)
     sh("ip", "link", "set", iface, "up", ns=R)
     return d
 
@@ -168,27 +182,33 @@ def guest_on(d):
     return d.relay(0).get("state") == "connected"
 
 
-def start_session(s, net):
+def start_session(s, net, v6=False):
     """Relays A and B, the guest on A, a TCP session from the client to its
-    old address running; returns (a, b, hypervisor, client)."""
+    old address running; returns (a, b, hypervisor, client). v6: the
+    underlay and the session are IPv6 (no bulk: nothing is cut over IPv6)."""
     C, G = net.ns["C"], net.ns["G"]
     # a session ends 3 s after its FINs (the default linger is 10 s); any
     # ICMP the router sent the guest during the move is one, idle after 2 s
     linger = ["--set", "tunnel-tcp-linger=3", "--set", "tunnel-other-idle=2"]
-    a = relay(s, net, "relayA", "vta", A_MAC, "198.51.100.10", "198.51.100.1", linger)
-    b = relay(s, net, "relayB", "vtb", B_MAC, "203.0.113.10", "203.0.113.1", linger)
+    under = (("2001:db8:a::10", "2001:db8:a::1"), ("2001:db8:b::10", "2001:db8:b::1")) if v6 \
+        else (("198.51.100.10", "198.51.100.1"), ("203.0.113.10", "203.0.113.1"))
+    a = relay(s, net, "relayA", "vta", A_MAC, *under[0], extra=linger)
+    b = relay(s, net, "relayB", "vtb", B_MAC, *under[1], extra=linger)
     for d in (a, b):
-        wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway4_mac"] != "", 10,
-                 "%s to learn its gateway" % d.name)
+        wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway%d_mac" % (6 if v6 else 4)]
+                 != "", 15, "%s to learn its gateway" % d.name)
     hv = hypervisor(s, net, "hvA", os.path.join(a.dir, "relay0.sock"))
     wait_for(lambda: guest_on(a), 30, "the guest on relay A")
-    sh("ping", "-c", "3", "-i", "0.2", "-W", "2", "198.51.100.20", ns=C)
-    wait_for(lambda: a.relay(0).get("guest_mac") == GUEST_MAC, 10, "relay A to learn the guest")
-    server = s.spawn(["ip", "netns", "exec", G, "/usr/bin/python3", "-c", ECHO_SERVER],
-                     "echo_server.log")
+    guest = GUEST_IP6 if v6 else "198.51.100.20"
+    sh("ping", "-c", "3", "-i", "0.2", "-W", "2", guest, ns=C)
+    wait_for(lambda: a.relay(0).get("guest_mac") == GUEST_MAC and
+             guest in a.relay(0).get("guest_ips", []), 10, "relay A to learn the guest")
+    server = s.spawn(["ip", "netns", "exec", G, "/usr/bin/python3", "-c",
+                      ECHO_SERVER.replace('socket.socket()', 'socket.socket(socket.AF_INET6)')
+                      .replace('"0.0.0.0"', '"::"') if v6 else ECHO_SERVER], "echo_server.log")
     wait_for(lambda: "listening" in server.output(), 10, "the guest's echo server")
-    client = s.spawn(["ip", "netns", "exec", C, "/usr/bin/python3", "-c", ECHO_CLIENT, "8"],
-                     "echo_client.log")
+    client = s.spawn(["ip", "netns", "exec", C, "/usr/bin/python3", "-c", ECHO_CLIENT, "8",
+                      guest, "no-bulk" if v6 else "bulk"], "echo_client.log")
     time.sleep(0.5)  # the session is established and running before the move
     return a, b, hv, client
 
@@ -365,6 +385,24 @@ def test_vrelay_migrate_sets_up_the_redirect(s):
         check(r["status"] == "completed" and r["redirect"] is True and r["announced"] >= 2,
               "report %s" % r)
         print("    " + session_survived(client))
+        both_end_it(a, b)
+
+
+def test_ipv6_guest_over_an_ipv6_underlay(s):
+    """The same move with IPv6 everywhere: the underlay (outer IPv6, the
+    gateways resolved by ND), the guest's old address and its session."""
+    with Net("r6%d" % os.getpid()) as net:
+        a, b, hv, client = start_session(s, net, v6=True)
+        rc, out = ctl(a, "redirect", "0", b.dir, "0")
+        check(rc == 0, "vrelayctl redirect: %s" % out)
+        check(b.tel.query("/vrelay/redirect,0")["peer"] == "2001:db8:a::10", "B's peer")
+        switch_hypervisor(s, net, hv, a, b)
+        print("    " + session_survived(client))
+        check(counters(b, "vm2dev")["out"] > 0 and counters(a, "vm2dev")["in"] > 0,
+              "guest to client: B %s A %s" % (counters(b, "vm2dev"), counters(a, "vm2dev")))
+        ra = a.tel.query("/vrelay/redirect,0")
+        check(ra["opened"]["pkts"] > 0 and ra["answered"] >= 0 and ra["frag_failed"] == 0,
+              "A: %s" % ra)
         both_end_it(a, b)
 
 
