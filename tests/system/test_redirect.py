@@ -19,6 +19,7 @@ end the redirect by themselves."""
 import json
 import os
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -79,6 +80,64 @@ while time.monotonic() < end:
     time.sleep(0.01)
 print("echoed", n, "worst_ms", int(worst * 1000), flush=True)
 """
+
+
+# Captures what crosses an interface (both ways) for SECONDS into FILE:
+# each frame as a 4-byte length and its bytes.
+CAPTURE = r"""
+import socket, struct, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], 0))
+s.settimeout(0.2)
+end = time.monotonic() + float(sys.argv[2])
+with open(sys.argv[3], "wb") as f:
+    while time.monotonic() < end:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            continue
+        f.write(struct.pack("!I", len(d)) + d)
+"""
+
+# Sends the frames of FILE (the format above) out of an interface.
+INJECT = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+data = open(sys.argv[2], "rb").read()
+while data:
+    n = struct.unpack("!I", data[:4])[0]
+    s.send(data[4:4 + n])
+    data = data[4 + n:]
+"""
+
+
+def ip_sum(hdr):
+    """The IPv4 header checksum of hdr (checksum field zero)."""
+    t = sum(struct.unpack("!10H", hdr))
+    t = (t & 0xffff) + (t >> 16)
+    return ~((t & 0xffff) + (t >> 16)) & 0xffff
+
+
+def frames_of(path):
+    data, out = open(path, "rb").read(), []
+    while data:
+        n = struct.unpack("!I", data[:4])[0]
+        out.append(data[4:4 + n])
+        data = data[4 + n:]
+    return out
+
+
+def write_frames(path, frames):
+    with open(path, "wb") as f:
+        for fr in frames:
+            f.write(struct.pack("!I", len(fr)) + fr)
+
+
+def esp_to(frames, mac):
+    """The ESP-in-UDP frames (IPv4, port 4500) addressed to mac."""
+    return [f for f in frames if f[:6] == bytes.fromhex(mac.replace(":", "")) and
+            f[12:14] == b"\x08\x00" and f[23] == 17 and f[36:38] == b"\x11\x94"]
 
 
 def sh(*argv, ns=None, ok=True):
@@ -244,6 +303,9 @@ def test_tcp_session_survives_a_cross_subnet_move(s):
     with Net("rd%d" % os.getpid()) as net:
         G, C = net.ns["G"], net.ns["C"]
         a, b, hv, client = start_session(s, net)
+        # what crosses LAN B while the session goes through the tunnel
+        cap = s.spawn(["ip", "netns", "exec", net.ns["R"], "/usr/bin/python3", "-c", CAPTURE,
+                       "vtb", "4", s.path("lan_b.frames")], "capture.log")
         # the move: the redirect first (keys made by A, handed to B), then
         # the guest leaves A and starts on B
         rc, out = ctl(a, "redirect", "0", b.dir, "0")
@@ -251,10 +313,49 @@ def test_tcp_session_survives_a_cross_subnet_move(s):
         check(a.tel.query("/vrelay/redirect,0")["role"] == "source", "A's redirect")
         check(b.tel.query("/vrelay/redirect,0")["role"] == "destination", "B's redirect")
         switch_hypervisor(s, net, hv, a, b)
+        # LAN B saw the session only as ESP: no marker the client sent in clear
+        wait_for(lambda: not cap.alive(), 20, "the capture to end")
+        seen = frames_of(s.path("lan_b.frames"))
+        to_b = esp_to(seen, B_MAC)
+        check(len(to_b) > 20, "%d ESP frames to B in %d captured" % (len(to_b), len(seen)))
+        check(not any(b"VRELAY-MARKER" in f for f in seen), "a marker in clear on LAN B")
+        # what an attacker on LAN B can send B while the session runs: a
+        # replayed frame, a forged one (a sequence number not seen yet), one
+        # cut short, one for an SPI B does not have: each dropped and counted
+        whole = [f for f in to_b if struct.unpack("!H", f[20:22])[0] & 0x3fff == 0]
+        f0 = whole[len(whole) // 2]
+        fresh = struct.pack("!I", struct.unpack("!I", f0[46:50])[0] + 1000000)
+        forged = f0[:46] + fresh + f0[50:-5] + bytes([f0[-5] ^ 1]) + f0[-4:]
+        short = f0[:14 + 20 + 8 + 12]
+        short = short[:16] + struct.pack("!H", len(short) - 14) + short[18:24] + b"\0\0" + \
+            short[26:]
+        short = short[:24] + struct.pack("!H", ip_sum(short[14:34])) + short[26:38] + \
+            struct.pack("!H", len(short) - 34) + short[40:]
+        foreign = f0[:42] + b"\x7f\x7f\x7f\x7f" + f0[46:]
+        got = {}
+        for name, fr in (("replay", f0), ("forged", forged), ("short", short),
+                         ("foreign", foreign)):
+            o, u = b.tel.query("/vrelay/redirect,0")["opened"], b.tel.query("/vrelay/underlay")
+            write_frames(s.path("attack.frames"), [fr])
+            sh("/usr/bin/python3", "-c", INJECT, "vtb", s.path("attack.frames"), ns=net.ns["R"])
+
+            def moved():
+                o2 = b.tel.query("/vrelay/redirect,0")["opened"]
+                u2 = b.tel.query("/vrelay/underlay")
+                d = {k: o2[k] - o[k] for k in ("replay", "auth", "malformed", "no_sa")}
+                d["unclaimed"] = u2["tunnel_unclaimed"] - u["tunnel_unclaimed"]
+                return {k: v for k, v in d.items() if v}
+            wait_for(lambda: moved(), 5, "B to count the %s frame" % name)
+            got[name] = moved()
+        check(got == {"replay": {"replay": 1}, "forged": {"auth": 1},
+                      "short": {"no_sa": 1}, "foreign": {"unclaimed": 1}},
+              "attacks counted as %s" % got)
         out = session_survived(client)
         ra, rb = a.tel.query("/vrelay/redirect,0"), b.tel.query("/vrelay/redirect,0")
+        # nothing else was dropped: the session's own frames all opened
         for k in ("auth", "replay", "no_sa", "wrong_peer", "malformed"):
-            check(ra["opened"][k] == 0 and rb["opened"][k] == 0, "drops %s: %s %s" % (k, ra, rb))
+            check(ra["opened"][k] == 0 and rb["opened"][k] == (k in ("auth", "replay", "no_sa")),
+                  "drops %s: %s %s" % (k, ra, rb))
         # both ways through the tunnel, counted where they entered and left
         check(counters(a, "dev2vm")["out"] > 0 and counters(b, "dev2vm")["in"] > 0,
               "client to guest: A %s B %s" % (counters(a, "dev2vm"), counters(b, "dev2vm")))

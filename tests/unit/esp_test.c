@@ -281,6 +281,20 @@ replayed_forged_truncated_unknown(void **state)
 	rte_pktmbuf_free(m);
 	expect_drop(p, copy, offsetof(struct vr_esp_counters, replay));
 
+	/* a replay from deep inside the window, after many newer packets */
+	{
+		struct rte_mbuf *old = NULL;
+
+		for (uint32_t i = 0; i < 300; i++) {
+			m = sealed(p, 100 + i);
+			if (i == 50)
+				old = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+			assert_int_equal(vr_esp_decap(p.in, &m, 1, &guest, &gw, &c), 1);
+			rte_pktmbuf_free(m);
+		}
+		expect_drop(p, old, offsetof(struct vr_esp_counters, replay));
+	}
+
 	/* a flipped ciphertext bit, a flipped ICV bit */
 	m = sealed(p, 2);
 	*rte_pktmbuf_mtod_offset(m, uint8_t *, 14 + 20 + 8 + 16 + 5) ^= 1;
