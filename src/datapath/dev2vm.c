@@ -108,11 +108,25 @@ hold_active(struct vr_dev2vm *v, uint64_t now)
  * and what waits for it gets a fresh retry window: its first enqueue may
  * find the vring not yet filled. Without a guest, held frames stay while
  * the hold lasts; frames for vrings that went are dropped. */
+static void into_tunnel(struct vr_dev2vm *v, struct vr_tunnel_port *t, struct rte_mbuf **m,
+                        uint16_t n, uint64_t bytes);
+
 static void
-on_sync(struct vr_dev2vm *v, uint32_t old_gen, uint64_t now)
+on_sync(struct vr_dev2vm *v, uint32_t old_gen, uint64_t now, struct vr_tunnel_port *t)
 {
 	struct vr_dir *d = &v->d;
 	uint64_t keep = 0;
+
+	/* the guest left for the relay at the tunnel's other end: what waited
+	 * for it here follows it there, in order, instead of being dropped */
+	if (d->seen_dst_gen == 0 && t != NULL && t->role == VR_TUNNEL_SOURCE)
+		for (uint16_t qp = 0; qp < VR_MAX_QP; qp++) {
+			struct vr_pending *p = &d->pend[qp];
+
+			if (p->n > 0)
+				into_tunnel(v, t, p->m, p->n, sum_bytes(p->m, p->n));
+			p->n = 0;
+		}
 
 	if (d->seen_dst_gen != 0) {
 		v->hold_over = __atomic_load_n(&v->hold_until, __ATOMIC_RELAXED);
@@ -194,7 +208,7 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 	struct vr_tunnel_port *t = __atomic_load_n(&v->tunnel, __ATOMIC_ACQUIRE);
 
 	if (unlikely(dir_sync(d)))
-		on_sync(v, old_gen, now);
+		on_sync(v, old_gen, now, t);
 	bool holding = d->n_txq == 0 && unlikely(hold_active(v, now));
 	bool away = d->n_txq == 0 && unlikely(t != NULL) && t->role == VR_TUNNEL_SOURCE;
 

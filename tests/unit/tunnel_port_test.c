@@ -492,6 +492,26 @@ redirect_through_the_relays_directions(void **state)
 	a = relay_new(sa, "rd_a", false);
 	b = relay_new(sb, "rd_b", false);
 
+	/* frames waiting for A's guest when it leaves follow it into the tunnel */
+	fake_up(&a->guest, 1);
+	a->guest.tx_room[0] = 0;
+	for (uint32_t i = 0; i < 5; i++)
+		fake_queue_push(&a->lan.rx[0], frame4(900 + i, client_ip, old_ip));
+	poll_at(&a->dev2vm.d, 1);
+	assert_int_equal(a->dev2vm.d.pend[0].n, 5);
+	handoff_port_down(&a->guest.port);
+	handoff_port_queues(&a->guest.port, 0, 0);
+	poll_at(&a->dev2vm.d, 1);
+	assert_int_equal(a->dev2vm.d.c.tunnel_out, 5);
+	assert_int_equal(a->dev2vm.d.c.drop_unready, 0);
+	assert_int_equal(sa->dev.tx[0].n, 5);
+	carry(sa, sb);
+	handoff_hold(&b->dev2vm, 1000000);
+	poll_at(&b->dev2vm.d, 1);
+	assert_int_equal(b->dev2vm.d.c.tunnel_in, 5);
+	a->dev2vm.d.c.tunnel_out = b->dev2vm.d.c.tunnel_in = 0;
+	a->guest.tx_room[0] = UINT32_MAX;
+
 	/* the client's frames reach A after the guest left; B holds them */
 	handoff_hold(&b->dev2vm, 1000000);
 	for (uint32_t i = 0; i < 10; i++)
@@ -506,11 +526,11 @@ redirect_through_the_relays_directions(void **state)
 	assert_int_equal(b->guest.tx[0].n, 0); /* held: no guest yet */
 	fake_up(&b->guest, 1);
 	poll_at(&b->dev2vm.d, 3);
-	assert_int_equal(b->guest.tx[0].n, 10);
-	for (uint32_t i = 0; i < 10; i++) {
+	assert_int_equal(b->guest.tx[0].n, 15);
+	for (uint32_t i = 0; i < 15; i++) {
 		const struct rte_mbuf *m = b->guest.tx[0].m[i];
 
-		assert_int_equal(seq_of(m), i);
+		assert_int_equal(seq_of(m), i < 5 ? 900 + i : i - 5);
 		assert_memory_equal(rte_pktmbuf_mtod(m, const uint8_t *), &guest_mac, 6);
 	}
 
@@ -552,10 +572,10 @@ redirect_through_the_relays_directions(void **state)
 	poll_at(&b->vm2dev.d, 8);
 	poll_at(&b->dev2vm.d, 9);
 	assert_int_equal(sb->tun.answered, 1);
-	assert_int_equal(b->guest.tx[0].n, 11);
-	assert_arp_reply(b->guest.tx[0].m[10], &lan_a_gw, gw_ip);
+	assert_int_equal(b->guest.tx[0].n, 16);
+	assert_arp_reply(b->guest.tx[0].m[15], &lan_a_gw, gw_ip);
 	/* nothing was dropped anywhere, nothing failed to open */
-	assert_int_equal(sb->tun.opened.pkts, 10);
+	assert_int_equal(sb->tun.opened.pkts, 15);
 	assert_int_equal(sa->tun.opened.pkts, 3);
 	assert_int_equal(sa->tun.opened.auth + sb->tun.opened.auth, 0);
 	relay_free(a, sa);

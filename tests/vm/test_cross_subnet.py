@@ -107,6 +107,10 @@ def test_tcp_survives_a_move_into_another_subnet(s):
           "%d+%d cut" % (report["downtime_ms"], report["stop_to_resume_ms"], outage, wake,
                          len(lost), rb["opened"]["pkts"], ra["opened"]["pkts"],
                          ra["fragmented"], rb["fragmented"]))
+    print("    drops: A dev2vm %s, B dev2vm %s, B underlay %s" % (
+        {k: a.relay(0)["dev2vm"][k] for k in ("drop_unready", "drop_full")},
+        {k: b.relay(0)["dev2vm"][k] for k in ("drop_unready", "drop_full")},
+        {k: b.tel.query("/vrelay/underlay")[k] for k in ("ring_full", "tunnel_unclaimed")}))
     dst.quit()
     for d in (a, b):
         check(d.stop() == 0, "%s exit code" % d.name)
