@@ -52,6 +52,12 @@ vr_conf_init(struct vr_conf *c)
 	snprintf(c->socket_dir, sizeof(c->socket_dir), DEFAULT_SOCKET_DIR);
 	c->socket_mode = 0660;
 	c->retry_us = 1000;
+	/* QEMU's default downtime limit is 300 ms: 4096 frames (8 MiB) hold a
+	 * guest's 100 Mbit/s of full-size frames or 13 kpps of small ones for
+	 * that long, twice over; docs/memory.md has the pool cost */
+	c->hold_frames = 4096;
+	c->hold_bytes = 8 << 20;
+	c->hold_ms = 2000;
 	c->log_level = 7; /* RTE_LOG_INFO */
 	vr_relay_conf_init(&c->defaults, NULL);
 	vr_underlay_init(&c->underlay);
@@ -599,6 +605,18 @@ vr_conf_set_daemon(struct vr_conf *c, const char *key, const char *val, char *er
 		if (parse_u64(val, 10, 0, 10000000, &v) < 0)
 			return vr_err(err, errlen, "retry-us '%s' is not in 0..10000000", val);
 		c->retry_us = (uint32_t)v;
+	} else if (strcmp(key, "hold-frames") == 0) {
+		if (parse_u64(val, 10, 0, 65535, &v) < 0)
+			return vr_err(err, errlen, "hold-frames '%s' is not in 0..65535", val);
+		c->hold_frames = (uint32_t)v;
+	} else if (strcmp(key, "hold-bytes") == 0) {
+		if (parse_u64(val, 10, 0, 1u << 30, &v) < 0)
+			return vr_err(err, errlen, "hold-bytes '%s' is not in 0..1073741824", val);
+		c->hold_bytes = (uint32_t)v;
+	} else if (strcmp(key, "hold-ms") == 0) {
+		if (parse_u64(val, 10, 1, 60000, &v) < 0)
+			return vr_err(err, errlen, "hold-ms '%s' is not in 1..60000", val);
+		c->hold_ms = (uint32_t)v;
 	} else if (strcmp(key, "log-level") == 0) {
 		if (parse_log_level(val, &c->log_level) < 0)
 			return vr_err(err, errlen, "log-level '%s' is not a level name or 1..8",

@@ -75,15 +75,18 @@ struct vr_ctl_conf {
 };
 
 struct vr_conf {
-	struct vr_cpuset workers;         /* worker CPUs */
-	int main_cpu;                     /* CPU of the control thread; -1 = pick */
-	char file_prefix[64];             /* EAL --file-prefix */
-	char socket_dir[VR_PATH_MAX];     /* default directory for relay sockets */
-	char control_dir[VR_PATH_MAX];    /* default directory of the ipc:// endpoints */
-	char socket_owner[64];            /* user name or uid, "" = unchanged */
-	char socket_group[64];            /* group name or gid, "" = unchanged */
-	mode_t socket_mode;               /* permission bits of server sockets */
-	uint32_t retry_us;                /* peer-full retry window before dropping */
+	struct vr_cpuset workers;      /* worker CPUs */
+	int main_cpu;                  /* CPU of the control thread; -1 = pick */
+	char file_prefix[64];          /* EAL --file-prefix */
+	char socket_dir[VR_PATH_MAX];  /* default directory for relay sockets */
+	char control_dir[VR_PATH_MAX]; /* default directory of the ipc:// endpoints */
+	char socket_owner[64];         /* user name or uid, "" = unchanged */
+	char socket_group[64];         /* group name or gid, "" = unchanged */
+	mode_t socket_mode;            /* permission bits of server sockets */
+	uint32_t retry_us;             /* peer-full retry window before dropping */
+	/* the migration destination's hold (datapath/hold.h): frames, bytes and
+	 * how long a guest on its way is waited for */
+	uint32_t hold_frames, hold_bytes, hold_ms;
 	int log_level;                    /* RTE_LOG_* numbering: 1 emerg .. 8 debug */
 	char huge_dir[VR_PATH_MAX];       /* EAL --huge-dir, "" = EAL's choice */
 	char vfio_token[64];              /* EAL --vfio-vf-token, "" = none */

@@ -34,6 +34,8 @@
 	X(drop_unready, VR_CTR_BOTH, "drop_unready", "DROP_NOPEER",                                \
 	  "dropped: nobody to take them (no guest, its vring disabled)")                           \
 	X(drop_unready_bytes, VR_CTR_BOTH, "drop_unready_bytes", NULL, "bytes of those frames")    \
+	X(held, VR_CTR_DEV2VM, "held", NULL,                                                       \
+	  "frames held for a guest on its way (dev2vm: the migration's destination)")              \
 	X(retries, VR_CTR_BOTH, "retries", "RETRIES",                                              \
 	  "backpressure episodes: the destination took a burst only in part")                      \
 	X(tunnel_out, VR_CTR_BOTH, "tunnel.out", "TUNNEL_OUT",                                     \

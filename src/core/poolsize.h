@@ -19,8 +19,10 @@ struct vr_pool_need {
 	uint16_t guest_queues; /* the guest's queue pairs, pending buffers each (0: queues) */
 	uint16_t rxd, txd;     /* descriptors per device queue */
 	uint16_t mtu;
-	uint16_t lcores;     /* lcores that may hold a per-lcore cache */
-	uint16_t tso_queues; /* guest queue pairs that may send TSO frames (0: tso off) */
+	uint16_t lcores;      /* lcores that may hold a per-lcore cache */
+	uint16_t tso_queues;  /* guest queue pairs that may send TSO frames (0: tso off) */
+	uint32_t hold_frames; /* frames the destination's hold keeps (hold.h) */
+	uint32_t hold_bytes;  /* and bytes: it stops at either */
 };
 
 /* Segments one frame of this MTU needs. */

@@ -41,6 +41,7 @@ static pthread_mutex_t relay_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct vr_relay *relays[VR_MAX_RELAYS];
 static struct vr_cpuset worker_cpus;
 static uint64_t retry_tsc;
+static uint32_t hold_frames, hold_bytes;
 static uint64_t leaked_mbufs;
 static uint64_t pools_created;
 
@@ -49,6 +50,8 @@ relay_module_init(uint32_t retry_us, const struct vr_conf *conf)
 {
 	retry_tsc = rte_get_tsc_hz() / 1000000 * retry_us;
 	worker_cpus = conf->workers;
+	hold_frames = conf->hold_frames;
+	hold_bytes = conf->hold_bytes;
 	return 0;
 }
 
@@ -112,6 +115,8 @@ relay_pool_create(const struct vr_relay *r, int socket)
 	    .mtu = r->conf.mtu,
 	    .lcores = (uint16_t)(vr_n_workers + 1),
 	    .tso_queues = r->conf.tso ? r->conf.queues : 0,
+	    .hold_frames = hold_frames,
+	    .hold_bytes = hold_bytes,
 	};
 	char name[RTE_MEMPOOL_NAMESIZE];
 
@@ -167,9 +172,18 @@ dirs_create(struct vr_relay *r)
 	rte_seqcount_init(&r->vm2dev->learned_sc);
 	r->dir[VR_VM2DEV] = &r->vm2dev->d;
 	r->dir[VR_DEV2VM] = &r->dev2vm->d;
-	snprintf(name, sizeof(name), "vr_announce_%u", seq++);
+	snprintf(name, sizeof(name), "vr_announce_%u", seq);
 	r->vm2dev->inject = rte_ring_create(name, 64, r->pool_socket, RING_F_SC_DEQ);
-	return r->vm2dev->inject != NULL ? 0 : -1;
+	if (hold_frames > 0) { /* both ends the dev2vm worker's */
+		snprintf(name, sizeof(name), "vr_hold_%u", seq);
+		r->dev2vm->hold.ring =
+		    rte_ring_create(name, hold_frames, r->pool_socket,
+		                    RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+		r->dev2vm->hold.bytes_max = hold_bytes;
+	}
+	seq++;
+	return r->vm2dev->inject != NULL && (hold_frames == 0 || r->dev2vm->hold.ring != NULL) ? 0
+	                                                                                       : -1;
 }
 
 /* After the directions left their workers: frames not sent go back. */
@@ -180,8 +194,10 @@ dirs_free(struct vr_relay *r)
 		dir_drain(&r->vm2dev->d);
 		rte_ring_free(r->vm2dev->inject);
 	}
-	if (r->dev2vm != NULL)
+	if (r->dev2vm != NULL) {
 		dir_drain(&r->dev2vm->d);
+		rte_ring_free(r->dev2vm->hold.ring);
+	}
 	rte_free(r->vm2dev);
 	rte_free(r->dev2vm);
 }

@@ -101,6 +101,7 @@ hold_active(struct vr_dev2vm *v, uint64_t now)
 		return true;
 	v->hold_over = until;
 	pending_drop_except(&v->d, 0);
+	vr_hold_drop(&v->d, &v->hold);
 	return false;
 }
 
@@ -152,7 +153,7 @@ deliver(struct vr_dev2vm *v, struct rte_mbuf **m, uint16_t n, uint64_t bytes, bo
 	if (d->n_txq > 0)
 		spread(d, m, n, now);
 	else if (holding)
-		pending_keep(d, &d->pend[0], m, n, now);
+		vr_hold_keep(d, &v->hold, m, n);
 	else
 		dir_drop_unready(d, m, n, bytes);
 }
@@ -161,7 +162,7 @@ deliver(struct vr_dev2vm *v, struct rte_mbuf **m, uint16_t n, uint64_t bytes, bo
 static uint16_t
 room(struct vr_dev2vm *v, bool holding)
 {
-	return v->d.n_txq > 0 ? guest_room(&v->d) : holding ? pend_room(&v->d.pend[0]) : VR_BURST;
+	return v->d.n_txq > 0 ? guest_room(&v->d) : holding ? vr_hold_room(&v->hold) : VR_BURST;
 }
 
 /* DEST: what the peer relay sent the guest comes in ahead of the device's. */
@@ -197,6 +198,28 @@ into_tunnel(struct vr_dev2vm *v, struct vr_tunnel_port *t, struct rte_mbuf **m, 
 	port_tx(&t->port, 0, m, n);
 }
 
+/* Held frames into the guest, as far as its vrings and the budget take
+ * them; true once none is left. */
+static bool
+release_held(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
+{
+	struct rte_mbuf *m[VR_BURST];
+	uint16_t want, n;
+
+	while ((want = budget_burst(b, guest_room(&v->d))) > 0 &&
+	       (n = vr_hold_take(&v->hold, m, want)) > 0) {
+		budget_charge(b, n, 0);
+		spread(&v->d, m, n, now);
+	}
+	return vr_hold_count(&v->hold) == 0;
+}
+
+void
+dev2vm_drain(struct vr_dev2vm *v)
+{
+	vr_hold_drop(&v->d, &v->hold);
+}
+
 unsigned
 dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 {
@@ -214,6 +237,9 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 
 	for (uint16_t k = 0; k < d->n_txq; k++)
 		flush_to_guest(d, d->txq[k], now);
+	/* the guest came: what was held for it goes in before anything newer */
+	if (unlikely(vr_hold_count(&v->hold) > 0) && d->n_txq > 0 && !release_held(v, now, b))
+		return moved;
 	if (unlikely(t != NULL)) {
 		vr_tunnel_tick(t, vr_tunnel_side(t, false), now);
 		if (t->role == VR_TUNNEL_DEST)

@@ -50,4 +50,6 @@ dir_drain(struct vr_dir *d)
 	pending_drop_except(d, 0);
 	if (d->kind == VR_VM2DEV)
 		vm2dev_drain(vm2dev_of(d));
+	else
+		dev2vm_drain(dev2vm_of(d));
 }

@@ -6,12 +6,11 @@
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 
+#include "ctl.h"
 #include "errmsg.h"
 #include "handoff.h"
 #include "log.h"
 #include "relay.h"
-
-#define HOLD_SECONDS 2
 
 /* Queue a's announcement frames for the vm2dev worker, which owns the
  * device's TX queues; returns how many were queued, *built how many made. */
@@ -54,7 +53,8 @@ prime_announce(int id, const struct vr_addrs *a, bool now, char *err, size_t err
 	}
 	r->announce = *a;
 	if (now && !r->vhost.running) {
-		handoff_hold(r->dev2vm, rte_get_tsc_cycles() + HOLD_SECONDS * rte_get_tsc_hz());
+		handoff_hold(r->dev2vm, rte_get_tsc_cycles() +
+		                            ctl_conf()->hold_ms * (rte_get_tsc_hz() / 1000));
 		queued = queue_announcement(r, a, &n);
 	}
 	relay_unlock();

@@ -469,6 +469,14 @@ test_underlay(void **state)
 	    "underlay-gateway4-mac = 03:00:00:00:01:01\n",
 	    "t.conf:1: underlay-gateway4-mac '03:00:00:00:01:01' is not a unicast MAC "
 	    "(xx:xx:xx:xx:xx:xx)");
+	/* the destination's hold */
+	parse_ok(&c, "hold-frames = 0\nhold-ms = 300\n");
+	assert_int_equal(c.hold_frames, 0);
+	assert_int_equal(c.hold_ms, 300);
+	assert_int_equal(c.hold_bytes, 8 << 20);
+	expect_parse_error("hold-ms = 0\n", "t.conf:1: hold-ms '0' is not in 1..60000");
+	expect_parse_error("hold-frames = 70000\n",
+	                   "t.conf:1: hold-frames '70000' is not in 0..65535");
 	/* the redirects' timers, in seconds */
 	parse_ok(&c, "tunnel-lifetime = 3600\ntunnel-tcp-linger = 3\n");
 	assert_int_equal(c.underlay.lifetime_s, 3600);

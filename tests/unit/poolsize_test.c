@@ -139,7 +139,18 @@ test_pool_mbufs_by_hand(void **state)
 	    .queues = 1, .guest_queues = 8, .rxd = 1024, .txd = 1024, .mtu = 9000, .lcores = 2};
 
 	(void)state;
-	assert_int_equal(vr_pool_mbufs(&def), 4095);    /* 3680 <= 4095, 2047 < 3680 */
+	assert_int_equal(vr_pool_mbufs(&def), 4095); /* 3680 <= 4095, 2047 < 3680 */
+	/* with the destination's default hold, 4096 whole 1-segment frames
+	 * (8 MiB would fill 4096 + 4096): 3680 + 4096 = 7776 -> 8191 */
+	def.hold_frames = 4096;
+	def.hold_bytes = 8 << 20;
+	assert_int_equal(vr_pool_mbufs(&def), 8191); /* 7776 <= 8191, 4095 < 7776 */
+	/* jumbo frames stop at the bytes first: 4096 + 8 MiB / 2 KiB = 8192
+	 * segments, not 4096 x 5: 32256 + 8192 = 40448 -> 65535 */
+	jumbo.hold_frames = 4096;
+	jumbo.hold_bytes = 8 << 20;
+	assert_int_equal(vr_pool_mbufs(&jumbo), 65535); /* 40448 <= 65535, 32767 < 40448 */
+	def.hold_frames = jumbo.hold_frames = 0;
 	assert_int_equal(vr_pool_mbufs(&jumbo), 32767); /* 32256 <= 32767, 16383 < 32256 */
 	no_regression(vr_pool_mbufs(&wide) == 16383,    /* 11968 <= 16383, 8191 < 11968 */
 	              "pending buffers of a guest with more queue pairs than the device counted "

@@ -395,6 +395,11 @@ relay_new(struct site *s, const char *ring, bool guest_here)
 	r->vm2dev.inject = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "%s_ans", ring);
 	s->tun.answers = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "%s_hold", ring);
+	r->dev2vm.hold.ring = rte_ring_create(name, 256, SOCKET_ID_ANY,
+	                                      RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	r->dev2vm.hold.bytes_max = UINT64_MAX;
+	assert_non_null(r->dev2vm.hold.ring);
 	assert_non_null(r->vm2dev.inject);
 	assert_non_null(s->tun.answers);
 	handoff_tunnel(&r->vm2dev, &r->dev2vm, &s->tun);
@@ -419,6 +424,7 @@ relay_free(struct relay *r, struct site *s)
 		rte_pktmbuf_free(m);
 	rte_ring_free(s->tun.answers);
 	rte_ring_free(r->vm2dev.inject);
+	rte_ring_free(r->dev2vm.hold.ring);
 	free(r);
 }
 

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The destination's hold (docs/migration.md): frames for a guest on its way
+ * here, from the device or from the tunnel, kept while the guest is not
+ * running yet, up to hold-frames frames and hold-bytes bytes (config), and
+ * handed to the guest first, in order, when its vrings start; at the
+ * control side's deadline (handoff_hold) what is still held goes, counted
+ * not-ready. Beyond the bounds nothing is taken: frames wait where they
+ * are (the device's ring, the tunnel's), as a full hold would make a NIC
+ * wait.
+ *
+ * Worker code: the ring's both ends are the device-to-guest worker's.
+ */
+#ifndef VR_HOLD_H
+#define VR_HOLD_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dir.h"
+
+struct vr_hold {
+	struct rte_ring *ring; /* [ctl] SP/SC; NULL: nothing is held */
+	uint64_t bytes_max;    /* [ctl] */
+	uint64_t bytes;        /* worker's: bytes held now */
+};
+
+/* Frames the hold takes now (at most VR_BURST). */
+uint16_t vr_hold_room(const struct vr_hold *h);
+
+/* Keeps m[0..n) (n <= vr_hold_room), counted held. */
+void vr_hold_keep(struct vr_dir *d, struct vr_hold *h, struct rte_mbuf **m, uint16_t n);
+
+/* Up to max held frames, oldest first, for the guest. */
+uint16_t vr_hold_take(struct vr_hold *h, struct rte_mbuf **m, uint16_t max);
+
+static inline unsigned
+vr_hold_count(const struct vr_hold *h)
+{
+	return h->ring != NULL ? rte_ring_count(h->ring) : 0;
+}
+
+/* Everything held goes back to its pool, counted not-ready. */
+void vr_hold_drop(struct vr_dir *d, struct vr_hold *h);
+
+#endif
