@@ -126,6 +126,16 @@ port_request(const struct vr_ctl *c, Virtioforwarder__PortControlRequest *req, i
 	return NULL;
 }
 
+/* The guest's items (a MAC, then addresses) into req's announce list. */
+static void
+set_items(Virtioforwarder__PortControlRequest *req, char **ptrs, char items[][48], unsigned n)
+{
+	for (unsigned i = 0; i < n && i < VR_ANNOUNCE_MAX; i++)
+		ptrs[i] = items[i];
+	req->n_announce = n < VR_ANNOUNCE_MAX ? n : VR_ANNOUNCE_MAX;
+	req->announce = ptrs;
+}
+
 int
 vr_ctl_announce(const struct vr_ctl *c, int id, char items[][48], unsigned n, bool now)
 {
@@ -134,11 +144,8 @@ vr_ctl_announce(const struct vr_ctl *c, int id, char items[][48], unsigned n, bo
 	char *ptrs[VR_ANNOUNCE_MAX];
 	int rc;
 
-	for (unsigned i = 0; i < n && i < VR_ANNOUNCE_MAX; i++)
-		ptrs[i] = items[i];
+	set_items(&req, ptrs, items, n);
 	req.op = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__ANNOUNCE;
-	req.n_announce = n < VR_ANNOUNCE_MAX ? n : VR_ANNOUNCE_MAX;
-	req.announce = ptrs;
 	req.has_announce_now = now;
 	req.announce_now = now;
 	resp = port_request(c, &req, id, "ANNOUNCE", &rc);
@@ -239,11 +246,8 @@ vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, 
 
 	if (vr_ctl_peer_underlay(src, dst, peer, &same) < 0)
 		return -1;
-	for (unsigned i = 0; i < n && i < VR_ANNOUNCE_MAX; i++)
-		ptrs[i] = items[i];
+	set_items(&req, ptrs, items, n);
 	req.op = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__REDIRECT;
-	req.n_announce = n < VR_ANNOUNCE_MAX ? n : VR_ANNOUNCE_MAX;
-	req.announce = ptrs;
 	rd.role = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__REDIRECT__ROLE__SOURCE;
 	rd.peer = peer;
 	req.redirect = &rd;

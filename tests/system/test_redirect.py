@@ -202,6 +202,12 @@ def relay(s, net, name, iface, mac, addr, gw, extra=()):
     d.argv = ["ip", "netns", "exec", net.ns["R"]] + d.argv
     d.dir = own
     d.start()
+    router_side(net, iface, mac)
+    return d
+
+
+def router_side(net, iface, mac):
+    """The router's end of a relay's net_tap (made anew by every start)."""
     R = net.ns["R"]
     wait_for(lambda: iface in sh("ip", "link", ns=R), 10, iface + " in the router")
     # the tap's kernel end took the port's MAC: the router gets its own
@@ -212,7 +218,6 @@ def relay(s, net, name, iface, mac, addr, gw, extra=()):
     sh("ip", "addr", "add", "2001:db8:%s::1/64" % ("a" if iface == "vta" else "b"), "dev", iface,
        "nodad", ns=R)
     sh("ip", "link", "set", iface, "up", ns=R)
-    return d
 
 
 def hypervisor(s, net, name, sock):
@@ -505,6 +510,44 @@ def test_ipv6_guest_over_an_ipv6_underlay(s):
         check(ra["opened"]["pkts"] > 0 and ra["answered"] >= 0 and ra["frag_failed"] == 0,
               "A: %s" % ra)
         both_end_it(a, b)
+
+
+def test_underlay_down_and_the_peer_killed(s):
+    """Faults: LAN B's link goes down for 2 s under the session (TCP rides it
+    out, nothing is counted as forged); then relay B is killed and started
+    again without its redirect: A runs on, B counts what A still sends as
+    unclaimed, and both exit cleanly."""
+    with Net("rk%d" % os.getpid()) as net:
+        R = net.ns["R"]
+        a, b, hv, client = start_session(s, net)
+        rc, out = ctl(a, "redirect", "0", b.dir, "0")
+        check(rc == 0, "vrelayctl redirect: %s" % out)
+        switch_hypervisor(s, net, hv, a, b)
+        sh("ip", "link", "set", "vtb", "down", ns=R)
+        time.sleep(2)  # the fault's length, not a wait for readiness
+        sh("ip", "link", "set", "vtb", "up", ns=R)
+        print("    " + session_survived(client))
+        rb = b.tel.query("/vrelay/redirect,0")
+        check(rb["opened"]["auth"] == 0 and rb["opened"]["malformed"] == 0, "B: %s" % rb)
+
+        b.kill()
+        before = a.tel.query("/vrelay/redirect,0")["sealed"]["pkts"]
+        sh("ping", "-c", "3", "-i", "0.2", "-W", "1", "198.51.100.20", ns=net.ns["C"], ok=False)
+        check(a.tel.query("/vrelay/redirect,0")["sealed"]["pkts"] > before,
+              "A stopped sealing when its peer went")
+        b.start()
+        router_side(net, "vtb", B_MAC)
+        wait_for(lambda: b.tel.query("/vrelay/underlay")["gateway4_mac"] != "", 15,
+                 "relay B back, its gateway learned")
+        check(b.tel.query("/vrelay/redirect,0")["state"] == "none", "B kept a redirect")
+        # what A sends now reaches a B that has no such SPI: counted there
+        wait_for(lambda: (sh("ping", "-c", "1", "-W", "1", "198.51.100.20", ns=net.ns["C"],
+                             ok=False) and
+                          b.tel.query("/vrelay/underlay")["tunnel_unclaimed"] > 0), 15,
+                 "B to count A's frames as unclaimed")
+        check(a.relay(0)["state"] in ("waiting", "connected"), "relay A: %s" % a.relay(0))
+        for d in (a, b):
+            check(d.stop() == 0, "%s exit code" % d.name)
 
 
 def test_redirect_refusals(s):
