@@ -105,13 +105,14 @@ hold_active(struct vr_dev2vm *v, uint64_t now)
 	return false;
 }
 
-/* The guest or its enabled vrings changed. A guest that came ends the hold,
- * and what waits for it gets a fresh retry window: its first enqueue may
- * find the vring not yet filled. Without a guest, held frames stay while
- * the hold lasts; frames for vrings that went are dropped. */
 static void into_tunnel(struct vr_dev2vm *v, struct vr_tunnel_port *t, struct rte_mbuf **m,
                         uint16_t n, uint64_t bytes);
 
+/* The guest or its enabled vrings changed. A guest that came ends the hold,
+ * and what waits for it gets a fresh retry window: its first enqueue may
+ * find the vring not yet filled. Without a guest, held frames stay while
+ * the hold lasts; frames for vrings that went are dropped, or follow the
+ * guest through its redirect's tunnel. */
 static void
 on_sync(struct vr_dev2vm *v, uint32_t old_gen, uint64_t now, struct vr_tunnel_port *t)
 {

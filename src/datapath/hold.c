@@ -21,6 +21,7 @@ vr_hold_keep(struct vr_dir *d, struct vr_hold *h, struct rte_mbuf **m, uint16_t 
 	uint64_t bytes = sum_bytes(m, (uint16_t)kept);
 
 	h->bytes += bytes;
+	h->n += kept;
 	ctr_add(d->c.held, kept);
 	if (kept < n) /* only when a caller took more than vr_hold_room */
 		dir_drop_unready(d, m + kept, (uint16_t)(n - kept),
@@ -33,6 +34,7 @@ vr_hold_take(struct vr_hold *h, struct rte_mbuf **m, uint16_t max)
 	unsigned n = rte_ring_sc_dequeue_burst(h->ring, (void **)m, max, NULL);
 
 	h->bytes -= sum_bytes(m, (uint16_t)n);
+	h->n -= n;
 	return (uint16_t)n;
 }
 
@@ -45,4 +47,5 @@ vr_hold_drop(struct vr_dir *d, struct vr_hold *h)
 	while (h->ring != NULL && (n = vr_hold_take(h, m, VR_BURST)) > 0)
 		dir_drop_unready(d, m, n, sum_bytes(m, n));
 	h->bytes = 0;
+	h->n = 0;
 }

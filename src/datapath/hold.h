@@ -25,6 +25,7 @@ struct vr_hold {
 	struct rte_ring *ring; /* [ctl] SP/SC; NULL: nothing is held */
 	uint64_t bytes_max;    /* [ctl] */
 	uint64_t bytes;        /* worker's: bytes held now */
+	uint32_t n;            /* worker's: frames held now (read every pass: no ring access) */
 };
 
 /* Frames the hold takes now (at most VR_BURST). */
@@ -39,7 +40,7 @@ uint16_t vr_hold_take(struct vr_hold *h, struct rte_mbuf **m, uint16_t max);
 static inline unsigned
 vr_hold_count(const struct vr_hold *h)
 {
-	return h->ring != NULL ? rte_ring_count(h->ring) : 0;
+	return h->n;
 }
 
 /* Everything held goes back to its pool, counted not-ready. */
