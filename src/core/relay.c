@@ -42,6 +42,7 @@ static struct vr_relay *relays[VR_MAX_RELAYS];
 static struct vr_cpuset worker_cpus;
 static uint64_t retry_tsc;
 static uint32_t hold_frames, hold_bytes;
+static uint64_t hold_patience;
 static uint64_t leaked_mbufs;
 static uint64_t pools_created;
 
@@ -52,6 +53,7 @@ relay_module_init(uint32_t retry_us, const struct vr_conf *conf)
 	worker_cpus = conf->workers;
 	hold_frames = conf->hold_frames;
 	hold_bytes = conf->hold_bytes;
+	hold_patience = rte_get_tsc_hz() / 1000 * conf->hold_ms;
 	return 0;
 }
 
@@ -180,6 +182,7 @@ dirs_create(struct vr_relay *r)
 		    rte_ring_create(name, hold_frames, r->pool_socket,
 		                    RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 		r->dev2vm->hold.bytes_max = hold_bytes;
+		r->dev2vm->hold.patience = hold_patience;
 	}
 	seq++;
 	return r->vm2dev->inject != NULL && (hold_frames == 0 || r->dev2vm->hold.ring != NULL) ? 0

@@ -130,6 +130,8 @@ on_sync(struct vr_dev2vm *v, uint32_t old_gen, uint64_t now, struct vr_tunnel_po
 			p->n = 0;
 		}
 
+	if (d->seen_dst_gen == 0)
+		v->hold.releasing = false; /* a guest that comes next waits afresh */
 	if (d->seen_dst_gen != 0) {
 		v->hold_over = __atomic_load_n(&v->hold_until, __ATOMIC_RELAXED);
 		for (uint16_t k = 0; k < d->n_txq; k++)
@@ -199,20 +201,45 @@ into_tunnel(struct vr_dev2vm *v, struct vr_tunnel_port *t, struct rte_mbuf **m, 
 	port_tx(&t->port, 0, m, n);
 }
 
-/* Held frames into the guest, as far as its vrings and the budget take
- * them; true once none is left. */
+/* Held frames into the guest that came, a batch at a time, the next once
+ * its vrings took the last; what waits in a pending buffer meanwhile gets
+ * no retry window (a guest just resumed takes a while to drain its first
+ * ring), only the hold's patience, after which what is still held goes.
+ * True once nothing held is left: newer frames may follow. */
 static bool
 release_held(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 {
+	struct vr_dir *d = &v->d;
+	struct vr_hold *h = &v->hold;
 	struct rte_mbuf *m[VR_BURST];
+	bool waiting = false;
 	uint16_t want, n;
 
-	while ((want = budget_burst(b, guest_room(&v->d))) > 0 &&
-	       (n = vr_hold_take(&v->hold, m, want)) > 0) {
-		budget_charge(b, n, 0);
-		spread(&v->d, m, n, now);
+	if (!h->releasing) {
+		h->releasing = true;
+		h->since = now;
 	}
-	return vr_hold_count(&v->hold) == 0;
+	if (now - h->since > h->patience) {
+		vr_hold_drop(d, h);
+		h->releasing = false;
+		return true;
+	}
+	for (uint16_t k = 0; k < d->n_txq; k++)
+		if (d->pend[d->txq[k]].n > 0) {
+			d->pend[d->txq[k]].since = now;
+			waiting = true;
+		}
+	if (!waiting && vr_hold_count(h) > 0) {
+		want = budget_burst(b, guest_room(d));
+		n = want > 0 ? vr_hold_take(h, m, want) : 0;
+		if (n > 0) {
+			budget_charge(b, n, 0);
+			spread(d, m, n, now);
+		}
+	} else if (!waiting) {
+		h->releasing = false; /* all taken */
+	}
+	return vr_hold_count(h) == 0;
 }
 
 void
@@ -239,7 +266,8 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 	for (uint16_t k = 0; k < d->n_txq; k++)
 		flush_to_guest(d, d->txq[k], now);
 	/* the guest came: what was held for it goes in before anything newer */
-	if (unlikely(vr_hold_count(&v->hold) > 0) && d->n_txq > 0 && !release_held(v, now, b))
+	if (unlikely(v->hold.releasing || vr_hold_count(&v->hold) > 0) && d->n_txq > 0 &&
+	    !release_held(v, now, b))
 		return moved;
 	if (unlikely(t != NULL)) {
 		vr_tunnel_tick(t, vr_tunnel_side(t, false), now);

@@ -14,6 +14,7 @@
 #ifndef VR_HOLD_H
 #define VR_HOLD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
@@ -24,8 +25,14 @@
 struct vr_hold {
 	struct rte_ring *ring; /* [ctl] SP/SC; NULL: nothing is held */
 	uint64_t bytes_max;    /* [ctl] */
-	uint64_t bytes;        /* worker's: bytes held now */
-	uint32_t n;            /* worker's: frames held now (read every pass: no ring access) */
+	/* [ctl] TSC a guest that came may take to accept the held frames, a
+	 * batch at a time, before the rest go (a guest just resumed is slow:
+	 * the retry window is too short for it) */
+	uint64_t patience;
+	bool releasing; /* worker's: handing held frames to a guest that came */
+	uint64_t since; /* worker's: when that began */
+	uint64_t bytes; /* worker's: bytes held now */
+	uint32_t n;     /* worker's: frames held now (read every pass: no ring access) */
 };
 
 /* Frames the hold takes now (at most VR_BURST). */

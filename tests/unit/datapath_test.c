@@ -73,6 +73,7 @@ rig_new(uint16_t dev_queues)
 	r->dev2vm.hold.ring = rte_ring_create("dp_test_hold", HOLD_FRAMES, SOCKET_ID_ANY,
 	                                      RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	r->dev2vm.hold.bytes_max = UINT64_MAX;
+	r->dev2vm.hold.patience = UINT64_MAX / 2;
 	assert_non_null(r->dev2vm.hold.ring);
 	return r;
 }
@@ -700,6 +701,53 @@ test_dev2vm_hold_until_guest_starts(void **state)
 	rig_free(r);
 }
 
+/* Held frames go into a guest that came a batch at a time, each once the
+ * last was taken, so none waits out a retry window; a guest that takes
+ * nothing for the hold's patience loses the rest. */
+static void
+test_dev2vm_hold_released_in_batches(void **state)
+{
+	struct rig *r = rig_new(1);
+	struct vr_dir *d = &r->dev2vm.d;
+
+	(void)state;
+	r->dev2vm.hold.patience = 50 * RETRY;
+	handoff_hold(&r->dev2vm, 1000000);
+	push_frames(&r->dev.rx[0], 0, 90, 1);
+	poll_at(d, 10);
+	assert_int_equal(vr_hold_count(&r->dev2vm.hold), 90);
+	guest_up(r, 1);
+	r->guest.tx_room[0] = 0; /* just resumed: it takes nothing for a while */
+	poll_at(d, 20);
+	assert_int_equal(vr_hold_count(&r->dev2vm.hold), 90 - VR_BURST);
+	/* ten retry windows pass: nothing more is let out, nothing expires */
+	for (uint64_t k = 1; k <= 10; k++)
+		poll_at(d, 20 + k * RETRY);
+	no_regression(d->c.drop_full == 0,
+	              "held frames waited out a retry window and were dropped");
+	assert_int_equal(vr_hold_count(&r->dev2vm.hold), 90 - VR_BURST);
+	/* it takes them: all of them, in order */
+	r->guest.tx_room[0] = 1000;
+	for (uint64_t k = 11; k <= 20; k++)
+		poll_at(d, 20 + k * RETRY);
+	assert_int_equal(d->c.tx_pkts, 90);
+	assert_in_order(&r->guest.tx[0], 0);
+	/* a guest that never takes what was let out: after the patience the
+	 * rest of the hold goes, as not-ready */
+	guest_down(r);
+	handoff_hold(&r->dev2vm, 2000000);
+	push_frames(&r->dev.rx[0], 100, 70, 1);
+	poll_at(d, 1000000);
+	guest_up(r, 1);
+	r->guest.tx_room[0] = 0;
+	poll_at(d, 1000001);
+	assert_int_equal(vr_hold_count(&r->dev2vm.hold), 70 - VR_BURST);
+	poll_at(d, 1000001 + 51 * RETRY);
+	assert_int_equal(vr_hold_count(&r->dev2vm.hold), 0);
+	assert_int_equal(d->c.drop_unready, 70 - VR_BURST);
+	rig_free(r);
+}
+
 /* A hold whose guest never comes: at the deadline what was held goes, as
  * not-ready, and frames are dropped as they come from then on. */
 static void
@@ -888,6 +936,7 @@ main(void)
 	    cmocka_unit_test(test_dev2vm_vring_disabled_mid_burst),
 	    cmocka_unit_test(test_dev2vm_guest_gone_with_frames_pending),
 	    cmocka_unit_test(test_dev2vm_hold_until_guest_starts),
+	    cmocka_unit_test(test_dev2vm_hold_released_in_batches),
 	    cmocka_unit_test(test_dev2vm_hold_expires),
 	    cmocka_unit_test(test_drain_returns_everything),
 	    cmocka_unit_test(test_dev2vm_underlay_frames_never_reach_the_guest),

@@ -399,6 +399,7 @@ relay_new(struct site *s, const char *ring, bool guest_here)
 	r->dev2vm.hold.ring = rte_ring_create(name, 256, SOCKET_ID_ANY,
 	                                      RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	r->dev2vm.hold.bytes_max = UINT64_MAX;
+	r->dev2vm.hold.patience = UINT64_MAX / 2;
 	assert_non_null(r->dev2vm.hold.ring);
 	assert_non_null(r->vm2dev.inject);
 	assert_non_null(s->tun.answers);

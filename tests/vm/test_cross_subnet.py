@@ -64,7 +64,12 @@ def test_udp_stream_loses_nothing(s):
     held = b.relay(0)["dev2vm"]["held"]
     print("      %d held at B for the guest on its way, %d through the tunnel" % (
         held, b.relay(0)["dev2vm"]["tunnel"]["in"]))
+    where = ""
+    if lost_dgrams or reordered:  # the guest's own drops, or the relays'
+        where = "; guest %s; A dev2vm %s; B dev2vm %s" % (
+            dst.console.run("grep Udp: /proc/net/snmp")[1].replace("\n", " | "),
+            a.relay(0)["dev2vm"], b.relay(0)["dev2vm"])
     check(total > 10000 and lost_dgrams == 0 and reordered == 0,
-          "UDP through the switchover: %d of %d lost, %d out of order" % (lost_dgrams, total,
-                                                                          reordered))
+          "UDP through the switchover: %d of %d lost, %d out of order%s" % (
+              lost_dgrams, total, reordered, where))
     finish(a, b, dst)
