@@ -5,9 +5,9 @@
  * running yet, up to hold-frames frames and hold-bytes bytes (config), and
  * handed to the guest first, in order, a batch at a time, when its vrings
  * start (dev2vm.c, release_held); at the control side's deadline
- * (handoff_hold) what is still held goes, counted not-ready. Beyond the bounds nothing is taken:
- * frames wait where they are (the device's ring, the tunnel's), as a full hold would make a NIC
- * wait.
+ * (handoff_hold) what is still held goes, counted not-ready. Beyond the
+ * bounds nothing is taken: frames wait where they are (the device's ring,
+ * the tunnel's), as a full hold would make a NIC wait.
  *
  * Worker code: the ring's both ends are the device-to-guest worker's.
  */
