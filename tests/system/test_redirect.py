@@ -38,6 +38,7 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 5001)); s.listen(1)
 print("listening", flush=True)
 c, _ = s.accept()
+print("accepted", flush=True)
 while True:
     d = c.recv(65536)
     if not d:
@@ -273,7 +274,8 @@ def start_session(s, net, v6=False):
     wait_for(lambda: "listening" in server.output(), 10, "the guest's echo server")
     client = s.spawn(["ip", "netns", "exec", C, "/usr/bin/python3", "-c", ECHO_CLIENT, "8",
                       guest, "no-bulk" if v6 else "bulk"], "echo_client.log")
-    time.sleep(0.5)  # the session is established and running before the move
+    # the session is established before the move
+    wait_for(lambda: "accepted" in server.output(), 30, "the client's session")
     return a, b, hv, client
 
 
