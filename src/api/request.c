@@ -316,6 +316,11 @@ vr_port_req_decode(const uint8_t *buf, size_t len, struct vr_port_req *q, char *
 	if (rc == 0)
 		rc = port_checks(m, q, err, errlen);
 out:
+	/* key material leaves no copy in freed memory */
+	for (size_t i = 0; m->redirect != NULL && i < m->redirect->n_sa; i++) {
+		memset(m->redirect->sa[i]->key.data, 0, m->redirect->sa[i]->key.len);
+		memset(m->redirect->sa[i]->salt.data, 0, m->redirect->sa[i]->salt.len);
+	}
 	virtioforwarder__port_control_request__free_unpacked(m, NULL);
 	return rc;
 }

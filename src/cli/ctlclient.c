@@ -189,7 +189,7 @@ parse_underlay(const char *text, uint8_t ip[16], bool *v6, unsigned *prefix)
 	addr[slash - text] = '\0';
 	*v6 = strchr(addr, ':') != NULL;
 	*prefix = (unsigned)atoi(slash + 1);
-	return inet_pton(*v6 ? AF_INET6 : AF_INET, addr, ip) == 1;
+	return *prefix <= (*v6 ? 128u : 32u) && inet_pton(*v6 ? AF_INET6 : AF_INET, addr, ip) == 1;
 }
 
 /* Whether a and b share their first bits bits. */

@@ -130,8 +130,11 @@ on_sync(struct vr_dev2vm *v, uint32_t old_gen, uint64_t now, struct vr_tunnel_po
 			p->n = 0;
 		}
 
-	if (d->seen_dst_gen == 0)
-		v->hold.releasing = false; /* a guest that comes next waits afresh */
+	if (d->seen_dst_gen == 0 && v->hold.releasing) {
+		/* gone in the middle of taking what was held for it */
+		vr_hold_drop(d, &v->hold);
+		v->hold.releasing = false;
+	}
 	if (d->seen_dst_gen != 0) {
 		v->hold_over = __atomic_load_n(&v->hold_until, __ATOMIC_RELAXED);
 		for (uint16_t k = 0; k < d->n_txq; k++)
@@ -279,7 +282,10 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 		uint16_t want, got, n;
 
 		do {
-			want = budget_burst(b, away ? VR_BURST : room(v, holding));
+			/* the relay's own frames (the tap) are read even when the
+			 * hold is full: the guest's beyond it are dropped then */
+			want = budget_burst(b, away || (holding && tap != NULL) ? VR_BURST
+			                                                        : room(v, holding));
 			if (want == 0)
 				break;
 			got = port_rx(d->src, q, m, want);

@@ -17,13 +17,17 @@ vr_hold_room(const struct vr_hold *h)
 void
 vr_hold_keep(struct vr_dir *d, struct vr_hold *h, struct rte_mbuf **m, uint16_t n)
 {
-	unsigned kept = rte_ring_sp_enqueue_burst(h->ring, (void **)m, n, NULL);
+	/* the bytes bound holds even for a caller that takes more than the room
+	 * (the underlay tap's relay reads its device whatever the hold) */
+	unsigned kept = h->ring != NULL && h->bytes < h->bytes_max
+	                    ? rte_ring_sp_enqueue_burst(h->ring, (void **)m, n, NULL)
+	                    : 0;
 	uint64_t bytes = sum_bytes(m, (uint16_t)kept);
 
 	h->bytes += bytes;
 	h->n += kept;
 	ctr_add(d->c.held, kept);
-	if (kept < n) /* only when a caller took more than vr_hold_room */
+	if (kept < n)
 		dir_drop_unready(d, m + kept, (uint16_t)(n - kept),
 		                 sum_bytes(m + kept, (uint16_t)(n - kept)));
 }

@@ -23,7 +23,7 @@
 
 /* Which tunnel's ring takes ESP with an SPI: immutable once published
  * (handoff_tunnels replaces it whole). */
-#define VR_DEMUX_MAX 32
+#define VR_DEMUX_MAX 128 /* two inbound SPIs for each of VR_MAX_RELAYS redirects */
 /* Tunnel packets being reassembled at once, and how long the first piece
  * waits for the rest (a path that reorders by more loses the packet). */
 #define VR_UNDERLAY_FRAG_PACKETS 128

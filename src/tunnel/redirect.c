@@ -139,6 +139,19 @@ spis_in_use(uint32_t *used)
 	return n;
 }
 
+/* Whether either SPI is an inbound SPI of a redirect here. */
+static bool
+in_use(uint32_t a, uint32_t b)
+{
+	uint32_t used[2 * VR_MAX_RELAYS];
+	size_t n = spis_in_use(used);
+
+	for (size_t i = 0; i < n; i++)
+		if (used[i] == a || used[i] == b)
+			return true;
+	return false;
+}
+
 /* Fresh keys for the four SAs (libsodium); inbound SPIs unique here. The
  * peer checks its own inbound SPIs (our outbound ones) when it adds. */
 static int
@@ -399,6 +412,9 @@ add_locked(int id, struct vr_redirect_req *q, struct vr_redirect_req *peer_req, 
 		return -1;
 	if (q->n_sa == 0 && keys_new(q->sa, err, errlen) < 0)
 		return -1;
+	if (q->n_sa != 0 && in_use(q->sa[IN4].spi, q->sa[IN6].spi))
+		return vr_err(err, errlen, "redirect: inbound SPI %u or %u is another redirect's",
+		              q->sa[IN4].spi, q->sa[IN6].spi);
 	x->t = port_new(r, x, q, &p, err, errlen);
 	if (x->t == NULL)
 		return -1;
