@@ -340,10 +340,13 @@ def test_tcp_session_survives_a_cross_subnet_move(s):
             struct.pack("!H", len(short) - 34) + short[40:]
         foreign = f0[:42] + b"\x7f\x7f\x7f\x7f" + f0[46:]
         got = {}
-        for name, fr in (("replay", f0), ("forged", forged), ("short", short),
-                         ("foreign", foreign)):
+        # (the replay goes twice: B may not have had the original, which a
+        # full tap queue can drop under the session's bulk; the second copy
+        # is a replay either way, the first one then opens as new)
+        for name, frs in (("replay", [f0, f0]), ("forged", [forged]), ("short", [short]),
+                          ("foreign", [foreign])):
             o, u = b.tel.query("/vrelay/redirect,0")["opened"], b.tel.query("/vrelay/underlay")
-            write_frames(s.path("attack.frames"), [fr])
+            write_frames(s.path("attack.frames"), frs)
             sh("/usr/bin/python3", "-c", INJECT, "vtb", s.path("attack.frames"), ns=net.ns["R"])
 
             def moved():
@@ -354,14 +357,16 @@ def test_tcp_session_survives_a_cross_subnet_move(s):
                 return {k: v for k, v in d.items() if v}
             wait_for(lambda: moved(), 5, "B to count the %s frame" % name)
             got[name] = moved()
-        check(got == {"replay": {"replay": 1}, "forged": {"auth": 1},
-                      "short": {"no_sa": 1}, "foreign": {"unclaimed": 1}},
-              "attacks counted as %s" % got)
+        replays = got["replay"].get("replay", 0)
+        check(got["forged"] == {"auth": 1} and got["short"] == {"no_sa": 1} and
+              got["foreign"] == {"unclaimed": 1} and set(got["replay"]) == {"replay"} and
+              replays in (1, 2), "attacks counted as %s" % got)
         out = session_survived(client)
         ra, rb = a.tel.query("/vrelay/redirect,0"), b.tel.query("/vrelay/redirect,0")
         # nothing else was dropped: the session's own frames all opened
         for k in ("auth", "replay", "no_sa", "wrong_peer", "malformed"):
-            check(ra["opened"][k] == 0 and rb["opened"][k] == (k in ("auth", "replay", "no_sa")),
+            want = replays if k == "replay" else int(k in ("auth", "no_sa"))
+            check(ra["opened"][k] == 0 and rb["opened"][k] == want,
                   "drops %s: %s %s" % (k, ra, rb))
         # both ways through the tunnel, counted where they entered and left
         check(counters(a, "dev2vm")["out"] > 0 and counters(b, "dev2vm")["in"] > 0,
