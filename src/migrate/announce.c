@@ -36,6 +36,22 @@ usable6(const uint8_t ip[16])
 	return memcmp(ip, zero, 16) != 0 && ip[0] != 0xff; /* not :: (DAD) or multicast */
 }
 
+/* Whether ip (len bytes) is among the n slots of table. */
+static bool
+table_has(const uint8_t *table, uint8_t n, const uint8_t *ip, size_t len)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (memcmp(table + i * len, ip, len) == 0)
+			return true;
+	return false;
+}
+
+bool
+vr_addrs_has(const struct vr_addrs *a, bool v6, const uint8_t *ip)
+{
+	return v6 ? table_has(a->ip6[0], a->n6, ip, 16) : table_has(a->ip4[0], a->n4, ip, 4);
+}
+
 /* Add ip (len bytes) to a table of VR_ADDRS_MAX slots of len bytes, once
  * full replacing the oldest; true if it was not there yet. */
 static bool
@@ -43,9 +59,8 @@ table_add(uint8_t *table, uint8_t *n, uint8_t *next, const uint8_t *ip, size_t l
 {
 	unsigned slot;
 
-	for (unsigned i = 0; i < *n; i++)
-		if (memcmp(table + i * len, ip, len) == 0)
-			return false;
+	if (table_has(table, *n, ip, len))
+		return false;
 	slot = *n < VR_ADDRS_MAX ? (*n)++ : (*next)++ % VR_ADDRS_MAX;
 	memcpy(table + slot * len, ip, len);
 	return true;

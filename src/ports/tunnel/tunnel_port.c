@@ -34,21 +34,6 @@ class_of(const struct rte_mbuf *m)
 	return SEAL6;
 }
 
-static bool
-addrs_have(const struct vr_addrs *a, bool v6, const uint8_t *ip)
-{
-	if (v6) {
-		for (uint8_t i = 0; i < a->n6; i++)
-			if (memcmp(a->ip6[i], ip, 16) == 0)
-				return true;
-		return false;
-	}
-	for (uint8_t i = 0; i < a->n4; i++)
-		if (memcmp(a->ip4[i], ip, 4) == 0)
-			return true;
-	return false;
-}
-
 /* An ARP request or NS: SOURCE answers the LAN's questions about the
  * guest's old addresses, DEST the guest's questions (the divert chose
  * them). The answer waits on the answers ring for rx_burst's caller. */
@@ -63,7 +48,7 @@ answer(struct vr_tunnel_port *t, struct rte_mbuf *q)
 	if (t->answers != NULL && rte_pktmbuf_linearize(q) == 0 &&
 	    vr_neigh_parse(rte_pktmbuf_mtod(q, const uint8_t *), q->pkt_len, &n) &&
 	    (n.kind == VR_NEIGH_ARP_REQUEST || n.kind == VR_NEIGH_NS) &&
-	    (t->role == VR_TUNNEL_DEST || addrs_have(&t->old, n.ipv6, n.target_ip)))
+	    (t->role == VR_TUNNEL_DEST || vr_addrs_has(&t->old, n.ipv6, n.target_ip)))
 		len = vr_neigh_answer(&n, t->answer_mac.addr_bytes, out);
 	rte_pktmbuf_free(q);
 	if (len == 0) {
@@ -331,14 +316,14 @@ from_old(const struct vr_tunnel_port *t, const struct rte_mbuf *f)
 	if (len < 34)
 		return false;
 	if (p[12] == 0x08 && p[13] == 0x00)
-		return addrs_have(&t->old, false, p + 26);
+		return vr_addrs_has(&t->old, false, p + 26);
 	/* link-local addresses are never routed: nothing to carry */
 	if (p[12] == 0x86 && p[13] == 0xdd)
 		return len >= 54 && !(p[22] == 0xfe && (p[23] & 0xc0) == 0x80) &&
-		       addrs_have(&t->old, true, p + 22);
+		       vr_addrs_has(&t->old, true, p + 22);
 	/* its questions about others, not its announcements of itself */
-	return p[12] == 0x08 && p[13] == 0x06 && len >= 42 && addrs_have(&t->old, false, p + 28) &&
-	       !addrs_have(&t->old, false, p + 38);
+	return p[12] == 0x08 && p[13] == 0x06 && len >= 42 &&
+	       vr_addrs_has(&t->old, false, p + 28) && !vr_addrs_has(&t->old, false, p + 38);
 }
 
 /* A diverted TCP frame the guest left to segment: cut here (the tunnel
