@@ -217,6 +217,15 @@ redirect_checks(const Virtioforwarder__PortControlRequest *m, struct vr_port_req
 		o->has_gw_mac = true;
 		memcpy(o->gw_mac, gw.mac, 6);
 	}
+	o->peer_relay = r->has_peer_relay ? (int)r->peer_relay : -1;
+	if (r->has_peer_relay && r->peer_relay >= VR_MAX_RELAYS)
+		return vr_err(err, errlen, "REDIRECT: peer_relay %u is not in 0..%d", r->peer_relay,
+		              VR_MAX_RELAYS - 1);
+	if (r->peer_control != NULL && strlen(r->peer_control) >= sizeof(o->peer_control))
+		return vr_err(err, errlen, "REDIRECT: peer_control is longer than %zu bytes",
+		              sizeof(o->peer_control) - 1);
+	if (r->peer_control != NULL)
+		snprintf(o->peer_control, sizeof(o->peer_control), "%s", r->peer_control);
 	if (o->role == VR_TUNNEL_DEST && (!o->guest.has_mac || !o->has_gw_mac || r->n_sa == 0))
 		return vr_err(err, errlen,
 		              "REDIRECT: the destination needs the guest (announce), "

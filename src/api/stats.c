@@ -10,6 +10,7 @@
  * ROUTER sockets), so a long delay holds up nothing else, not even the next
  * stats request (the original busy-waited its service thread).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "control.h"
 #include "errmsg.h"
 #include "log.h"
+#include "redirect.h"
 #include "relay.h"
 #include "request.h"
 #include "virtioforwarder.pb-c.h"
@@ -39,6 +41,9 @@ struct relay_msg {
 	char up_state[32], down_state[32], state[16], mode[8];
 	char mac[18], ip_text[2 * VR_ADDRS_MAX][48];
 	char *ips[2 * VR_ADDRS_MAX];
+	/* the redirect: the guest it carries (MAC, then addresses), its peer */
+	char rd_text[1 + 2 * VR_ADDRS_MAX][48], *rd_items[1 + 2 * VR_ADDRS_MAX];
+	char rd_peer[48], rd_control[VR_PEER_CONTROL_MAX];
 	/* the generated counter lists (counters.h) */
 	Virtioforwarder__Counter dir_ctr[2][VR_N_DIR_COUNTERS];
 	Virtioforwarder__Counter *dir_ctr_list[2][VR_N_DIR_COUNTERS];
@@ -189,6 +194,43 @@ fill_down(struct relay_msg *m, const struct vr_relay *r, const float rt[4])
 	d->counters = m->dir_ctr_list[VR_VM2DEV];
 }
 
+/* a's IP addresses as text in txt, listed in ptrs; how many. */
+static size_t
+ips_text(const struct vr_addrs *a, char txt[][48], char **ptrs)
+{
+	size_t n = vr_addrs_n_ip(a);
+
+	for (size_t i = 0; i < n; i++) {
+		vr_addrs_ip_str(a, (unsigned)i, txt[i], sizeof(txt[i]));
+		ptrs[i] = txt[i];
+	}
+	return n;
+}
+
+/* Relay id's redirect, when it has one: what a move onward needs. */
+static void
+fill_redirect(struct relay_msg *m, int id)
+{
+	Virtioforwarder__RelayState *rs = &m->rs;
+	struct redirect_state st;
+
+	if (!redirect_state(id, &st))
+		return;
+	rs->redirect_role = (char *)redirect_role_name(st.role);
+	inet_ntop(st.peer6 ? AF_INET6 : AF_INET, st.peer, m->rd_peer, sizeof(m->rd_peer));
+	rs->redirect_peer = m->rd_peer;
+	vr_addrs_mac_str(&st.guest, m->rd_text[0], sizeof(m->rd_text[0]));
+	m->rd_items[0] = m->rd_text[0];
+	rs->n_redirect_guest = 1 + ips_text(&st.guest, m->rd_text + 1, m->rd_items + 1);
+	rs->redirect_guest = m->rd_items;
+	if (st.peer_control[0] != '\0') {
+		memcpy(m->rd_control, st.peer_control, sizeof(m->rd_control));
+		rs->redirect_peer_control = m->rd_control;
+	}
+	rs->has_redirect_peer_relay = st.peer_relay >= 0;
+	rs->redirect_peer_relay = (uint32_t)st.peer_relay;
+}
+
 /* One relay's state; relay lock held. s0 NULL: one-second rates. */
 static void
 fill_learned(struct relay_msg *m, const struct vr_relay *r)
@@ -199,12 +241,9 @@ fill_learned(struct relay_msg *m, const struct vr_relay *r)
 	vm2dev_learned(r->vm2dev, &a);
 	vr_addrs_mac_str(&a, m->mac, sizeof(m->mac));
 	rs->guest_mac = m->mac;
-	rs->n_guest_ip = vr_addrs_n_ip(&a);
-	for (unsigned i = 0; i < rs->n_guest_ip; i++) {
-		vr_addrs_ip_str(&a, i, m->ip_text[i], sizeof(m->ip_text[i]));
-		m->ips[i] = m->ip_text[i];
-	}
+	rs->n_guest_ip = ips_text(&a, m->ip_text, m->ips);
 	rs->guest_ip = m->ips;
+	fill_redirect(m, r->conf.id);
 	rs->has_announced = 1;
 	rs->announced = ctr_read(r->dir[VR_VM2DEV]->c.announced);
 }

@@ -2,6 +2,7 @@
 #include "ctlclient.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,11 +66,21 @@ vr_ctl_exchange(const struct vr_ctl *c, const char *service, const ProtobufCMess
 	return rc;
 }
 
+/* A list of strings into n items of text, at most VR_ANNOUNCE_MAX. */
+static unsigned
+items_copy(char items[][48], unsigned n, char **from, size_t nfrom)
+{
+	for (size_t i = 0; i < nfrom && n < VR_ANNOUNCE_MAX; i++)
+		snprintf(items[n++], 48, "%s", from[i]);
+	return n;
+}
+
 int
-vr_ctl_learned(const struct vr_ctl *c, int id, char items[][48], unsigned *n)
+vr_ctl_relay_info(const struct vr_ctl *c, int id, struct vr_ctl_relay *o)
 {
 	Virtioforwarder__StatsRequest req = VIRTIOFORWARDER__STATS_REQUEST__INIT;
 	Virtioforwarder__StatsResponse *resp;
+	Virtioforwarder__RelayState *rs;
 	uint32_t ids[1] = {(uint32_t)id};
 	uint8_t *buf;
 	size_t len;
@@ -87,12 +98,20 @@ vr_ctl_learned(const struct vr_ctl *c, int id, char items[][48], unsigned *n)
 			virtioforwarder__stats_response__free_unpacked(resp, NULL);
 		return -1;
 	}
-	*n = 0;
-	if (resp->relay[0]->guest_mac != NULL && resp->relay[0]->guest_mac[0] != '\0') {
-		snprintf(items[(*n)++], 48, "%s", resp->relay[0]->guest_mac);
-		for (size_t i = 0; i < resp->relay[0]->n_guest_ip && *n < VR_ANNOUNCE_MAX; i++)
-			snprintf(items[(*n)++], 48, "%s", resp->relay[0]->guest_ip[i]);
+	rs = resp->relay[0];
+	memset(o, 0, sizeof(*o));
+	o->peer_relay = rs->has_redirect_peer_relay ? (int)rs->redirect_peer_relay : -1;
+	if (rs->guest_mac != NULL && rs->guest_mac[0] != '\0')
+		o->n_learned = items_copy(o->learned, items_copy(o->learned, 0, &rs->guest_mac, 1),
+		                          rs->guest_ip, rs->n_guest_ip);
+	if (rs->redirect_role != NULL) {
+		snprintf(o->role, sizeof(o->role), "%s", rs->redirect_role);
+		snprintf(o->peer, sizeof(o->peer), "%s",
+		         rs->redirect_peer ? rs->redirect_peer : "");
+		o->n_carried = items_copy(o->carried, 0, rs->redirect_guest, rs->n_redirect_guest);
 	}
+	if (rs->redirect_peer_control != NULL)
+		snprintf(o->peer_control, sizeof(o->peer_control), "%s", rs->redirect_peer_control);
 	virtioforwarder__stats_response__free_unpacked(resp, NULL);
 	return 0;
 }
@@ -240,7 +259,7 @@ vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, 
 	Virtioforwarder__PortControlRequest__Redirect rd =
 	    VIRTIOFORWARDER__PORT_CONTROL_REQUEST__REDIRECT__INIT;
 	Virtioforwarder__PortControlResponse *resp, *done;
-	char *ptrs[VR_ANNOUNCE_MAX], peer[48];
+	char *ptrs[VR_ANNOUNCE_MAX], peer[48], sdir[PATH_MAX], ddir[PATH_MAX];
 	bool same;
 	int rc;
 
@@ -250,17 +269,27 @@ vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, 
 	req.op = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__REDIRECT;
 	rd.role = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__REDIRECT__ROLE__SOURCE;
 	rd.peer = peer;
+	rd.peer_control = realpath(dst->dir, ddir) != NULL ? ddir : (char *)dst->dir;
+	rd.has_peer_relay = 1;
+	rd.peer_relay = (uint32_t)dst_id;
 	req.redirect = &rd;
 	resp = port_request(src, &req, src_id, "REDIRECT", &rc);
 	if (resp == NULL)
 		return rc;
-	if (resp->peer_request == NULL) {
+	if (resp->peer_request == NULL || resp->peer_request->redirect == NULL) {
 		fprintf(stderr, "%s: %s: relay %d: REDIRECT answered without the peer's request\n",
 		        src->prog, src->dir, src_id);
 		rc = -1;
 	} else {
+		Virtioforwarder__PortControlRequest__Redirect *pr = resp->peer_request->redirect;
+		char *unpacked = pr->peer_control;
+
 		/* the keys go from one control channel to the other, nowhere else */
+		pr->peer_control = realpath(src->dir, sdir) != NULL ? sdir : (char *)src->dir;
+		pr->has_peer_relay = 1;
+		pr->peer_relay = (uint32_t)src_id;
 		done = port_request(dst, resp->peer_request, dst_id, "REDIRECT", &rc);
+		pr->peer_control = unpacked; /* freed with the rest */
 		if (done != NULL)
 			virtioforwarder__port_control_response__free_unpacked(done, NULL);
 	}

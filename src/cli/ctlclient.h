@@ -26,9 +26,20 @@ struct vr_ctl {
 int vr_ctl_exchange(const struct vr_ctl *c, const char *service, const ProtobufCMessage *m,
                     uint8_t **buf, size_t *n);
 
-/* Relay id's learned guest addresses: "MAC", then IPs, as text (n items).
- * 0, or -1 with the reason printed. */
-int vr_ctl_learned(const struct vr_ctl *c, int id, char items[][48], unsigned *n);
+/* What a relay knows of its guest and of its redirect (the stats service),
+ * as text: lists are "MAC", then IP addresses. */
+struct vr_ctl_relay {
+	char learned[VR_ANNOUNCE_MAX][48]; /* from the guest's own frames */
+	unsigned n_learned;
+	char role[16];                     /* the redirect's: "source", "destination"; "" none */
+	char peer[48];                     /* its peer's underlay address */
+	char carried[VR_ANNOUNCE_MAX][48]; /* the old identity it carries */
+	unsigned n_carried;
+	char peer_control[256]; /* where its peer is controlled; "" unknown */
+	int peer_relay;         /* -1 unknown */
+};
+/* Relay id's. 0, or -1 with the reason printed. */
+int vr_ctl_relay_info(const struct vr_ctl *c, int id, struct vr_ctl_relay *o);
 
 /* Prime relay id with the ANNOUNCE op. 0, -1 refused (printed), -2 no answer. */
 /* now: the guest just stopped at the source (announce at once, hold). */
@@ -48,7 +59,9 @@ int vr_ctl_peer_underlay(const struct vr_ctl *src, const struct vr_ctl *dst, cha
  * dst_id (daemon dst): REDIRECT at the source, which makes the keys, then
  * its peer_request at the destination (undone at the source if that
  * fails). items: the guest's MAC and old addresses, or none for what the
- * source learned. 0, -1 refused (printed), -2 no answer. */
+ * source learned. Each relay is told where the other is controlled (the
+ * directory in the vr_ctl), for a later move. 0, -1 refused (printed), -2
+ * no answer. */
 int vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, int dst_id,
                     char items[][48], unsigned n);
 int vr_ctl_unredirect(const struct vr_ctl *c, int id);

@@ -345,6 +345,14 @@ static struct {
 	char items[VR_ANNOUNCE_MAX][48];
 	unsigned n;
 	bool redirected; /* a redirect was set up for this move */
+	/* The source relay before the move. A guest it got through a redirect
+	 * (role "destination") takes that redirect along: ended when the guest
+	 * goes home to the redirect's source, else moved to end at the new
+	 * relay; never a chain through a host the guest left. */
+	struct vr_ctl_relay info;
+	enum { FOLLOW_NONE, FOLLOW_HOME, FOLLOW_ON } follow;
+	bool followed; /* done, at STOP */
+	bool own;      /* a redirect for what the source relay's own LAN gave */
 } prime;
 
 /* Hand what the source relay learned to the destination relay. Returns
@@ -352,9 +360,8 @@ static struct {
 static int
 prime_destination(void)
 {
-	char *sdir = prime.src_dir, *ddir = prime.dir, (*items)[48] = prime.items;
+	char *sdir = prime.src_dir, *ddir = prime.dir;
 	int sid, did;
-	unsigned n = 0;
 
 	if (!split_relay(opt.src_relay, sdir, sizeof(prime.src_dir), &sid) ||
 	    !split_relay(opt.dst_relay, ddir, sizeof(prime.dir), &did)) {
@@ -363,60 +370,193 @@ prime_destination(void)
 	}
 	struct vr_ctl src = {"vrelay-migrate", sdir, 5000}, dst = {"vrelay-migrate", ddir, 5000};
 
-	if (vr_ctl_learned(&src, sid, items, &n) < 0)
+	prime.id = did;
+	prime.src_id = sid;
+	if (vr_ctl_relay_info(&src, sid, &prime.info) < 0)
 		return -1;
-	if (n == 0) {
+	prime.n = prime.info.n_learned;
+	memcpy(prime.items, prime.info.learned, sizeof(prime.items));
+	if (prime.n == 0) {
 		fail_msg("warning: source relay %d has not seen the guest send yet: nothing to "
 		         "announce",
 		         sid);
 		return 0;
 	}
-	prime.id = did;
-	prime.src_id = sid;
-	prime.n = n;
-	return vr_ctl_announce(&dst, did, items, n, false) == 0 ? (int)n : -1;
+	return vr_ctl_announce(&dst, did, prime.items, prime.n, false) == 0 ? (int)prime.n : -1;
+}
+
+/* Whether a move from src to dst needs a redirect (--redirect, and in auto
+ * whether both have an underlay and dst's is on another prefix): 1 yes, 0
+ * no, -1 when it was asked for and cannot be. */
+static int
+redirect_needed(const struct vr_ctl *src, const struct vr_ctl *dst)
+{
+	char peer[48], a[2][48], b[2][48];
+	unsigned na = 0, nb = 0;
+	bool same = false;
+
+	if (opt.redirect == REDIRECT_NEVER)
+		return 0;
+	if (opt.redirect == REDIRECT_AUTO &&
+	    (vr_ctl_underlay(src, a, &na) < 0 || vr_ctl_underlay(dst, b, &nb) < 0 || na == 0 ||
+	     nb == 0))
+		return 0; /* relays without an underlay: no tunnel to use */
+	if (vr_ctl_peer_underlay(src, dst, peer, &same) < 0)
+		return opt.redirect == REDIRECT_ALWAYS ? -1 : 0;
+	return !(same && opt.redirect == REDIRECT_AUTO); /* one LAN: announcements do */
+}
+
+/* Whether addr ("ADDR/PREFIX" or "ADDR") is the address text. */
+static bool
+is_address(const char *addr, const char *text)
+{
+	size_t n = strcspn(addr, "/");
+
+	return strlen(text) == n && strncmp(addr, text, n) == 0;
+}
+
+/* The source relay got the guest through a redirect: plan to take it
+ * along. Home: the destination's underlay is the redirect's peer. */
+static int
+follow_plan(void)
+{
+	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 5000};
+	char b[2][48];
+	unsigned nb = 0;
+
+	if (vr_ctl_underlay(&dst, b, &nb) < 0)
+		return -1;
+	prime.follow = FOLLOW_ON;
+	for (unsigned i = 0; i < nb; i++)
+		if (is_address(b[i], prime.info.peer))
+			prime.follow = FOLLOW_HOME;
+	if (prime.follow == FOLLOW_ON &&
+	    (prime.info.peer_control[0] == '\0' || prime.info.peer_relay < 0)) {
+		fail_msg("relay %d's redirect does not say where its peer %s is controlled "
+		         "(made without vrelay-migrate or vrelayctl?): it cannot move along",
+		         prime.src_id, prime.info.peer);
+		return -1;
+	}
+	return 0;
 }
 
 /* A move into another subnet (or --redirect always): the two relays carry
  * the guest's old addresses between them (docs/tunnel.md), set up before
- * the guest moves. 0, or -1 when it was needed and could not be made. */
+ * the guest moves; a redirect the guest already has moves with it at the
+ * STOP (redirect_follow). 0, or -1 when it was needed and could not be made. */
 static int
 redirect_setup(void)
 {
 	struct vr_ctl src = {"vrelay-migrate", prime.src_dir, 5000};
 	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 5000};
-	char peer[48], a[2][48], b[2][48];
-	unsigned na = 0, nb = 0;
-	bool same = false;
+	int need;
 
-	if (opt.redirect == REDIRECT_NEVER || prime.n == 0)
+	if (strcmp(prime.info.role, "destination") == 0)
+		return follow_plan();
+	if (prime.n == 0 || (need = redirect_needed(&src, &dst)) == 0)
 		return 0;
-	if (opt.redirect == REDIRECT_AUTO &&
-	    (vr_ctl_underlay(&src, a, &na) < 0 || vr_ctl_underlay(&dst, b, &nb) < 0 || na == 0 ||
-	     nb == 0))
-		return 0; /* relays without an underlay: no tunnel to use */
-	if (vr_ctl_peer_underlay(&src, &dst, peer, &same) < 0)
-		return opt.redirect == REDIRECT_ALWAYS ? -1 : 0;
-	if (same && opt.redirect == REDIRECT_AUTO)
-		return 0; /* one LAN: the announcements move the network */
-	if (vr_ctl_redirect(&src, prime.src_id, &dst, prime.id, prime.items, prime.n) != 0)
+	if (need < 0 ||
+	    vr_ctl_redirect(&src, prime.src_id, &dst, prime.id, prime.items, prime.n) != 0)
 		return -1;
 	prime.redirected = true;
 	return 0;
 }
 
-/* The guest stays at the source: no redirect is left behind. */
+/* What the guest got on the source relay's own LAN: the MAC, and the
+ * addresses it learned there that the redirect does not carry (link-local
+ * ones stay on their link). How many items, 0 when no address is left. */
+static unsigned
+own_items(char own[][48])
+{
+	unsigned n = 1;
+
+	snprintf(own[0], 48, "%s", prime.items[0]);
+	for (unsigned i = 1; i < prime.n; i++) {
+		bool carried = strncasecmp(prime.items[i], "fe80:", 5) == 0;
+
+		for (unsigned j = 1; j < prime.info.n_carried && !carried; j++)
+			carried = strcmp(prime.items[i], prime.info.carried[j]) == 0;
+		if (!carried)
+			snprintf(own[n++], 48, "%s", prime.items[i]);
+	}
+	return n > 1 ? n : 0;
+}
+
+/* The relay at the redirect's other end (its source): the destination
+ * when the guest goes home. */
+static struct vr_ctl
+peer_ctl(int *id)
+{
+	struct vr_ctl c = {"vrelay-migrate", prime.info.peer_control, 5000};
+
+	*id = prime.info.peer_relay;
+	if (prime.follow == FOLLOW_HOME) {
+		c.dir = prime.dir;
+		*id = prime.id;
+	}
+	return c;
+}
+
+/* The guest stopped at the source: its redirect moves along. Home, it ends
+ * on both relays (the guest's old addresses are on its LAN again), and the
+ * destination holds what arrives for the guest until it starts; onward,
+ * its source relay gets a redirect to the destination instead. Then the
+ * addresses the guest got on the source's LAN get a redirect of their own,
+ * when the destination's slot is free (home). */
+static void
+redirect_follow(void)
+{
+	struct vr_ctl src = {"vrelay-migrate", prime.src_dir, 1000};
+	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 1000};
+	char own[VR_ANNOUNCE_MAX][48];
+	unsigned n;
+	int sid;
+	struct vr_ctl s = peer_ctl(&sid);
+
+	if (prime.follow == FOLLOW_NONE)
+		return;
+	vr_ctl_unredirect(&src, prime.src_id);
+	vr_ctl_unredirect(&s, sid);
+	prime.followed = true;
+	if (prime.follow == FOLLOW_ON &&
+	    vr_ctl_redirect(&s, sid, &dst, prime.id, prime.info.carried, prime.info.n_carried) != 0)
+		fail_msg("the redirect from %s could not be moved to the destination: the guest's "
+		         "old sessions end",
+		         prime.info.peer);
+	n = own_items(own);
+	if (n == 0 || redirect_needed(&src, &dst) <= 0)
+		return;
+	if (prime.follow == FOLLOW_ON)
+		fail_msg("warning: %s and %u more addresses the guest got on the source's LAN are "
+		         "not carried: the destination relay has the moved redirect",
+		         own[1], n - 2);
+	else
+		prime.own = vr_ctl_redirect(&src, prime.src_id, &dst, prime.id, own, n) == 0;
+}
+
+/* The guest stays at the source: no redirect is left behind, and one it
+ * had ends at the source relay again. */
 static void
 redirect_undo(void)
 {
 	struct vr_ctl src = {"vrelay-migrate", prime.src_dir, 5000};
 	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 5000};
+	int sid;
+	struct vr_ctl s = peer_ctl(&sid);
 
-	if (!prime.redirected)
+	if (prime.redirected || prime.own) {
+		vr_ctl_unredirect(&src, prime.src_id);
+		vr_ctl_unredirect(&dst, prime.id);
+		prime.redirected = prime.own = false;
+	}
+	if (!prime.followed)
 		return;
-	vr_ctl_unredirect(&src, prime.src_id);
-	vr_ctl_unredirect(&dst, prime.id);
-	prime.redirected = false;
+	if (prime.follow == FOLLOW_ON) {
+		vr_ctl_unredirect(&s, sid);
+		vr_ctl_unredirect(&dst, prime.id);
+	}
+	vr_ctl_redirect(&s, sid, &src, prime.src_id, prime.info.carried, prime.info.n_carried);
+	prime.followed = false;
 }
 
 /* The guest stopped at the source (the downtime begins): the destination
@@ -427,6 +567,7 @@ announce_now(void)
 {
 	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 1000};
 
+	redirect_follow();
 	if (prime.n > 0)
 		vr_ctl_announce(&dst, prime.id, prime.items, prime.n, true);
 }
@@ -596,6 +737,15 @@ wait_outcome(struct qmp *src, struct qmp *dst, struct result *r)
 	collect(src, r);
 }
 
+/* What became of the redirect the guest had, for the report. */
+static const char *
+follow_name(void)
+{
+	if (!prime.followed)
+		return "none";
+	return prime.follow == FOLLOW_HOME ? "home" : "onward";
+}
+
 static void
 report(const struct result *r, struct qmp *src)
 {
@@ -611,6 +761,8 @@ report(const struct result *r, struct qmp *src)
 
 		if (r->error[0] != '\0')
 			json_object_set_new(o, "error", json_string(r->error));
+		json_object_set_new(o, "redirect_moved", json_string(follow_name()));
+		json_object_set_new(o, "own_redirect", json_boolean(prime.own));
 		json_object_set_new(o, "stop_wall", json_real(r->stop_wall));
 		json_object_set_new(o, "resume_wall", json_real(r->resume_wall));
 		json_dumpf(o, stdout, JSON_COMPACT);
@@ -630,6 +782,11 @@ report(const struct result *r, struct qmp *src)
 	printf("  redirect       %s\n", prime.redirected ? "yes: the old addresses go through the "
 	                                                   "relays' tunnel"
 	                                                 : "no");
+	if (prime.followed)
+		printf("  old redirect   %s%s\n",
+		       prime.follow == FOLLOW_HOME ? "ended: the guest is home"
+		                                   : "moved: it ends at the destination now",
+		       prime.own ? "; a new one carries the source LAN's addresses" : "");
 	printf("  source guest   %s\n", state);
 }
 
@@ -647,7 +804,8 @@ usage(FILE *out)
 	        "                     relays: the destination announces the guest on start\n"
 	        "  --redirect auto|always|never   the relays carry the guest's old addresses\n"
 	        "                     through a tunnel (docs/tunnel.md): auto, when the\n"
-	        "                     destination's underlay is in another subnet\n"
+	        "                     destination's underlay is in another subnet; a\n"
+	        "                     redirect the guest has moves along in any case\n"
 	        "  --dst-start CMD    start the destination QEMU (sh -c CMD, waiting with\n"
 	        "                     -incoming) and stop it again if the migration fails\n"
 	        "  --json             one JSON object instead of the table\n"

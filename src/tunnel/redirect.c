@@ -34,6 +34,8 @@ struct redirect {
 	struct vr_under_port under;
 	bool peer6;
 	uint8_t peer[16];
+	char peer_control[VR_PEER_CONTROL_MAX];
+	int peer_relay;
 	uint64_t born_ns;
 };
 
@@ -359,6 +361,7 @@ peer_request(const struct vr_redirect_req *q, const uint8_t gw[6], struct vr_red
 	o->guest = q->guest;
 	o->has_gw_mac = true;
 	memcpy(o->gw_mac, gw, 6);
+	o->peer_relay = -1; /* where we are controlled: the orchestrator knows */
 	o->n_sa = VR_REDIRECT_SAS;
 	o->sa[OUT4] = q->sa[IN4];
 	o->sa[OUT6] = q->sa[IN6];
@@ -422,6 +425,8 @@ add_locked(int id, struct vr_redirect_req *q, struct vr_redirect_req *peer_req, 
 	x->t->under_mtu = under_mtu();
 	x->peer6 = q->peer6;
 	memcpy(x->peer, q->peer, 16);
+	memcpy(x->peer_control, q->peer_control, sizeof(x->peer_control));
+	x->peer_relay = q->peer_relay;
 	x->born_ns = control_now_ns();
 	if (demux_publish(err, errlen) < 0) {
 		port_free(x->t);
@@ -547,6 +552,9 @@ redirect_state(int id, struct redirect_state *s)
 	s->role = x->t->role;
 	s->peer6 = x->peer6;
 	memcpy(s->peer, x->peer, 16);
+	s->guest = x->t->old;
+	memcpy(s->peer_control, x->peer_control, sizeof(s->peer_control));
+	s->peer_relay = x->peer_relay;
 	for (int f = 0; f < 2; f++) {
 		s->spi_out[f] = vr_esp_sa_spi(x->t->out[f]);
 		s->spi_in[f] = vr_esp_sa_spi(x->t->in[f]);

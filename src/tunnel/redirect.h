@@ -64,6 +64,9 @@ struct redirect_state {
 	enum vr_tunnel_role role;
 	bool peer6;
 	uint8_t peer[16];
+	struct vr_addrs guest; /* the old identity it carries */
+	char peer_control[VR_PEER_CONTROL_MAX];
+	int peer_relay; /* -1: not given */
 	uint32_t spi_out[2], spi_in[2];
 	uint64_t age_ms;
 	struct vr_esp_counters sealed, opened;

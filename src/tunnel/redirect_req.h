@@ -21,7 +21,8 @@
  *           what the peer sends goes into the guest (dev2vm). */
 enum vr_tunnel_role { VR_TUNNEL_SOURCE, VR_TUNNEL_DEST };
 
-#define VR_REDIRECT_SAS 4 /* out IPv4, out IPv6, in IPv4, in IPv6 */
+#define VR_REDIRECT_SAS     4   /* out IPv4, out IPv6, in IPv4, in IPv6 */
+#define VR_PEER_CONTROL_MAX 256 /* a control directory or endpoint, with its NUL */
 
 struct vr_redirect_req {
 	enum vr_tunnel_role role;
@@ -34,6 +35,10 @@ struct vr_redirect_req {
 	uint8_t gw_mac[6]; /* keeps talking to; SOURCE: overrides the learned one */
 	uint8_t n_sa;      /* 0: make fresh keys; else VR_REDIRECT_SAS, in order */
 	struct vr_esp_key sa[VR_REDIRECT_SAS];
+	/* where the peer relay is controlled, and its relay: kept for whoever
+	 * moves the guest on (empty, -1: not given) */
+	char peer_control[VR_PEER_CONTROL_MAX];
+	int peer_relay;
 };
 
 #endif

@@ -247,7 +247,7 @@ def guest_on(d):
     return d.relay(0).get("state") == "connected"
 
 
-def start_session(s, net, v6=False):
+def start_session(s, net, v6=False, seconds=8):
     """Relays A and B, the guest on A, a TCP session from the client to its
     old address running; returns (a, b, hypervisor, client). v6: the
     underlay and the session are IPv6 (no bulk: nothing is cut over IPv6)."""
@@ -272,23 +272,25 @@ def start_session(s, net, v6=False):
                       ECHO_SERVER.replace('socket.socket()', 'socket.socket(socket.AF_INET6)')
                       .replace('"0.0.0.0"', '"::"') if v6 else ECHO_SERVER], "echo_server.log")
     wait_for(lambda: "listening" in server.output(), 10, "the guest's echo server")
-    client = s.spawn(["ip", "netns", "exec", C, "/usr/bin/python3", "-c", ECHO_CLIENT, "8",
+    client = s.spawn(["ip", "netns", "exec", C, "/usr/bin/python3", "-c", ECHO_CLIENT, str(seconds),
                       guest, "no-bulk" if v6 else "bulk"], "echo_client.log")
     # the session is established before the move
     wait_for(lambda: "accepted" in server.output(), 30, "the client's session")
     return a, b, hv, client
 
 
-def switch_hypervisor(s, net, hv, a, b):
-    """The guest leaves relay A and starts on relay B."""
+def switch_hypervisor(s, net, hv, a, b, name="hvB"):
+    """The guest leaves relay a and starts on relay b (its hypervisor
+    named name); returns the new hypervisor."""
     hv.stop(timeout=5)
-    wait_for(lambda: not guest_on(a), 10, "the guest gone from relay A")
-    hypervisor(s, net, "hvB", os.path.join(b.dir, "relay0.sock"))
-    wait_for(lambda: guest_on(b), 30, "the guest on relay B")
+    wait_for(lambda: not guest_on(a), 10, "the guest gone from " + a.name)
+    hv = hypervisor(s, net, name, os.path.join(b.dir, "relay0.sock"))
+    wait_for(lambda: guest_on(b), 30, "the guest on " + b.name)
+    return hv
 
 
 def session_survived(client):
-    wait_for(lambda: not client.alive(), 40, "the client's 8 s session to end")
+    wait_for(lambda: not client.alive(), 90, "the client's session to end")
     out = client.output()
     check(client.p.returncode == 0, "the TCP session did not survive: %s" % out)
     return out.strip()
@@ -499,6 +501,40 @@ def test_vrelay_migrate_sets_up_the_redirect(s):
               "report %s" % r)
         print("    " + session_survived(client))
         both_end_it(a, b)
+
+
+def test_moves_back_and_forth(s):
+    """The guest goes A to B, home to A, to B again and home, each move by
+    vrelay-migrate alone, under one TCP session to its old address. Away,
+    A tunnels to B; home, the redirect ends on both relays (no chain through
+    B: the session runs on LAN A directly) and the next move makes a fresh
+    one."""
+    with Net("rb%d" % os.getpid()) as net:
+        a, b, hv, client = start_session(s, net, seconds=30)
+        hvs = [hv]
+        for i in range(4):
+            x, y = (a, b) if i % 2 == 0 else (b, a)
+            r = migrate(s, x, y, lambda: hvs.append(
+                switch_hypervisor(s, net, hvs[-1], x, y, "hv%d" % i)))
+            check(r["status"] == "completed", "move %d: %s" % (i + 1, r))
+            roles = [d.tel.query("/vrelay/redirect,0").get("role", "none") for d in (a, b)]
+            if y is b:
+                check(r["redirect"] is True and r["redirect_moved"] == "none" and
+                      roles == ["source", "destination"], "away: %s %s" % (r, roles))
+            else:
+                check(r["redirect"] is False and r["redirect_moved"] == "home" and
+                      r["own_redirect"] is False and roles == ["none", "none"],
+                      "home: %s %s" % (r, roles))
+                # home, the guest's frames do not touch the tunnel
+                before = counters(a, "dev2vm")["out"], counters(a, "vm2dev")["in"]
+                sh("ping", "-c", "3", "-i", "0.2", "-W", "2", "198.51.100.20", ns=net.ns["C"])
+                check((counters(a, "dev2vm")["out"], counters(a, "vm2dev")["in"]) == before,
+                      "home, yet through the tunnel")
+        print("    " + session_survived(client))
+        for d in (a, b):
+            u = d.tel.query("/vrelay/underlay")
+            check(u["redirects_added"] == 2 and u["ended_op"] == 2, "%s: %s" % (d.name, u))
+            check(d.stop() == 0, "%s exit code" % d.name)
 
 
 def test_ipv6_guest_over_an_ipv6_underlay(s):
