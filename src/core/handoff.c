@@ -227,7 +227,7 @@ void
 handoff_underlay(struct vr_dev2vm *d, struct vr_vm2dev *v, struct vr_underlay_tap *tap)
 {
 	__atomic_store_n(&d->tap, tap, __ATOMIC_RELEASE);
-	__atomic_store_n(&v->sealed, tap != NULL ? tap->sealed : NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->under, tap, __ATOMIC_RELEASE);
 	handoff_synchronize();
 }
 

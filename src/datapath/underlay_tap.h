@@ -46,6 +46,12 @@ struct vr_underlay_tap {
 	/* [ctl] what the tunnels sealed, for the relay's vm2dev worker to send on
 	 * the device (tunnel_port.h, vr_under_port) */
 	struct rte_ring *sealed;
+	/* [pub] the gateway's MAC per family ([0] IPv4, [1] IPv6) in the first
+	 * 6 bytes, 0 while unknown: the next hop of every sealed frame when it
+	 * is sent, so that a gateway which changes its MAC (or answered first
+	 * from another interface) does not leave the redirects made before
+	 * sending to the old one. */
+	uint64_t next_hop[2];
 	/* [ctl] made by the control thread, then the worker's alone: IPv4
 	 * fragments of tunnel packets to us, reassembled (docs/tunnel.md, MTU);
 	 * NULL: fragments are dropped */

@@ -10,6 +10,7 @@
 #include "learn.h"
 #include "offload.h"
 #include "pending.h"
+#include "underlay_tap.h"
 
 /* The worker's only write of learned: readers retry around it. */
 static void
@@ -79,17 +80,36 @@ to_device_now(struct vr_vm2dev *v, struct rte_mbuf **m, uint16_t n, uint64_t *se
 	return n;
 }
 
-/* Every tunnel that seals towards this device fills r, some from other
- * workers: empty it as far as the pass's budget goes, or it overflows and
- * the tunnels drop (under_full) what they already sealed. */
+/* Sealed frames go to the gateway the control thread knows now, not the
+ * one it knew when their redirect was made. */
+static void
+next_hop_set(const struct vr_underlay_tap *u, struct rte_mbuf **m, unsigned n)
+{
+	uint64_t hop[2] = {__atomic_load_n(&u->next_hop[0], __ATOMIC_RELAXED),
+	                   __atomic_load_n(&u->next_hop[1], __ATOMIC_RELAXED)};
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m[i], struct rte_ether_hdr *);
+		uint64_t h = hop[eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)];
+
+		if (h != 0)
+			memcpy(eth->dst_addr.addr_bytes, &h, RTE_ETHER_ADDR_LEN);
+	}
+}
+
+/* Every tunnel that seals towards this device fills the tap's ring, some
+ * from other workers: empty it as far as the pass's budget goes, or it
+ * overflows and the tunnels drop (under_full) what they already sealed. */
 static unsigned
-sealed_send(struct vr_vm2dev *v, struct rte_ring *r, struct vr_budget *b)
+sealed_send(struct vr_vm2dev *v, const struct vr_underlay_tap *u, struct vr_budget *b)
 {
 	struct rte_mbuf *m[VR_BURST];
 	unsigned n, moved = 0;
 
 	do {
-		n = rte_ring_sc_dequeue_burst(r, (void **)m, budget_burst(b, VR_BURST), NULL);
+		n = rte_ring_sc_dequeue_burst(u->sealed, (void **)m, budget_burst(b, VR_BURST),
+		                              NULL);
+		next_hop_set(u, m, n);
 		if (n > 0)
 			moved += to_device_now(v, m, (uint16_t)n, &v->d.c.sealed_sent, b);
 	} while (n == VR_BURST && budget_left(b));
@@ -332,15 +352,15 @@ vm2dev_poll(struct vr_vm2dev *v, uint64_t now, struct vr_budget *b)
 	struct vr_dir *d = &v->d;
 	uint32_t old_gen = d->seen_src_gen;
 	unsigned moved = 0;
-	struct rte_ring *sealed = __atomic_load_n(&v->sealed, __ATOMIC_ACQUIRE);
+	struct vr_underlay_tap *under = __atomic_load_n(&v->under, __ATOMIC_ACQUIRE);
 	struct vr_tunnel_port *t = __atomic_load_n(&v->tunnel, __ATOMIC_ACQUIRE);
 
 	if (unlikely(dir_sync(d)))
 		on_sync(v, old_gen);
 	if (unlikely(rte_ring_count(v->inject) > 0))
 		inject_send(v);
-	if (unlikely(sealed != NULL))
-		moved += sealed_send(v, sealed, b);
+	if (unlikely(under != NULL))
+		moved += sealed_send(v, under, b);
 	if (unlikely(t != NULL)) {
 		vr_tunnel_tick(t, vr_tunnel_side(t, true), now);
 		if (t->role == VR_TUNNEL_SOURCE)

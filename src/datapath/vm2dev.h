@@ -18,6 +18,8 @@
 #include "dir.h"
 #include "tunnel_port.h"
 
+struct vr_underlay_tap;
+
 struct vr_vm2dev {
 	struct vr_dir d; /* first: a struct vr_dir * points here */
 	/* [ctl] created with the direction. Frames the control side sends out
@@ -34,9 +36,9 @@ struct vr_vm2dev {
 	 * of uncut[qp].m[0] already cut. Worker-written. */
 	struct vr_pending uncut[VR_MAX_QP];
 	uint32_t uncut_done[VR_MAX_QP];
-	/* [pub] what the tunnels sealed, sent on this device (the underlay
-	 * relay's: handoff_underlay), or NULL */
-	struct rte_ring *sealed;
+	/* [pub] the underlay tap whose sealed frames go out on this device
+	 * (the underlay relay's: handoff_underlay), or NULL */
+	struct vr_underlay_tap *under;
 	/* [pub] the guest's redirect (handoff_tunnel), or NULL. SOURCE: what it
 	 * carries goes out on the device; DEST: what the guest sends from an
 	 * old address goes into it (vr_tunnel_divert). */

@@ -51,6 +51,20 @@ send_frame(struct vr_relay *r, const uint8_t *f, size_t len)
 		rte_pktmbuf_free(m);
 }
 
+/* The gateways' MACs as the sender of sealed frames reads them. */
+static void
+next_hops_publish(void)
+{
+	uint64_t v[2] = {0, 0};
+
+	if (u.gw4_known)
+		memcpy(&v[0], u.gw4_mac, 6);
+	if (u.gw6_known)
+		memcpy(&v[1], u.gw6_mac, 6);
+	for (int f = 0; f < 2; f++)
+		__atomic_store_n(&u.tap->next_hop[f], v[f], __ATOMIC_RELAXED);
+}
+
 /* One ARP or ND frame about our address: answer it, or learn from it. */
 static void
 handle(struct vr_relay *r, const uint8_t mac[6], const uint8_t *f, size_t len)
@@ -93,6 +107,7 @@ handle(struct vr_relay *r, const uint8_t mac[6], const uint8_t *f, size_t len)
 		memcpy(u.gw6_mac, n.sender_mac, 6);
 		u.gw6_known = true;
 	}
+	next_hops_publish();
 }
 
 static void
@@ -186,6 +201,7 @@ underlay_start(const struct vr_conf *c, char *err, size_t errlen)
 		underlay_stop();
 		return vr_err(err, errlen, "underlay: cannot set up its rings and timer");
 	}
+	next_hops_publish();
 	u.on = true;
 	control_timer_arm(u.timer, TICK_MS);
 	VR_LOG(INFO, "underlay: relay %d's device carries the relay's own address", u.conf.relay);

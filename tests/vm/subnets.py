@@ -55,11 +55,9 @@ class Subnets(vm.Peer):
         return d
 
 
-def move_under(s, client_argv, leaf):
-    """The guest boots on relay A, the client runs client_argv against it,
-    the guest migrates to relay B (vrelay-migrate, which sets up the
-    redirect); returns (a, b, the QEMU on B, the client, the report,
-    (outage ms, probes lost, first reply after RESUME ms))."""
+def boot_on_a(s, ports=(5201,)):
+    """Relays A and B, the guest booted on A with an iperf3 server (one
+    session) on each of ports; returns (net, a, b, the QEMU on A)."""
     net = Subnets(s)
     a = net.relay("relayA", "vtapA", "192.0.2.100", "192.0.2.1")
     b = net.relay("relayB", "vtapB", "203.0.113.10", "203.0.113.1")
@@ -72,32 +70,48 @@ def move_under(s, client_argv, leaf):
     # them, counted RcvbufErrors, after the relays delivered them)
     src.console.run("echo 8388608 > /proc/sys/net/core/rmem_max; "
                     "echo 8388608 > /proc/sys/net/core/rmem_default")
-    src.console.run("iperf3 -s -D -1")
-    wait_for(lambda: src.console.run("netstat -ltn | grep -q ':5201 '", ok=False)[0] == 0, 30,
-             "the guest's iperf3 server")
+    for port in ports:
+        src.console.run("iperf3 -s -D -1 -p %d" % port)
+        wait_for(lambda: src.console.run("netstat -ltn | grep -q ':%d '" % port,
+                                         ok=False)[0] == 0, 30, "the guest's iperf3 server")
+    return net, a, b, src
+
+
+def migrate(s, net, src, x, y, name):
+    """The guest in QEMU src on relay x moves to a new QEMU (name) on relay
+    y by vrelay-migrate alone; returns (the new QEMU, the report)."""
+    uri = "unix:" + s.path(name + ".migrate.sock")
+    dst = vm.Vm(s, name, os.path.join(y.dir, "relay0.sock"), peer=net, incoming=uri)
+    dst.start(wait_ready=False)
+    p = subprocess.run(net.in_host([
+        MIGRATE, "--src", src.qmp_obs_path, "--dst", dst.qmp_obs_path, "--uri", uri,
+        "--src-relay", x.dir + ":0", "--dst-relay", y.dir + ":0", "--json"]),
+        capture_output=True, text=True, timeout=300)
+    report = json.loads(p.stdout) if p.stdout.startswith("{") else None
+    check(p.returncode == 0 and report and report["status"] == "completed",
+          "vrelay-migrate exited %d: %s %s" % (p.returncode, p.stdout, p.stderr))
+    src.quit()
+    dst.boot = src.boot
+    return dst, report
+
+
+def move_under(s, client_argv, leaf):
+    """The guest boots on relay A, the client runs client_argv against it,
+    the guest migrates to relay B (vrelay-migrate, which sets up the
+    redirect); returns (a, b, the QEMU on B, the client, the report,
+    (outage ms, probes lost, first reply after RESUME ms))."""
+    net, a, b, src = boot_on_a(s)
     client = net.spawn(client_argv, leaf)
     wait_for(lambda: "bits/sec" in client.output(), 30, "iperf3 to run")
-
-    uri = "unix:" + s.path("migrate.sock")
-    dst = vm.Vm(s, "vm1", os.path.join(b.dir, "relay0.sock"), peer=net, incoming=uri)
-    dst.start(wait_ready=False)
 
     class Pair:  # what Pinger needs
         peer = net
     with Pinger(Pair, "ping.log") as pg:
-        p = subprocess.run(net.in_host([
-            MIGRATE, "--src", src.qmp_obs_path, "--dst", dst.qmp_obs_path, "--uri", uri,
-            "--src-relay", a.dir + ":0", "--dst-relay", b.dir + ":0", "--json"]),
-            capture_output=True, text=True, timeout=300)
-        report = json.loads(p.stdout) if p.stdout.startswith("{") else None
-        check(p.returncode == 0 and report and report["status"] == "completed",
-              "vrelay-migrate exited %d: %s %s" % (p.returncode, p.stdout, p.stderr))
+        dst, report = migrate(s, net, src, a, b, "vm1")
         check(report["redirect"] is True, "no redirect for a move into another subnet")
-        src.quit()
         pg.wait_replies_after(len(pg.replies()))
         lines = client.output().count("bits/sec")
         wait_for(lambda: client.output().count("bits/sec") >= lines + 3, 60,
                  "iperf3 to report after the migration")
-    dst.boot = src.boot
     return a, b, dst, client, report, (pg.outage_ms(), pg.lost(),
                                        1000 * pg.first_after(report["resume_wall"]))

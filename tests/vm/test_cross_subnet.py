@@ -3,11 +3,13 @@ session (issue 13; docs/tunnel.md): vrelay-migrate sees the destination
 relay's underlay on another prefix and sets up the redirect by itself
 (topology: tests/vm/subnets.py)."""
 
+import os
 import re
 
 import vm
-from subnets import move_under
+from subnets import boot_on_a, migrate, move_under
 from vrtest import check, wait_for
+
 
 def tunnel_checks(a, b):
     ra, rb = a.tel.query("/vrelay/redirect,0"), b.tel.query("/vrelay/redirect,0")
@@ -73,3 +75,49 @@ def test_udp_stream_loses_nothing(s):
           "UDP through the switchover: %d of %d lost, %d out of order%s" % (
               lost_dgrams, total, reordered, where))
     finish(a, b, dst)
+
+
+def test_twenty_moves_back_and_forth(s):
+    """The guest moves A to B to A ... (20; VRELAY_MIGRATIONS to change)
+    under two iperf3 TCP sessions with its old address, one from the client
+    and one to it (-R). Away, the redirect carries them; home, it ends on
+    both relays, never a chain. Both sessions carry data after every move
+    and end cleanly; the guest never reboots."""
+    net, a, b, guest = boot_on_a(s, ports=(5201, 5202))
+    clients = [net.spawn(["iperf3", "-c", vm.GUEST_IP, "-p", str(port), "-t", "900", "-i", "1",
+                          "--forceflush", "-f", "m"] + extra, "iperf3-%d.log" % port)
+               for port, extra in ((5201, []), (5202, ["-R"]))]
+    for c in clients:
+        wait_for(lambda: "bits/sec" in c.output(), 30, "iperf3 to run")
+    count = int(os.environ.get("VRELAY_MIGRATIONS", "20"))
+    downtimes = []
+    try:
+        for i in range(count):
+            x, y = (a, b) if i % 2 == 0 else (b, a)
+            guest, report = migrate(s, net, guest, x, y, "vm%d" % (i + 1))
+            downtimes.append(report["downtime_ms"])
+            roles = [d.tel.query("/vrelay/redirect,0").get("role", "none") for d in (a, b)]
+            want = ["source", "destination"] if y is b else ["none", "none"]
+            check(roles == want and report["redirect_moved"] == ("none" if y is b else "home"),
+                  "move %d: redirects %s, report %s" % (i + 1, roles, report))
+            for c in clients:
+                lines = c.output().count("bits/sec")
+                wait_for(lambda: c.output().count("bits/sec") >= lines + 2, 60,
+                         "iperf3 to report after move %d" % (i + 1))
+                check(c.alive(), "an iperf3 session ended at move %d:\n%s" % (
+                    i + 1, c.output()[-1500:]))
+    finally:
+        for c in clients:
+            c.send_signal(2)
+            wait_for(lambda: not c.alive(), 20, "iperf3 client to stop")
+    for c in clients:
+        out = c.output()
+        check("error" not in out.lower(), "an iperf3 session broke:\n" + out[-1500:])
+    under = [d.tel.query("/vrelay/underlay") for d in (a, b)]
+    print("    %d moves between two subnets under two iperf3 sessions: both alive; QEMU "
+          "downtime median %.0f ms (%.0f-%.0f); redirects made %d, ended going home %d" % (
+              count, sorted(downtimes)[count // 2], min(downtimes), max(downtimes),
+              under[0]["redirects_added"], under[0]["ended_op"]))
+    check(under[0]["redirects_added"] == (count + 1) // 2 and
+          under[0]["ended_op"] == count // 2, "relay A's redirects: %s" % under[0])
+    finish(a, b, guest)
