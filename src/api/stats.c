@@ -239,6 +239,7 @@ fill_learned(struct relay_msg *m, const struct vr_relay *r)
 	struct vr_addrs a;
 
 	vm2dev_learned(r->vm2dev, &a);
+	vr_addrs_merge(&a, &r->arrived);
 	vr_addrs_mac_str(&a, m->mac, sizeof(m->mac));
 	rs->guest_mac = m->mac;
 	rs->n_guest_ip = ips_text(&a, m->ip_text, m->ips);

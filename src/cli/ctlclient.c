@@ -221,6 +221,17 @@ same_prefix(const uint8_t *a, const uint8_t *b, unsigned bits)
 	return true;
 }
 
+bool
+vr_ctl_on_prefix(const char *addr, const char *prefix)
+{
+	uint8_t ia[16], ip[16];
+	unsigned plen;
+	bool v6, a6 = strchr(addr, ':') != NULL;
+
+	return parse_underlay(prefix, ip, &v6, &plen) && v6 == a6 &&
+	       inet_pton(a6 ? AF_INET6 : AF_INET, addr, ia) == 1 && same_prefix(ia, ip, plen);
+}
+
 int
 vr_ctl_peer_underlay(const struct vr_ctl *src, const struct vr_ctl *dst, char peer[48],
                      bool *same_subnet)

@@ -55,6 +55,10 @@ int vr_ctl_underlay(const struct vr_ctl *c, char addrs[2][48], unsigned *n);
 int vr_ctl_peer_underlay(const struct vr_ctl *src, const struct vr_ctl *dst, char peer[48],
                          bool *same_subnet);
 
+/* Whether address text addr lies on prefix ("ADDRESS/PREFIX", as
+ * vr_ctl_underlay gives it). */
+bool vr_ctl_on_prefix(const char *addr, const char *prefix);
+
 /* A redirect for the guest leaving relay src_id (daemon src) for relay
  * dst_id (daemon dst): REDIRECT at the source, which makes the keys, then
  * its peer_request at the destination (undone at the source if that

@@ -463,20 +463,26 @@ redirect_setup(void)
 }
 
 /* What the guest got on the source relay's own LAN: the MAC, and the
- * addresses it learned there that the redirect does not carry (link-local
- * ones stay on their link). How many items, 0 when no address is left. */
+ * addresses the relay learned that lie on its underlay's prefixes (the
+ * LAN its underlay address is on) and the redirect does not carry. How
+ * many items, 0 when no address is left. */
 static unsigned
-own_items(char own[][48])
+own_items(const struct vr_ctl *src, char own[][48])
 {
-	unsigned n = 1;
+	char under[2][48];
+	unsigned n = 1, nu = 0;
 
+	if (vr_ctl_underlay(src, under, &nu) < 0)
+		return 0;
 	snprintf(own[0], 48, "%s", prime.items[0]);
 	for (unsigned i = 1; i < prime.n; i++) {
-		bool carried = strncasecmp(prime.items[i], "fe80:", 5) == 0;
+		bool mine = false;
 
-		for (unsigned j = 1; j < prime.info.n_carried && !carried; j++)
-			carried = strcmp(prime.items[i], prime.info.carried[j]) == 0;
-		if (!carried)
+		for (unsigned j = 0; j < nu; j++)
+			mine = mine || vr_ctl_on_prefix(prime.items[i], under[j]);
+		for (unsigned j = 1; j < prime.info.n_carried && mine; j++)
+			mine = strcmp(prime.items[i], prime.info.carried[j]) != 0;
+		if (mine)
 			snprintf(own[n++], 48, "%s", prime.items[i]);
 	}
 	return n > 1 ? n : 0;
@@ -523,7 +529,7 @@ redirect_follow(void)
 		fail_msg("the redirect from %s could not be moved to the destination: the guest's "
 		         "old sessions end",
 		         prime.info.peer);
-	n = own_items(own);
+	n = own_items(&src, own);
 	if (n == 0 || redirect_needed(&src, &dst) <= 0)
 		return;
 	if (prime.follow == FOLLOW_ON)

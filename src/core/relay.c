@@ -486,6 +486,7 @@ on_guest_stopped(void *owner, struct vr_vhost *vh, int vid)
 	if (vh->running && vh->vid == vid) {
 		handoff_port_down(&vh->port);
 		vhost_session_end(vh);
+		memset(&r->arrived, 0, sizeof(r->arrived));
 		__atomic_add_fetch(&r->c.disconnects, 1, __ATOMIC_RELAXED);
 		VR_LOG(INFO, "relay %d: guest disconnected", r->conf.id);
 	}

@@ -48,6 +48,10 @@ struct vr_relay {
 	struct vr_rate rate[2];
 	/* addresses to announce when the next guest starts (migrate/prime.c) */
 	struct vr_addrs announce;
+	/* what was announced for the guest here now: its identity, as much as
+	 * what the worker learned, until it goes (a guest that moved in may
+	 * not send an ARP for minutes, and a move on needs its addresses) */
+	struct vr_addrs arrived;
 };
 
 int relay_module_init(uint32_t retry_us, const struct vr_conf *conf);

@@ -78,6 +78,20 @@ vr_addrs_add6(struct vr_addrs *a, const uint8_t ip[16])
 	return usable6(ip) && table_add(a->ip6[0], &a->n6, &a->next6, ip, 16);
 }
 
+void
+vr_addrs_merge(struct vr_addrs *a, const struct vr_addrs *b)
+{
+	if (!b->has_mac || (a->has_mac && memcmp(a->mac, b->mac, 6) != 0))
+		return;
+	a->has_mac = true;
+	memcpy(a->mac, b->mac, 6);
+	/* into free slots only: what the guest itself said stays */
+	for (unsigned i = 0; i < b->n4 && a->n4 < VR_ADDRS_MAX; i++)
+		vr_addrs_add4(a, b->ip4[i]);
+	for (unsigned i = 0; i < b->n6 && a->n6 < VR_ADDRS_MAX; i++)
+		vr_addrs_add6(a, b->ip6[i]);
+}
+
 static bool
 learn_mac(struct vr_addrs *a, const uint8_t *src)
 {

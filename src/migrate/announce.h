@@ -45,6 +45,9 @@ bool vr_addrs_add6(struct vr_addrs *a, const uint8_t ip[16]);
 
 /* Whether ip (IPv6 if v6, else IPv4) is one of a's addresses. */
 bool vr_addrs_has(const struct vr_addrs *a, bool v6, const uint8_t *ip);
+/* The addresses of b that a lacks join a, when both are one guest's (the
+ * same MAC, or a has none yet). */
+void vr_addrs_merge(struct vr_addrs *a, const struct vr_addrs *b);
 
 /* Parse "MAC" / "IPv4" / "IPv6" text into a; -1 with err naming it. */
 int vr_addrs_parse(struct vr_addrs *a, const char *text, char *err, size_t errlen);

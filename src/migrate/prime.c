@@ -77,5 +77,6 @@ prime_guest_started(struct vr_relay *r)
 	if (n > 0)
 		VR_LOG(NOTICE, "relay %d: guest started: %u of %u announcement frames queued",
 		       r->conf.id, queued, n);
+	r->arrived = r->announce;
 	memset(&r->announce, 0, sizeof(r->announce));
 }

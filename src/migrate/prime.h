@@ -23,7 +23,8 @@ struct vr_relay;
 int prime_announce(int id, const struct vr_addrs *a, bool now, char *err, size_t errlen);
 
 /* The guest's vrings just started here: tell the network (relay lock held).
- * The primed addresses are sent once. */
+ * The primed addresses are sent once, and kept as the guest's identity
+ * while it stays (relay.h, arrived). */
 void prime_guest_started(struct vr_relay *r);
 
 #endif

@@ -522,37 +522,57 @@ def test_vrelay_migrate_sets_up_the_redirect(s):
         both_end_it(a, b)
 
 
+def second_session(s, net):
+    """The guest takes an address on LAN B (routed by source) and the
+    client opens a session to it, on port 5002; returns the client."""
+    G, C = net.ns["G"], net.ns["C"]
+    sh("ip", "addr", "add", "203.0.113.20/24", "dev", "g0", ns=G)
+    sh("ip", "rule", "add", "from", "203.0.113.20", "table", "100", ns=G)
+    sh("ip", "route", "add", "default", "via", "203.0.113.1", "table", "100", ns=G)
+    server = s.spawn(["ip", "netns", "exec", G, "/usr/bin/python3", "-c",
+                      ECHO_SERVER.replace("5001", "5002")], "echo_server_b.log")
+    wait_for(lambda: "listening" in server.output(), 10, "the guest's second echo server")
+    client = s.spawn(["ip", "netns", "exec", C, "/usr/bin/python3", "-c",
+                      ECHO_CLIENT.replace("5001", "5002"), "25", "203.0.113.20", "no-bulk"],
+                     "echo_client_b.log")
+    wait_for(lambda: "accepted" in server.output(), 30, "the session to the LAN B address")
+    return client
+
+
 def test_moves_back_and_forth(s):
     """The guest goes A to B, home to A, to B again and home, each move by
-    vrelay-migrate alone, under one TCP session to its old address. Away,
-    A tunnels to B; home, the redirect ends on both relays (no chain through
-    B: the session runs on LAN A directly) and the next move makes a fresh
-    one."""
+    vrelay-migrate alone, under a TCP session to its LAN A address and,
+    from its first stay on B, one to an address it took there. Each move
+    ends the redirect of the LAN it arrives on (never a chain through a
+    host it left) and makes one for the LAN it leaves."""
     with Net("rb%d" % os.getpid()) as net:
         a, b, hv, client = start_session(s, net, seconds=30)
-        hvs = [hv]
+        hvs, clients = [hv], [client]
         for i in range(4):
             x, y = (a, b) if i % 2 == 0 else (b, a)
             r = migrate(s, x, y, lambda: hvs.append(
                 switch_hypervisor(s, net, hvs[-1], x, y, "hv%d" % i)))
             check(r["status"] == "completed", "move %d: %s" % (i + 1, r))
             roles = [d.tel.query("/vrelay/redirect,0").get("role", "none") for d in (a, b)]
-            if y is b:
-                check(r["redirect"] is True and r["redirect_moved"] == "none" and
-                      roles == ["source", "destination"], "away: %s %s" % (r, roles))
-            else:
-                check(r["redirect"] is False and r["redirect_moved"] == "home" and
-                      r["own_redirect"] is False and roles == ["none", "none"],
-                      "home: %s %s" % (r, roles))
-                # home, the guest's frames do not touch the tunnel
-                before = counters(a, "dev2vm")["out"], counters(a, "vm2dev")["in"]
-                sh("ping", "-c", "3", "-i", "0.2", "-W", "2", "198.51.100.20", ns=net.ns["C"])
-                check((counters(a, "dev2vm")["out"], counters(a, "vm2dev")["in"]) == before,
-                      "home, yet through the tunnel")
-        print("    " + session_survived(client))
+            # the first move sets up a redirect before it; the others end
+            # the one the guest has and make one for what it leaves at the STOP
+            made = (r["redirect"], r["redirect_moved"], r["own_redirect"])
+            check(made == ((True, "none", False) if i == 0 else (False, "home", True)) and
+                  roles == (["source", "destination"] if y is b else
+                            ["destination", "source"]), "move %d: %s %s" % (i + 1, r, roles))
+            if i == 0:
+                clients.append(second_session(s, net))
+            # where the guest is, its frames from that LAN's address skip the tunnel
+            here, addr = (a, "198.51.100.20") if y is a else (b, "203.0.113.20")
+            before = counters(here, "dev2vm")["out"], counters(here, "vm2dev")["in"]
+            sh("ping", "-c", "3", "-i", "0.2", "-W", "2", addr, ns=net.ns["C"])
+            check((counters(here, "dev2vm")["out"], counters(here, "vm2dev")["in"]) == before,
+                  "move %d: %s's own address through the tunnel" % (i + 1, here.name))
+        for c in clients:
+            print("    " + session_survived(c))
         for d in (a, b):
             u = d.tel.query("/vrelay/underlay")
-            check(u["redirects_added"] == 2 and u["ended_op"] == 2, "%s: %s" % (d.name, u))
+            check(u["redirects_added"] == 4 and u["ended_op"] == 3, "%s: %s" % (d.name, u))
             check(d.stop() == 0, "%s exit code" % d.name)
 
 

@@ -102,6 +102,45 @@ test_table_keeps_the_newest(void **state)
 	}
 }
 
+/* What was announced for a guest joins what was learned of it, never
+ * another guest's, and never pushes out what the guest itself said. */
+static void
+test_merge(void **state)
+{
+	struct vr_addrs learned = {0}, announced = {0}, other = {0}, full = {0};
+	char err[128];
+
+	(void)state;
+	assert_int_equal(vr_addrs_parse(&announced, "52:54:00:00:02:0a", err, sizeof(err)), 0);
+	assert_int_equal(vr_addrs_parse(&announced, "192.0.2.10", err, sizeof(err)), 0);
+	assert_int_equal(vr_addrs_parse(&announced, "2001:db8::10", err, sizeof(err)), 0);
+	/* nothing learned yet: the announced identity */
+	vr_addrs_merge(&learned, &announced);
+	assert_true(learned.has_mac && memcmp(learned.mac, MAC, 6) == 0);
+	assert_int_equal(vr_addrs_n_ip(&learned), 2);
+	/* the same guest said one of them and another: three, none twice */
+	memset(&learned, 0, sizeof(learned));
+	assert_int_equal(vr_addrs_parse(&learned, "52:54:00:00:02:0a", err, sizeof(err)), 0);
+	assert_int_equal(vr_addrs_parse(&learned, "192.0.2.10", err, sizeof(err)), 0);
+	assert_int_equal(vr_addrs_parse(&learned, "203.0.113.20", err, sizeof(err)), 0);
+	vr_addrs_merge(&learned, &announced);
+	assert_int_equal(learned.n4, 2);
+	assert_int_equal(learned.n6, 1);
+	/* another guest (another MAC): nothing of the announced one */
+	assert_int_equal(vr_addrs_parse(&other, "52:54:00:00:02:0b", err, sizeof(err)), 0);
+	vr_addrs_merge(&other, &announced);
+	assert_int_equal(other.mac[5], 0x0b);
+	assert_int_equal(vr_addrs_n_ip(&other), 0);
+	/* a full table keeps what was learned */
+	for (int i = 1; i <= VR_ADDRS_MAX; i++)
+		vr_addrs_add4(&full, (const uint8_t[4]){198, 51, 100, (uint8_t)i});
+	vr_addrs_merge(&full, &announced);
+	assert_int_equal(full.n4, VR_ADDRS_MAX);
+	for (int k = 0; k < full.n4; k++)
+		assert_int_equal(full.ip4[k][0], 198);
+	assert_int_equal(full.n6, 1);
+}
+
 static void
 test_parse(void **state)
 {
@@ -177,6 +216,7 @@ main(void)
 	    cmocka_unit_test(test_learns_mac_arp_and_nd),
 	    cmocka_unit_test(test_ignores_what_is_not_an_address),
 	    cmocka_unit_test(test_table_keeps_the_newest),
+	    cmocka_unit_test(test_merge),
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_frames),
 	};

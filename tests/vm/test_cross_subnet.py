@@ -99,7 +99,7 @@ def test_twenty_moves_back_and_forth(s):
             roles = [d.tel.query("/vrelay/redirect,0").get("role", "none") for d in (a, b)]
             want = ["source", "destination"] if y is b else ["none", "none"]
             check(roles == want and report["redirect_moved"] == ("none" if y is b else "home"),
-                  "move %d: redirects %s, report %s" % (i + 1, roles, report))
+                  "move %d: redirects %s, report %s, learned A %s B %s" % (i + 1, roles, report, a.relay(0)["guest_ips"], b.relay(0)["guest_ips"]))
             for c in clients:
                 lines = c.output().count("bits/sec")
                 wait_for(lambda: c.output().count("bits/sec") >= lines + 2, 60,
