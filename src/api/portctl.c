@@ -30,6 +30,7 @@ struct peer_msg {
 	Virtioforwarder__PortControlRequest__Redirect__SA sa[VR_REDIRECT_SAS];
 	Virtioforwarder__PortControlRequest__Redirect__SA *sap[VR_REDIRECT_SAS];
 	char txt[VR_ANNOUNCE_MAX + 2][INET6_ADDRSTRLEN];
+	char peer_mac[18];
 	char *items[VR_ANNOUNCE_MAX];
 };
 
@@ -51,6 +52,13 @@ peer_msg_build(const struct vr_redirect_req *p, struct peer_msg *o)
 	memcpy(gw.mac, p->gw_mac, 6);
 	vr_addrs_mac_str(&gw, o->txt[1], sizeof(o->txt[1]));
 	o->rd.gateway_mac = o->txt[1];
+	if (p->has_peer_mac) {
+		memcpy(gw.mac, p->peer_mac, 6);
+		vr_addrs_mac_str(&gw, o->peer_mac, sizeof(o->peer_mac));
+		o->rd.peer_mac = o->peer_mac;
+	}
+	o->rd.has_handover = p->handover;
+	o->rd.handover = p->handover;
 	vr_addrs_mac_str(&p->guest, o->txt[2], sizeof(o->txt[2]));
 	o->items[n++] = o->txt[2];
 	for (unsigned i = 0; i < vr_addrs_n_ip(&p->guest) && n < VR_ANNOUNCE_MAX; i++, n++) {

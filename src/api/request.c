@@ -217,6 +217,21 @@ redirect_checks(const Virtioforwarder__PortControlRequest *m, struct vr_port_req
 		o->has_gw_mac = true;
 		memcpy(o->gw_mac, gw.mac, 6);
 	}
+	if (r->peer_mac != NULL) {
+		struct vr_addrs pm = {0};
+
+		if (vr_addrs_parse(&pm, r->peer_mac, err, errlen) < 0 || !pm.has_mac)
+			return vr_err(err, errlen,
+			              "REDIRECT: peer_mac '%.64s' is not a unicast MAC",
+			              r->peer_mac);
+		o->has_peer_mac = true;
+		memcpy(o->peer_mac, pm.mac, 6);
+	}
+	o->handover = r->has_handover && r->handover;
+	if (o->handover && !o->has_peer_mac)
+		return vr_err(err, errlen,
+		              "REDIRECT: a handover is within one LAN: it needs the peer's "
+		              "peer_mac");
 	o->peer_relay = r->has_peer_relay ? (int)r->peer_relay : -1;
 	if (r->has_peer_relay && r->peer_relay >= VR_MAX_RELAYS)
 		return vr_err(err, errlen, "REDIRECT: peer_relay %u is not in 0..%d", r->peer_relay,

@@ -88,6 +88,7 @@ struct config_msg {
 	Virtioforwarder__ConfigResponse__Worker w[VR_MAX_CPUS], *w_list[VR_MAX_CPUS];
 	char underlay[2][INET6_ADDRSTRLEN + 4];
 	char *underlay_list[2];
+	char underlay_mac[18];
 };
 
 static void
@@ -131,7 +132,7 @@ static void
 fill_underlay(Virtioforwarder__ConfigResponse *resp, struct config_msg *m)
 {
 	const struct vr_underlay_conf *u = underlay_conf();
-
+	struct rte_ether_addr mac;
 	char a[INET6_ADDRSTRLEN];
 
 	resp->n_underlay = 0;
@@ -144,6 +145,11 @@ fill_underlay(Virtioforwarder__ConfigResponse *resp, struct config_msg *m)
 	m->underlay_list[0] = m->underlay[0];
 	m->underlay_list[1] = m->underlay[1];
 	resp->underlay = m->underlay_list;
+	if (u != NULL && underlay_mac(&mac) == 0) {
+		snprintf(m->underlay_mac, sizeof(m->underlay_mac), RTE_ETHER_ADDR_PRT_FMT,
+		         RTE_ETHER_ADDR_BYTES(&mac));
+		resp->underlay_mac = m->underlay_mac;
+	}
 }
 
 size_t

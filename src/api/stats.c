@@ -227,6 +227,8 @@ fill_redirect(struct relay_msg *m, int id)
 		memcpy(m->rd_control, st.peer_control, sizeof(m->rd_control));
 		rs->redirect_peer_control = m->rd_control;
 	}
+	rs->has_redirect_handover = 1;
+	rs->redirect_handover = st.handover;
 	rs->has_redirect_peer_relay = st.peer_relay >= 0;
 	rs->redirect_peer_relay = (uint32_t)st.peer_relay;
 }

@@ -104,6 +104,7 @@ vr_ctl_relay_info(const struct vr_ctl *c, int id, struct vr_ctl_relay *o)
 	if (rs->guest_mac != NULL && rs->guest_mac[0] != '\0')
 		o->n_learned = items_copy(o->learned, items_copy(o->learned, 0, &rs->guest_mac, 1),
 		                          rs->guest_ip, rs->n_guest_ip);
+	o->handover = rs->has_redirect_handover && rs->redirect_handover;
 	if (rs->redirect_role != NULL) {
 		snprintf(o->role, sizeof(o->role), "%s", rs->redirect_role);
 		snprintf(o->peer, sizeof(o->peer), "%s",
@@ -173,8 +174,10 @@ vr_ctl_announce(const struct vr_ctl *c, int id, char items[][48], unsigned n, bo
 	return rc;
 }
 
-int
-vr_ctl_underlay(const struct vr_ctl *c, char addrs[2][48], unsigned *n)
+/* The daemon's underlay addresses, and (mac not NULL) the MAC they are
+ * at ("" when it has none). */
+static int
+underlay_query(const struct vr_ctl *c, char addrs[2][48], unsigned *n, char mac[18])
 {
 	Virtioforwarder__ConfigRequest req = VIRTIOFORWARDER__CONFIG_REQUEST__INIT;
 	Virtioforwarder__ConfigResponse *resp;
@@ -190,8 +193,16 @@ vr_ctl_underlay(const struct vr_ctl *c, char addrs[2][48], unsigned *n)
 	*n = 0;
 	for (size_t i = 0; i < resp->n_underlay && *n < 2; i++)
 		snprintf(addrs[(*n)++], 48, "%s", resp->underlay[i]);
+	if (mac != NULL)
+		snprintf(mac, 18, "%s", resp->underlay_mac != NULL ? resp->underlay_mac : "");
 	virtioforwarder__config_response__free_unpacked(resp, NULL);
 	return 0;
+}
+
+int
+vr_ctl_underlay(const struct vr_ctl *c, char addrs[2][48], unsigned *n)
+{
+	return underlay_query(c, addrs, n, NULL);
 }
 
 /* "ADDR/PREFIX" into its address (16 bytes, IPv4 in the first 4), family
@@ -262,20 +273,31 @@ vr_ctl_peer_underlay(const struct vr_ctl *src, const struct vr_ctl *dst, char pe
 	return -1;
 }
 
-int
-vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, int dst_id,
-                char items[][48], unsigned n)
+/* vr_ctl_redirect, or with handover a switchover within one LAN (the
+ * destination's underlay MAC as the next hop). */
+static int
+redirect_pair(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, int dst_id,
+              char items[][48], unsigned n, bool handover)
 {
 	Virtioforwarder__PortControlRequest req = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__INIT;
 	Virtioforwarder__PortControlRequest__Redirect rd =
 	    VIRTIOFORWARDER__PORT_CONTROL_REQUEST__REDIRECT__INIT;
 	Virtioforwarder__PortControlResponse *resp, *done;
-	char *ptrs[VR_ANNOUNCE_MAX], peer[48], sdir[PATH_MAX], ddir[PATH_MAX];
+	char *ptrs[VR_ANNOUNCE_MAX], peer[48], sdir[PATH_MAX], ddir[PATH_MAX], mac[18], b[2][48];
+	unsigned nb;
 	bool same;
 	int rc;
 
 	if (vr_ctl_peer_underlay(src, dst, peer, &same) < 0)
 		return -1;
+	if (handover && (!same || underlay_query(dst, b, &nb, mac) < 0 || mac[0] == '\0')) {
+		fprintf(stderr, "%s: %s: a handover needs the peer on this LAN, with its MAC\n",
+		        src->prog, dst->dir);
+		return -1;
+	}
+	rd.peer_mac = handover ? mac : NULL;
+	rd.has_handover = handover;
+	rd.handover = handover;
 	set_items(&req, ptrs, items, n);
 	req.op = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__OP__REDIRECT;
 	rd.role = VIRTIOFORWARDER__PORT_CONTROL_REQUEST__REDIRECT__ROLE__SOURCE;
@@ -308,6 +330,20 @@ vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, 
 	if (rc != 0) /* no half a redirect */
 		vr_ctl_unredirect(src, src_id);
 	return rc;
+}
+
+int
+vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, int dst_id,
+                char items[][48], unsigned n)
+{
+	return redirect_pair(src, src_id, dst, dst_id, items, n, false);
+}
+
+int
+vr_ctl_handover(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, int dst_id,
+                char items[][48], unsigned n)
+{
+	return redirect_pair(src, src_id, dst, dst_id, items, n, true);
 }
 
 int

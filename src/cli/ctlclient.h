@@ -37,6 +37,7 @@ struct vr_ctl_relay {
 	unsigned n_carried;
 	char peer_control[256]; /* where its peer is controlled; "" unknown */
 	int peer_relay;         /* -1 unknown */
+	bool handover;          /* a switchover within one LAN */
 };
 /* Relay id's. 0, or -1 with the reason printed. */
 int vr_ctl_relay_info(const struct vr_ctl *c, int id, struct vr_ctl_relay *o);
@@ -67,6 +68,11 @@ bool vr_ctl_on_prefix(const char *addr, const char *prefix);
  * directory in the vr_ctl), for a later move. 0, -1 refused (printed), -2
  * no answer. */
 int vr_ctl_redirect(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, int dst_id,
+                    char items[][48], unsigned n);
+/* The same within one LAN, for the switchover only (docs/tunnel.md, "Same
+ * LAN"): the source passes on what reaches it for the guest until the
+ * network has relearned; ended with UNREDIRECT once the guest runs. */
+int vr_ctl_handover(const struct vr_ctl *src, int src_id, const struct vr_ctl *dst, int dst_id,
                     char items[][48], unsigned n);
 int vr_ctl_unredirect(const struct vr_ctl *c, int id);
 

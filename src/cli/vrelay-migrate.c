@@ -353,6 +353,7 @@ static struct {
 	enum { FOLLOW_NONE, FOLLOW_HOME, FOLLOW_ON } follow;
 	bool followed; /* done, at STOP */
 	bool own;      /* a redirect for what the source relay's own LAN gave */
+	bool handover; /* the redirect is a same-LAN switchover: ends at RESUME */
 } prime;
 
 /* Hand what the source relay learned to the destination relay. Returns
@@ -385,9 +386,12 @@ prime_destination(void)
 	return vr_ctl_announce(&dst, did, prime.items, prime.n, false) == 0 ? (int)prime.n : -1;
 }
 
-/* Whether a move from src to dst needs a redirect (--redirect, and in auto
- * whether both have an underlay and dst's is on another prefix): 1 yes, 0
- * no, -1 when it was asked for and cannot be. */
+enum { NEED_NONE, NEED_REDIRECT, NEED_HANDOVER };
+
+/* What a move from src to dst needs (--redirect, and in auto whether both
+ * have an underlay and where dst's is): a redirect to another prefix, a
+ * handover on the same one, none, or -1 when one was asked for and cannot
+ * be made. */
 static int
 redirect_needed(const struct vr_ctl *src, const struct vr_ctl *dst)
 {
@@ -403,7 +407,7 @@ redirect_needed(const struct vr_ctl *src, const struct vr_ctl *dst)
 		return 0; /* relays without an underlay: no tunnel to use */
 	if (vr_ctl_peer_underlay(src, dst, peer, &same) < 0)
 		return opt.redirect == REDIRECT_ALWAYS ? -1 : 0;
-	return !(same && opt.redirect == REDIRECT_AUTO); /* one LAN: announcements do */
+	return same && opt.redirect == REDIRECT_AUTO ? NEED_HANDOVER : NEED_REDIRECT;
 }
 
 /* Whether addr ("ADDR/PREFIX" or "ADDR") is the address text. */
@@ -413,6 +417,21 @@ is_address(const char *addr, const char *text)
 	size_t n = strcspn(addr, "/");
 
 	return strlen(text) == n && strncmp(addr, text, n) == 0;
+}
+
+/* The relay at the redirect's other end (its source): the destination
+ * when the guest goes home. */
+static struct vr_ctl
+peer_ctl(int *id)
+{
+	struct vr_ctl c = {"vrelay-migrate", prime.info.peer_control, 5000};
+
+	*id = prime.info.peer_relay;
+	if (prime.follow == FOLLOW_HOME) {
+		c.dir = prime.dir;
+		*id = prime.id;
+	}
+	return c;
 }
 
 /* The source relay got the guest through a redirect: plan to take it
@@ -451,10 +470,27 @@ redirect_setup(void)
 	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 5000};
 	int need;
 
+	if (prime.info.handover) { /* left by a move that did not finish */
+		int sid;
+		struct vr_ctl s = peer_ctl(&sid);
+
+		vr_ctl_unredirect(&src, prime.src_id);
+		if (s.dir[0] != '\0' && sid >= 0)
+			vr_ctl_unredirect(&s, sid);
+		prime.info.role[0] = '\0';
+	}
 	if (strcmp(prime.info.role, "destination") == 0)
 		return follow_plan();
-	if (prime.n == 0 || (need = redirect_needed(&src, &dst)) == 0)
+	if (prime.n == 0 || (need = redirect_needed(&src, &dst)) == NEED_NONE)
 		return 0;
+	if (need == NEED_HANDOVER) {
+		/* the switchover is zero-loss all the same; without it, the
+		 * announcements alone move the guest */
+		prime.handover =
+		    vr_ctl_handover(&src, prime.src_id, &dst, prime.id, prime.items, prime.n) == 0;
+		prime.redirected = prime.handover;
+		return 0;
+	}
 	if (need < 0 ||
 	    vr_ctl_redirect(&src, prime.src_id, &dst, prime.id, prime.items, prime.n) != 0)
 		return -1;
@@ -488,21 +524,6 @@ own_items(const struct vr_ctl *src, char own[][48])
 	return n > 1 ? n : 0;
 }
 
-/* The relay at the redirect's other end (its source): the destination
- * when the guest goes home. */
-static struct vr_ctl
-peer_ctl(int *id)
-{
-	struct vr_ctl c = {"vrelay-migrate", prime.info.peer_control, 5000};
-
-	*id = prime.info.peer_relay;
-	if (prime.follow == FOLLOW_HOME) {
-		c.dir = prime.dir;
-		*id = prime.id;
-	}
-	return c;
-}
-
 /* The guest stopped at the source: its redirect moves along. Home, it ends
  * on both relays (the guest's old addresses are on its LAN again), and the
  * destination holds what arrives for the guest until it starts; onward,
@@ -530,7 +551,7 @@ redirect_follow(void)
 		         "old sessions end",
 		         prime.info.peer);
 	n = own_items(&src, own);
-	if (n == 0 || redirect_needed(&src, &dst) <= 0)
+	if (n == 0 || redirect_needed(&src, &dst) != NEED_REDIRECT)
 		return;
 	if (prime.follow == FOLLOW_ON)
 		fail_msg("warning: %s and %u more addresses the guest got on the source's LAN are "
@@ -769,6 +790,7 @@ report(const struct result *r, struct qmp *src)
 			json_object_set_new(o, "error", json_string(r->error));
 		json_object_set_new(o, "redirect_moved", json_string(follow_name()));
 		json_object_set_new(o, "own_redirect", json_boolean(prime.own));
+		json_object_set_new(o, "handover", json_boolean(prime.handover));
 		json_object_set_new(o, "stop_wall", json_real(r->stop_wall));
 		json_object_set_new(o, "resume_wall", json_real(r->resume_wall));
 		json_dumpf(o, stdout, JSON_COMPACT);
@@ -785,9 +807,13 @@ report(const struct result *r, struct qmp *src)
 		printf("  stop->resume   %.0f ms (seen on QMP)\n", r->stop_to_resume);
 	printf("  setup time     %.0f ms\n  transferred    %.1f MB\n", r->setup, r->mbytes);
 	printf("  announced      %d address(es) primed on the destination relay\n", r->announced);
-	printf("  redirect       %s\n", prime.redirected ? "yes: the old addresses go through the "
-	                                                   "relays' tunnel"
-	                                                 : "no");
+	printf("  redirect       %s\n", prime.handover ? "a handover: what reached the source "
+	                                                 "during the switchover went on to the "
+	                                                 "destination"
+	                                : prime.redirected
+	                                    ? "yes: the old addresses go through the "
+	                                      "relays' tunnel"
+	                                    : "no");
 	if (prime.followed)
 		printf("  old redirect   %s%s\n",
 		       prime.follow == FOLLOW_HOME ? "ended: the guest is home"
@@ -953,6 +979,9 @@ setup_and_migrate(struct qmp *src, struct qmp *dst, struct result *r)
 	wait_outcome(src, dst, r);
 	if (strcmp(r->status, "completed") != 0)
 		redirect_undo();
+	else if (prime.handover) /* the destination ends its side once it ran dry */
+		vr_ctl_unredirect(&(struct vr_ctl){"vrelay-migrate", prime.src_dir, 5000},
+		                  prime.src_id);
 	report(r, src);
 	return strcmp(r->status, "completed") == 0 ? 0 : EXIT_FAILED;
 }

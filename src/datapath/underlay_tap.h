@@ -47,10 +47,11 @@ struct vr_underlay_tap {
 	 * the device (tunnel_port.h, vr_under_port) */
 	struct rte_ring *sealed;
 	/* [pub] the gateway's MAC per family ([0] IPv4, [1] IPv6) in the first
-	 * 6 bytes, 0 while unknown: the next hop of every sealed frame when it
-	 * is sent, so that a gateway which changes its MAC (or answered first
-	 * from another interface) does not leave the redirects made before
-	 * sending to the old one. */
+	 * 6 bytes, 0 while unknown: the next hop of the tunnels to peers off the
+	 * LAN (tunnel_port.h, hop), read when a frame is sealed, so that a
+	 * gateway which changes its MAC (or answered first from another
+	 * interface) does not leave the redirects made before sending to the
+	 * old one. */
 	uint64_t next_hop[2];
 	/* [ctl] made by the control thread, then the worker's alone: IPv4
 	 * fragments of tunnel packets to us, reassembled (docs/tunnel.md, MTU);

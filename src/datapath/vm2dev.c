@@ -80,23 +80,6 @@ to_device_now(struct vr_vm2dev *v, struct rte_mbuf **m, uint16_t n, uint64_t *se
 	return n;
 }
 
-/* Sealed frames go to the gateway the control thread knows now, not the
- * one it knew when their redirect was made. */
-static void
-next_hop_set(const struct vr_underlay_tap *u, struct rte_mbuf **m, unsigned n)
-{
-	uint64_t hop[2] = {__atomic_load_n(&u->next_hop[0], __ATOMIC_RELAXED),
-	                   __atomic_load_n(&u->next_hop[1], __ATOMIC_RELAXED)};
-
-	for (unsigned i = 0; i < n; i++) {
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m[i], struct rte_ether_hdr *);
-		uint64_t h = hop[eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)];
-
-		if (h != 0)
-			memcpy(eth->dst_addr.addr_bytes, &h, RTE_ETHER_ADDR_LEN);
-	}
-}
-
 /* Every tunnel that seals towards this device fills the tap's ring, some
  * from other workers: empty it as far as the pass's budget goes, or it
  * overflows and the tunnels drop (under_full) what they already sealed. */
@@ -109,7 +92,6 @@ sealed_send(struct vr_vm2dev *v, const struct vr_underlay_tap *u, struct vr_budg
 	do {
 		n = rte_ring_sc_dequeue_burst(u->sealed, (void **)m, budget_burst(b, VR_BURST),
 		                              NULL);
-		next_hop_set(u, m, n);
 		if (n > 0)
 			moved += to_device_now(v, m, (uint16_t)n, &v->d.c.sealed_sent, b);
 	} while (n == VR_BURST && budget_left(b));

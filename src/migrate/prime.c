@@ -53,8 +53,12 @@ prime_announce(int id, const struct vr_addrs *a, bool now, char *err, size_t err
 	}
 	r->announce = *a;
 	if (now && !r->vhost.running) {
-		handoff_hold(r->dev2vm, rte_get_tsc_cycles() +
-		                            ctl_conf()->hold_ms * (rte_get_tsc_hz() / 1000));
+		uint64_t until =
+		    rte_get_tsc_cycles() + ctl_conf()->hold_ms * (rte_get_tsc_hz() / 1000);
+
+		/* a redirect's destination may hold longer already (redirect.c) */
+		handoff_hold(r->dev2vm, RTE_MAX(until, __atomic_load_n(&r->dev2vm->hold_until,
+		                                                       __ATOMIC_RELAXED)));
 		queued = queue_announcement(r, a, &n);
 	}
 	relay_unlock();

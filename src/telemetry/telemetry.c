@@ -357,6 +357,7 @@ cmd_redirect(const char *cmd, const char *params, struct rte_tel_data *d)
 	inet_ntop(s.peer6 ? AF_INET6 : AF_INET, s.peer, peer, sizeof(peer));
 	rte_tel_data_add_dict_string(d, "role", redirect_role_name(s.role));
 	rte_tel_data_add_dict_string(d, "peer", peer);
+	rte_tel_data_add_dict_int(d, "handover", s.handover);
 	rte_tel_data_add_dict_u64(d, "spi_out4", s.spi_out[0]);
 	rte_tel_data_add_dict_u64(d, "spi_out6", s.spi_out[1]);
 	rte_tel_data_add_dict_u64(d, "spi_in4", s.spi_in[0]);

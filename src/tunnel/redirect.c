@@ -37,6 +37,7 @@ struct redirect {
 	char peer_control[VR_PEER_CONTROL_MAX];
 	int peer_relay;
 	uint64_t born_ns;
+	uint64_t opened_seen; /* a handover's opened frames at the last tick */
 };
 
 static struct redirect rd[VR_MAX_RELAYS];
@@ -53,13 +54,22 @@ redirect_role_name(enum vr_tunnel_role role)
 
 static void remove_locked(struct vr_relay *r, struct redirect *x, enum vr_redirect_end why);
 
-/* Why redirect x should end now, or VR_REDIRECT_END_N to keep it. Both
- * relays see the same sessions, so both come to the same answer. */
+/* Why redirect x of relay r should end now, or VR_REDIRECT_END_N to keep
+ * it. Both relays see the same sessions, so both come to the same answer.
+ * A handover's destination ends its side once its guest runs and a tick
+ * brought nothing more (the source's side is ended by the orchestrator). */
 static enum vr_redirect_end
-end_due(const struct redirect *x, uint64_t now_ns)
+end_due(const struct vr_relay *r, struct redirect *x, uint64_t now_ns)
 {
 	const struct vr_underlay_conf *c = underlay_conf();
 	uint64_t age_s = (now_ns - x->born_ns) / 1000000000ULL, seen = 0, live = 0;
+	uint64_t opened = __atomic_load_n(&x->t->opened.pkts, __ATOMIC_RELAXED);
+	bool quiet = opened == x->opened_seen;
+
+	x->opened_seen = opened;
+	if (x->t->handover && x->t->role == VR_TUNNEL_DEST && r != NULL && r->vhost.running &&
+	    quiet)
+		return VR_REDIRECT_END_HANDOVER;
 
 	for (int side = 0; side < 2; side++) {
 		struct vr_flow_counters fc;
@@ -88,7 +98,7 @@ on_tick(void *arg)
 	relay_lock();
 	for (int i = 0; i < VR_MAX_RELAYS; i++) {
 		enum vr_redirect_end why =
-		    rd[i].t != NULL ? end_due(&rd[i], now) : VR_REDIRECT_END_N;
+		    rd[i].t != NULL ? end_due(relay_get(i), &rd[i], now) : VR_REDIRECT_END_N;
 
 		if (why != VR_REDIRECT_END_N)
 			remove_locked(relay_get(i), &rd[i], why);
@@ -123,8 +133,9 @@ redirect_totals(struct redirect_totals *t)
 const char *
 redirect_end_key(enum vr_redirect_end why)
 {
-	static const char *const keys[VR_REDIRECT_END_N] = {
-	    "ended_sessions", "ended_unused", "ended_lifetime", "ended_op", "ended_relay_gone"};
+	static const char *const keys[VR_REDIRECT_END_N] = {"ended_sessions",   "ended_unused",
+	                                                    "ended_lifetime",   "ended_op",
+	                                                    "ended_relay_gone", "ended_handover"};
 
 	return keys[why];
 }
@@ -239,7 +250,9 @@ port_free(struct vr_tunnel_port *t)
 }
 
 /* The outer headers from this relay to the peer: our underlay address of
- * the peer's family, and the gateway's MAC (the peer is in another subnet). */
+ * the peer's family, and the next hop: the peer's MAC when it is on our
+ * LAN (given), else the gateway's (known now; the tunnel port reads it
+ * again as it seals: tunnel_port.h, hop). */
 static int
 path_to(const struct vr_redirect_req *q, struct vr_esp_path *p, char *err, size_t errlen)
 {
@@ -256,7 +269,7 @@ path_to(const struct vr_redirect_req *q, struct vr_esp_path *p, char *err, size_
 		              "underlay address",
 		              q->peer6 ? "IPv6" : "IPv4", q->peer6 ? "IPv6" : "IPv4");
 	underlay_state(&st);
-	if (q->peer6 ? !st.gw6_known : !st.gw4_known)
+	if (!q->has_peer_mac && (q->peer6 ? !st.gw6_known : !st.gw4_known))
 		return vr_err(err, errlen,
 		              "redirect: the underlay gateway's MAC is not known yet "
 		              "(is underlay-gateway%s set and answering?)",
@@ -268,7 +281,11 @@ path_to(const struct vr_redirect_req *q, struct vr_esp_path *p, char *err, size_
 	memset(p, 0, sizeof(*p));
 	p->ipv6 = q->peer6;
 	p->local_mac = mac;
-	memcpy(p->next_hop_mac.addr_bytes, q->peer6 ? st.gw6_mac : st.gw4_mac, 6);
+	memcpy(p->next_hop_mac.addr_bytes,
+	       q->has_peer_mac ? q->peer_mac
+	       : q->peer6      ? st.gw6_mac
+	                       : st.gw4_mac,
+	       6);
 	memcpy(p->local, q->peer6 ? c->ip6 : c->ip4, q->peer6 ? 16 : 4);
 	memcpy(p->peer, q->peer, q->peer6 ? 16 : 4);
 	p->local_port = p->peer_port = VR_ESP_UDP_PORT;
@@ -328,6 +345,9 @@ port_new(struct vr_relay *r, struct redirect *x, const struct vr_redirect_req *q
 	}
 	t->old = q->guest;
 	t->sweep_every = rte_get_tsc_hz() / 10;
+	t->handover = q->handover;
+	for (int f = 0; f < 2 && !q->has_peer_mac; f++)
+		t->hop[f] = &underlay_tap()->next_hop[f];
 	return t;
 }
 
@@ -347,10 +367,12 @@ port_identities(struct vr_tunnel_port *t, const struct vr_redirect_req *q, const
 	t->answer_mac = q->role == VR_TUNNEL_SOURCE ? guest : gateway;
 }
 
-/* What the peer's REDIRECT needs: the other role, our address, the guest,
- * the old gateway, the keys with in and out swapped. */
+/* What the peer's REDIRECT needs: the other role, our address (and our
+ * MAC, on one LAN), the guest, the old gateway, the keys with in and out
+ * swapped. */
 static void
-peer_request(const struct vr_redirect_req *q, const uint8_t gw[6], struct vr_redirect_req *o)
+peer_request(const struct vr_redirect_req *q, const struct vr_esp_path *p, const uint8_t gw[6],
+             struct vr_redirect_req *o)
 {
 	const struct vr_underlay_conf *c = underlay_conf();
 
@@ -362,6 +384,9 @@ peer_request(const struct vr_redirect_req *q, const uint8_t gw[6], struct vr_red
 	o->has_gw_mac = true;
 	memcpy(o->gw_mac, gw, 6);
 	o->peer_relay = -1; /* where we are controlled: the orchestrator knows */
+	o->handover = q->handover;
+	o->has_peer_mac = q->has_peer_mac;
+	memcpy(o->peer_mac, p->local_mac.addr_bytes, 6);
 	o->n_sa = VR_REDIRECT_SAS;
 	o->sa[OUT4] = q->sa[IN4];
 	o->sa[OUT6] = q->sa[IN6];
@@ -436,11 +461,11 @@ add_locked(int id, struct vr_redirect_req *q, struct vr_redirect_req *peer_req, 
 	handoff_tunnel(r->vm2dev, r->dev2vm, x->t);
 	if (q->role == VR_TUNNEL_DEST && port_gen(&r->vhost.port) == 0)
 		handoff_hold(r->dev2vm, rte_get_tsc_cycles() + DEST_HOLD_S * rte_get_tsc_hz());
-	peer_request(q, gw, peer_req);
+	peer_request(q, &p, gw, peer_req);
 	added_total++;
-	VR_LOG(NOTICE, "relay %d: redirect as %s, SPIs out %u/%u in %u/%u", id,
-	       redirect_role_name(q->role), q->sa[OUT4].spi, q->sa[OUT6].spi, q->sa[IN4].spi,
-	       q->sa[IN6].spi);
+	VR_LOG(NOTICE, "relay %d: %s as %s, SPIs out %u/%u in %u/%u", id,
+	       q->handover ? "handover" : "redirect", redirect_role_name(q->role), q->sa[OUT4].spi,
+	       q->sa[OUT6].spi, q->sa[IN4].spi, q->sa[IN6].spi);
 	return 0;
 }
 
@@ -460,9 +485,9 @@ redirect_add(int id, const struct vr_redirect_req *q, struct vr_redirect_req *pe
 	return rc;
 }
 
-static const char *const end_names[VR_REDIRECT_END_N] = {"its sessions ended", "it carried nothing",
-                                                         "its lifetime ran out",
-                                                         "the UNREDIRECT op", "its relay went"};
+static const char *const end_names[VR_REDIRECT_END_N] = {
+    "its sessions ended", "it carried nothing", "its lifetime ran out",
+    "the UNREDIRECT op",  "its relay went",     "the guest runs here: the handover is done"};
 
 /* Relay lock held; r NULL only when it is not running (nor polled). */
 static void
@@ -555,6 +580,7 @@ redirect_state(int id, struct redirect_state *s)
 	s->guest = x->t->old;
 	memcpy(s->peer_control, x->peer_control, sizeof(s->peer_control));
 	s->peer_relay = x->peer_relay;
+	s->handover = x->t->handover;
 	for (int f = 0; f < 2; f++) {
 		s->spi_out[f] = vr_esp_sa_spi(x->t->out[f]);
 		s->spi_in[f] = vr_esp_sa_spi(x->t->in[f]);

@@ -50,6 +50,7 @@ enum vr_redirect_end {
 	VR_REDIRECT_END_LIFETIME, /* tunnel-lifetime ran out */
 	VR_REDIRECT_END_OP,       /* UNREDIRECT */
 	VR_REDIRECT_END_RELAY,    /* its relay went (or vrelayd stopped) */
+	VR_REDIRECT_END_HANDOVER, /* a handover's guest runs here, nothing more came */
 	VR_REDIRECT_END_N
 };
 
@@ -67,6 +68,7 @@ struct redirect_state {
 	struct vr_addrs guest; /* the old identity it carries */
 	char peer_control[VR_PEER_CONTROL_MAX];
 	int peer_relay; /* -1: not given */
+	bool handover;  /* a switchover within one LAN */
 	uint32_t spi_out[2], spi_in[2];
 	uint64_t age_ms;
 	struct vr_esp_counters sealed, opened;

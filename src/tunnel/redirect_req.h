@@ -39,6 +39,10 @@ struct vr_redirect_req {
 	 * moves the guest on (empty, -1: not given) */
 	char peer_control[VR_PEER_CONTROL_MAX];
 	int peer_relay;
+	/* the peer is on this LAN: its underlay MAC is the next hop */
+	bool has_peer_mac;
+	uint8_t peer_mac[6];
+	bool handover; /* a switchover within one LAN (tunnel_port.h) */
 };
 
 #endif

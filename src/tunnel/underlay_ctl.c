@@ -236,6 +236,20 @@ underlay_conf(void)
 	return u.on ? &u.conf : NULL;
 }
 
+int
+underlay_mac(struct rte_ether_addr *mac)
+{
+	struct vr_relay *r;
+	int rc = -1;
+
+	relay_lock();
+	r = u.on ? relay_get(u.conf.relay) : NULL;
+	if (r != NULL && !r->removing && rte_eth_macaddr_get(r->dev.port_id, mac) == 0)
+		rc = 0;
+	relay_unlock();
+	return rc;
+}
+
 struct vr_underlay_tap *
 underlay_tap(void)
 {

@@ -30,6 +30,10 @@ struct vr_underlay_tap *underlay_tap_of(int id);
 /* The underlay's configuration and tap, NULL without one (the redirects'). */
 const struct vr_underlay_conf *underlay_conf(void);
 struct vr_underlay_tap *underlay_tap(void);
+/* The MAC of the underlay relay's device, where the underlay addresses
+ * are (takes the relay lock): 0, or -1 when that relay is not running. */
+struct rte_ether_addr;
+int underlay_mac(struct rte_ether_addr *mac);
 
 struct underlay_state {
 	bool on;

@@ -805,55 +805,6 @@ raw_frame(const uint8_t *b, size_t len)
 	return m;
 }
 
-/* Sealed frames leave for the gateway the control thread knows at the
- * time they are sent, per family; while a family's is unknown they keep
- * the next hop their SA was made with. */
-static void
-test_vm2dev_sealed_frames_go_to_the_current_gateway(void **state)
-{
-	static const uint8_t made_with[6] = {2, 0, 0, 0, 0, 0x0c},
-	                     gw[2][6] = {{2, 0, 0, 0, 0, 0xfb}, {2, 0, 0, 0, 0, 0xf0}};
-	struct vr_underlay_tap tap = {0};
-	struct rig *r = rig_new(1);
-	uint64_t hop = 0;
-
-	(void)state;
-	tap.sealed = rte_ring_create("dp_sealed", 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
-	assert_non_null(tap.sealed);
-	handoff_underlay(&r->dev2vm, &r->vm2dev, &tap);
-	r->dev.tx_room[0] = 100;
-	for (int round = 0; round < 3; round++) {
-		/* round 0: neither known; 1: IPv4's; 2: IPv4's changed */
-		if (round > 0) {
-			memcpy(&hop, gw[round - 1], 6);
-			__atomic_store_n(&tap.next_hop[0], hop, __ATOMIC_RELAXED);
-		}
-		for (int v6 = 0; v6 < 2; v6++) {
-			struct rte_mbuf *m = frame((uint32_t)(2 * round + v6), 1, 100, 2048);
-			struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-
-			memcpy(eth->dst_addr.addr_bytes, made_with, 6);
-			if (v6)
-				eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-			assert_int_equal(rte_ring_enqueue(tap.sealed, m), 0);
-		}
-		poll_at(&r->vm2dev.d, 1 + round);
-		assert_int_equal(r->dev.tx[0].n, 2 * (round + 1));
-		for (int v6 = 0; v6 < 2; v6++) {
-			struct rte_mbuf *m = r->dev.tx[0].m[2 * round + v6];
-			const uint8_t *want = v6 || round == 0 ? made_with : gw[round - 1];
-
-			assert_memory_equal(
-			    rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr.addr_bytes, want,
-			    6);
-		}
-	}
-	assert_int_equal(r->vm2dev.d.c.sealed_sent, 6);
-	handoff_underlay(&r->dev2vm, &r->vm2dev, NULL);
-	rte_ring_free(tap.sealed);
-	rig_free(r);
-}
-
 /* The relay's own frames on a device shared with a guest (underlay_tap.h):
  * ARP and ND about the relay's address go to the control ring, ESP-in-UDP
  * to it to the tunnel's ring, other traffic to it is dropped; the guest and
@@ -989,7 +940,6 @@ main(void)
 	    cmocka_unit_test(test_dev2vm_hold_expires),
 	    cmocka_unit_test(test_drain_returns_everything),
 	    cmocka_unit_test(test_dev2vm_underlay_frames_never_reach_the_guest),
-	    cmocka_unit_test(test_vm2dev_sealed_frames_go_to_the_current_gateway),
 	};
 
 	return cmocka_run_group_tests(tests, eal_up, eal_down);

@@ -244,6 +244,39 @@ guest_frames_cross_the_tunnel_in_order(void **state)
 	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
 }
 
+/* Sealed frames leave for the next hop known when they are sealed, per
+ * family (the underlay's gateway, which may change); a family without one
+ * (a peer on the same LAN) keeps its SA's. */
+static void
+sealed_frames_go_to_the_current_next_hop(void **state)
+{
+	static const uint8_t gw[2][6] = {{2, 0, 0, 0, 0, 0xfb}, {2, 0, 0, 0, 0, 0xf0}};
+	static const uint8_t sas[6] = {0}; /* path()'s */
+	struct site *a = site_new(true, "tp_ring_h");
+	uint64_t hop = 0;
+
+	(void)state;
+	a->tun.hop[0] = &hop;
+	/* round 0: no gateway known yet; 1: one; 2: it changed */
+	for (uint32_t round = 0; round < 3; round++) {
+		if (round > 0)
+			memcpy(&hop, gw[round - 1], 6);
+		fake_queue_push(&a->guest.rx[0], frame(2 * round, false, 100));
+		fake_queue_push(&a->guest.rx[0], frame(2 * round + 1, true, 100));
+		poll_at(&a->vm2dev.d, 1 + round);
+		assert_int_equal(a->dev.tx[0].n, 2 * (round + 1));
+		for (int v6 = 0; v6 < 2; v6++) {
+			const struct rte_mbuf *m = a->dev.tx[0].m[2 * round + v6];
+			const uint8_t *want = v6 || round == 0 ? sas : gw[round - 1];
+
+			assert_memory_equal(
+			    rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->dst_addr.addr_bytes,
+			    want, 6);
+		}
+	}
+	site_free(a);
+}
+
 static void
 forged_foreign_and_full_device(void **state)
 {
@@ -618,6 +651,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(guest_frames_cross_the_tunnel_in_order),
+	    cmocka_unit_test(sealed_frames_go_to_the_current_next_hop),
 	    cmocka_unit_test(forged_foreign_and_full_device),
 	    cmocka_unit_test(redirect_through_the_relays_directions),
 	    cmocka_unit_test(big_frames_cut_and_made_whole),

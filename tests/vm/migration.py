@@ -18,6 +18,30 @@ MIGRATE = os.path.join(BUILD, "src", "cli", "vrelay-migrate")
 INTERVAL = 0.01
 
 
+# 10 Mbit/s of numbered UDP datagrams from the peer to the guest, 20 s:
+# iperf3's receiver (the guest) counts each one lost or out of order
+UDP_STREAM = ["iperf3", "-c", vm.GUEST_IP, "-u", "-b", "10M", "-l", "1200", "-t", "20", "-i",
+              "1", "--forceflush", "-f", "m", "--get-server-output"]
+
+
+def udp_outcome(out):
+    """(lost, sent, out of order) from UDP_STREAM's output."""
+    # the receiver's summary: "... 0/20834 (0%)  receiver"; the server's own
+    # report names datagrams received out of order
+    m = re.search(r"(\d+)/(\d+) \([\d.e+-]+%\)\s+receiver", out)
+    check(m is not None, "no receiver summary:\n" + out[-1500:])
+    reordered = sum(int(x) for x in re.findall(r"(\d+) datagrams received out-of-order", out))
+    return int(m.group(1)), int(m.group(2)), reordered
+
+
+def roomy_socket_buffers(guest):
+    """A TCG guest resumes slowly: a socket buffer of 8 MiB, not 208 KiB,
+    keeps the datagrams that reach it meanwhile (else its own kernel drops
+    them, counted RcvbufErrors, after the relays delivered them)."""
+    guest.console.run("echo 8388608 > /proc/sys/net/core/rmem_max; "
+                      "echo 8388608 > /proc/sys/net/core/rmem_default")
+
+
 class Pinger:
     """ping -D -i 0.01 from the peer for the duration of a with-block."""
 

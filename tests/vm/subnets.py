@@ -14,7 +14,7 @@ import os
 import subprocess
 
 import vm
-from migration import MIGRATE, Pinger
+from migration import MIGRATE, Pinger, roomy_socket_buffers
 from vrtest import check, wait_for
 
 CLIENT_IP = "198.51.100.2"
@@ -32,9 +32,10 @@ class Subnets(vm.Peer):
         self.ip("route", "add", "default", "via", "198.51.100.1")
         vm.sh(*self.in_host(["sysctl", "-qw", "net.ipv4.ip_forward=1"]))
 
-    def relay(self, name, iface, under, gw):
+    def relay(self, name, iface, under, gw, bridge=None):
         """vrelayd in the host namespace, relay 0 on net_tap iface, with its
-        own directories and an underlay address on the LAN iface is."""
+        own directories and an underlay address on the LAN iface is (the
+        router's bridge of that name when given, shared with other relays)."""
         own = self.s.path(name)
         os.mkdir(own)
         d = vm.vrelayd(self.s, self, [
@@ -48,28 +49,35 @@ class Subnets(vm.Peer):
         wait_for(lambda: self.host_ip("link", "show", iface, ok=False).returncode == 0, 30,
                  "vrelayd's " + iface)
         self.host_ip("link", "set", iface, "address", "02:00:00:00:0f:%02x" % len(iface + name))
-        self.host_ip("addr", "add", gw + "/24", "dev", iface)
         self.host_ip("link", "set", iface, "up")
+        if bridge is None:
+            self.host_ip("addr", "add", gw + "/24", "dev", iface)
+        else:
+            if self.host_ip("link", "show", bridge, ok=False).returncode != 0:
+                self.host_ip("link", "add", bridge, "address", "02:00:00:00:0e:01", "type",
+                             "bridge", "stp_state", "0", "forward_delay", "0")
+                self.host_ip("addr", "add", gw + "/24", "dev", bridge)
+                self.host_ip("link", "set", bridge, "up")
+            self.host_ip("link", "set", iface, "master", bridge)
         wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway4_mac"] != "", 15,
                  name + " to learn its gateway")
         return d
 
 
-def boot_on_a(s, ports=(5201,)):
-    """Relays A and B, the guest booted on A with an iperf3 server (one
-    session) on each of ports; returns (net, a, b, the QEMU on A)."""
+def boot_on_a(s, ports=(5201,), same_lan=False):
+    """Relays A and B (same_lan: both on LAN A, a bridge), the guest booted
+    on A with an iperf3 server (one session) on each of ports; returns
+    (net, a, b, the QEMU on A)."""
     net = Subnets(s)
-    a = net.relay("relayA", "vtapA", "192.0.2.100", "192.0.2.1")
-    b = net.relay("relayB", "vtapB", "203.0.113.10", "203.0.113.1")
+    lan = "lanA" if same_lan else None
+    a = net.relay("relayA", "vtapA", "192.0.2.100", "192.0.2.1", lan)
+    b = net.relay("relayB", "vtapB", *(("192.0.2.101", "192.0.2.1") if same_lan
+                                       else ("203.0.113.10", "203.0.113.1")), bridge=lan)
     src = vm.Vm(s, "vm0", os.path.join(a.dir, "relay0.sock"), peer=net).start()
     src.console.run("ip route add default via 192.0.2.1")
     wait_for(lambda: net.ping(count=1, deadline=2)["rx"] == 1, 30, "the guest to answer")
     src.boot = src.console.boot_id()
-    # a TCG guest resumes slowly: a socket buffer of 8 MiB, not 208 KiB,
-    # keeps the datagrams that reach it meanwhile (else its own kernel drops
-    # them, counted RcvbufErrors, after the relays delivered them)
-    src.console.run("echo 8388608 > /proc/sys/net/core/rmem_max; "
-                    "echo 8388608 > /proc/sys/net/core/rmem_default")
+    roomy_socket_buffers(src)
     for port in ports:
         src.console.run("iperf3 -s -D -1 -p %d" % port)
         wait_for(lambda: src.console.run("netstat -ltn | grep -q ':%d '" % port,
@@ -95,12 +103,13 @@ def migrate(s, net, src, x, y, name):
     return dst, report
 
 
-def move_under(s, client_argv, leaf):
+def move_under(s, client_argv, leaf, same_lan=False):
     """The guest boots on relay A, the client runs client_argv against it,
     the guest migrates to relay B (vrelay-migrate, which sets up the
-    redirect); returns (a, b, the QEMU on B, the client, the report,
-    (outage ms, probes lost, first reply after RESUME ms))."""
-    net, a, b, src = boot_on_a(s)
+    redirect, or on one LAN the handover); returns (a, b, the QEMU on B, the
+    client, the report, (outage ms, probes lost, first reply after RESUME
+    ms))."""
+    net, a, b, src = boot_on_a(s, same_lan=same_lan)
     client = net.spawn(client_argv, leaf)
     wait_for(lambda: "bits/sec" in client.output(), 30, "iperf3 to run")
 
@@ -108,7 +117,8 @@ def move_under(s, client_argv, leaf):
         peer = net
     with Pinger(Pair, "ping.log") as pg:
         dst, report = migrate(s, net, src, a, b, "vm1")
-        check(report["redirect"] is True, "no redirect for a move into another subnet")
+        check(report["redirect"] is True and report["handover"] is same_lan,
+              "no %s for the move: %s" % ("handover" if same_lan else "redirect", report))
         pg.wait_replies_after(len(pg.replies()))
         lines = client.output().count("bits/sec")
         wait_for(lambda: client.output().count("bits/sec") >= lines + 3, 60,

@@ -45,7 +45,7 @@ answer(struct vr_tunnel_port *t, struct rte_mbuf *q)
 	struct rte_mbuf *a = NULL;
 	size_t len = 0;
 
-	if (t->answers != NULL && rte_pktmbuf_linearize(q) == 0 &&
+	if (t->answers != NULL && !t->handover && rte_pktmbuf_linearize(q) == 0 &&
 	    vr_neigh_parse(rte_pktmbuf_mtod(q, const uint8_t *), q->pkt_len, &n) &&
 	    (n.kind == VR_NEIGH_ARP_REQUEST || n.kind == VR_NEIGH_NS) &&
 	    (t->role == VR_TUNNEL_DEST || vr_addrs_has(&t->old, n.ipv6, n.target_ip)))
@@ -162,14 +162,19 @@ send_cut(struct vr_tunnel_port *t, struct rte_mbuf *f)
 	send_under(t, piece, (uint16_t)k);
 }
 
-/* m[0..n), sealed, onto the underlay in order, cut where too long. Over
- * IPv6 nothing is cut yet: a packet too long is dropped and counted
- * (frag_failed) rather than sent to be lost on the path. */
+/* m[0..n), sealed by out[fam], onto the underlay in order, to the next
+ * hop known now, cut where too long. Over IPv6 nothing is cut yet: a
+ * packet too long is dropped and counted (frag_failed) rather than sent to
+ * be lost on the path. */
 static void
-send_sealed(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n)
+send_sealed(struct vr_tunnel_port *t, int fam, struct rte_mbuf **m, uint16_t n)
 {
+	uint64_t hop = t->hop[fam] != NULL ? __atomic_load_n(t->hop[fam], __ATOMIC_RELAXED) : 0;
 	uint16_t from = 0;
 
+	for (uint16_t i = 0; hop != 0 && i < n; i++)
+		memcpy(rte_pktmbuf_mtod(m[i], struct rte_ether_hdr *)->dst_addr.addr_bytes, &hop,
+		       RTE_ETHER_ADDR_LEN);
 	for (uint16_t i = 0; i < n; i++) {
 		if (likely(t->under_mtu == 0 || m[i]->pkt_len - RTE_ETHER_HDR_LEN <= t->under_mtu))
 			continue;
@@ -207,7 +212,8 @@ tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 				rte_pktmbuf_free(m[at + i]);
 			ctr_add(t->sealed.not_ip, k);
 		}
-		send_sealed(t, m + at, ready);
+		if (ready > 0)
+			send_sealed(t, fam, m + at, ready);
 		at = (uint16_t)(at + k);
 	}
 	return n;
@@ -351,6 +357,8 @@ vr_tunnel_divert(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n, uint
 	uint16_t keep = 0, k = 0;
 
 	*bytes = 0;
+	if (t->handover) /* the guest's addresses are at home here */
+		return n;
 	for (uint16_t i = 0; i < n && i < VR_BURST; i++) {
 		struct rte_mbuf *f = m[i];
 		enum vr_offload_verdict v = VR_OFL_READY;

@@ -33,7 +33,16 @@ struct vr_tunnel_port {
 	 * never cut */
 	uint16_t under_mtu;
 	struct vr_esp_sa *out[2], *in[2]; /* [ctl] by inner family: [0] IPv4, [1] IPv6 */
-	struct rte_ring *rx;              /* [ctl] sealed frames for this tunnel (SP/SC) */
+	/* [ctl] where the next hop of what out[f] seals is read when it is sent
+	 * (the underlay's gateway, which may change: underlay_tap.h next_hop);
+	 * NULL: the SA's own (a peer on the same LAN) */
+	const uint64_t *hop[2];
+	/* [ctl] a switchover within one LAN (docs/tunnel.md, "Same LAN"): SOURCE
+	 * passes on what reaches it for the guest while the network relearns,
+	 * DEST takes it; neither answers for anyone nor diverts the guest's own
+	 * frames, whose addresses are at home on the LAN */
+	bool handover;
+	struct rte_ring *rx; /* [ctl] sealed frames for this tunnel (SP/SC) */
 	/* [ctl] ARP replies and neighbour advertisements made by tx_burst, handed
 	 * out by rx_burst (SP: tx's caller, SC: rx's caller); NULL: none made */
 	struct rte_ring *answers;
