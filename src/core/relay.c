@@ -181,12 +181,18 @@ dirs_create(struct vr_relay *r)
 		r->dev2vm->hold.ring =
 		    rte_ring_create(name, hold_frames, r->pool_socket,
 		                    RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+		snprintf(name, sizeof(name), "vr_late_%u", seq);
+		r->dev2vm->hold.late =
+		    rte_ring_create(name, hold_frames, r->pool_socket,
+		                    RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 		r->dev2vm->hold.bytes_max = hold_bytes;
 		r->dev2vm->hold.patience = hold_patience;
 	}
 	seq++;
-	return r->vm2dev->inject != NULL && (hold_frames == 0 || r->dev2vm->hold.ring != NULL) ? 0
-	                                                                                       : -1;
+	return r->vm2dev->inject != NULL && (hold_frames == 0 || (r->dev2vm->hold.ring != NULL &&
+	                                                          r->dev2vm->hold.late != NULL))
+	           ? 0
+	           : -1;
 }
 
 /* After the directions left their workers: frames not sent go back. */
@@ -200,6 +206,7 @@ dirs_free(struct vr_relay *r)
 	if (r->dev2vm != NULL) {
 		dir_drain(&r->dev2vm->d);
 		rte_ring_free(r->dev2vm->hold.ring);
+		rte_ring_free(r->dev2vm->hold.late);
 	}
 	rte_free(r->vm2dev);
 	rte_free(r->dev2vm);

@@ -148,18 +148,49 @@ on_sync(struct vr_dev2vm *v, uint32_t old_gen, uint64_t now, struct vr_tunnel_po
 	pending_drop_except(d, keep);
 }
 
-/* Frames of the device or of a tunnel, for the guest: into its vrings, or
- * held while it is on its way, or dropped as nobody's. */
+/* A handover's destination keeps the device's frames for the guest apart
+ * (dev2vm.h, settle_until) until the source's marker: what the source
+ * passed on is older than anything that reaches this device directly, but
+ * comes a longer way. Once the guest runs and what was held before it is
+ * in, the wait lasts SETTLE_MS at most (a marker takes one underlay round
+ * trip after the guest's announcement). True while it lasts. */
+#define SETTLE_MS 20
+
+static bool
+settling(struct vr_dev2vm *v, const struct vr_tunnel_port *t, uint64_t now)
+{
+	if (t != v->settle_for) { /* a new redirect, or none */
+		v->settle_for = t;
+		v->settle_until =
+		    t != NULL && t->handover && t->role == VR_TUNNEL_DEST && v->hold.late != NULL
+		        ? VR_SETTLE_ARMED
+		        : 0;
+	}
+	if (v->settle_until == 0)
+		return false;
+	if (t->marked || now >= v->settle_until) {
+		v->settle_until = 0;
+		vr_hold_settle(&v->hold); /* behind what the tunnel brought */
+		return false;
+	}
+	if (v->settle_until == VR_SETTLE_ARMED && v->d.n_txq > 0 && !v->hold.releasing &&
+	    vr_hold_count(&v->hold) == 0)
+		v->settle_until = now + rte_get_tsc_hz() / 1000 * SETTLE_MS;
+	return true;
+}
+
+/* Frames of the device or of a tunnel, for the guest: held while it is on
+ * its way (or settling), into its vrings, or dropped as nobody's. */
 static void
 deliver(struct vr_dev2vm *v, struct rte_mbuf **m, uint16_t n, uint64_t bytes, bool holding,
         uint64_t now)
 {
 	struct vr_dir *d = &v->d;
 
-	if (d->n_txq > 0)
-		spread(d, m, n, now);
-	else if (holding)
+	if (holding)
 		vr_hold_keep(d, &v->hold, m, n);
+	else if (d->n_txq > 0)
+		spread(d, m, n, now);
 	else
 		dir_drop_unready(d, m, n, bytes);
 }
@@ -168,7 +199,7 @@ deliver(struct vr_dev2vm *v, struct rte_mbuf **m, uint16_t n, uint64_t bytes, bo
 static uint16_t
 room(struct vr_dev2vm *v, bool holding)
 {
-	return v->d.n_txq > 0 ? guest_room(&v->d) : holding ? vr_hold_room(&v->hold) : VR_BURST;
+	return holding ? vr_hold_room(&v->hold) : v->d.n_txq > 0 ? guest_room(&v->d) : VR_BURST;
 }
 
 /* DEST: what the peer relay sent the guest comes in ahead of the device's. */
@@ -265,6 +296,7 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 		on_sync(v, old_gen, now, t);
 	bool holding = d->n_txq == 0 && unlikely(hold_active(v, now));
 	bool away = d->n_txq == 0 && unlikely(t != NULL) && t->role == VR_TUNNEL_SOURCE;
+	bool settle = unlikely(t != v->settle_for || v->settle_until != 0) && settling(v, t, now);
 
 	for (uint16_t k = 0; k < d->n_txq; k++)
 		flush_to_guest(d, d->txq[k], now);
@@ -277,6 +309,8 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 		if (t->role == VR_TUNNEL_DEST)
 			moved += from_tunnel(v, t, holding, now, b);
 	}
+	bool keep = holding || settle; /* the device's frames: no room in the guest's vrings */
+
 	for (uint16_t i = 0; i < d->n_rxq && budget_left(b); i++) {
 		uint16_t q = d->rxq[(d->next_q + i) % d->n_rxq];
 		uint16_t want, got, n;
@@ -284,8 +318,8 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 		do {
 			/* the relay's own frames (the tap) are read even when the
 			 * hold is full: the guest's beyond it are dropped then */
-			want = budget_burst(b, away || (holding && tap != NULL) ? VR_BURST
-			                                                        : room(v, holding));
+			want = budget_burst(b, away || (keep && tap != NULL) ? VR_BURST
+			                                                     : room(v, keep));
 			if (want == 0)
 				break;
 			got = port_rx(d->src, q, m, want);
@@ -308,6 +342,8 @@ dev2vm_poll(struct vr_dev2vm *v, uint64_t now, struct vr_budget *b)
 			moved += n;
 			if (away)
 				into_tunnel(v, t, m, n, bytes);
+			else if (settle)
+				vr_hold_keep_late(d, &v->hold, m, n);
 			else
 				deliver(v, m, n, bytes, holding, now);
 		} while (got == want && budget_left(b));

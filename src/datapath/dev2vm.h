@@ -28,7 +28,16 @@ struct vr_dev2vm {
 	 * guest here, the device's frames go into it; DEST: what it carries
 	 * goes into the guest, ahead of the device's frames. */
 	struct vr_tunnel_port *tunnel;
+	/* worker's: a handover's destination keeps the device's frames for the
+	 * guest apart (hold.h, late) until the source's marker says all it
+	 * passed on has arrived, or until this TSC; VR_SETTLE_ARMED: no
+	 * deadline before the guest runs and what was held for it is in. 0:
+	 * not waiting. settle_for: the redirect this is about. */
+	uint64_t settle_until;
+	const struct vr_tunnel_port *settle_for;
 };
+
+#define VR_SETTLE_ARMED UINT64_MAX
 
 static inline struct vr_dev2vm *
 dev2vm_of(struct vr_dir *d)

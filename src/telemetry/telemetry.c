@@ -314,6 +314,7 @@ cmd_underlay(const char *cmd, const char *params, struct rte_tel_data *d)
 	redirect_totals(&t);
 	relay_unlock();
 	rte_tel_data_add_dict_u64(d, "redirects_added", t.added);
+	rte_tel_data_add_dict_u64(d, "markers", t.markers);
 	for (int why = 0; why < VR_REDIRECT_END_N; why++)
 		rte_tel_data_add_dict_u64(d, redirect_end_key(why), t.ended[why]);
 	return 0;
@@ -371,6 +372,7 @@ cmd_redirect(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "under_mtu", s.under_mtu);
 	rte_tel_data_add_dict_u64(d, "fragmented", s.fragmented);
 	rte_tel_data_add_dict_u64(d, "frag_failed", s.frag_failed);
+	rte_tel_data_add_dict_u64(d, "markers", s.markers);
 	for (int side = 0; side < 2; side++) {
 		struct rte_tel_data *o = rte_tel_data_alloc();
 

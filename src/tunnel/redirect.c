@@ -44,7 +44,7 @@ static struct redirect rd[VR_MAX_RELAYS];
 static bool esp_up;
 static int timer = -1;
 static uint64_t totals[VR_REDIRECT_END_N]; /* ended, by why */
-static uint64_t added_total;
+static uint64_t added_total, markers_total;
 
 const char *
 redirect_role_name(enum vr_tunnel_role role)
@@ -53,6 +53,13 @@ redirect_role_name(enum vr_tunnel_role role)
 }
 
 static void remove_locked(struct vr_relay *r, struct redirect *x, enum vr_redirect_end why);
+
+/* A worker's counter, read by the control thread. */
+static uint64_t
+rd64(const uint64_t *v)
+{
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
 
 /* Why redirect x of relay r should end now, or VR_REDIRECT_END_N to keep
  * it. Both relays see the same sessions, so both come to the same answer.
@@ -127,6 +134,7 @@ void
 redirect_totals(struct redirect_totals *t)
 {
 	t->added = added_total;
+	t->markers = markers_total;
 	memcpy(t->ended, totals, sizeof(totals));
 }
 
@@ -502,6 +510,7 @@ remove_locked(struct vr_relay *r, struct redirect *x, enum vr_redirect_end why)
 	if (demux_publish(err, sizeof(err)) < 0) /* no table: no tunnel at all */
 		rte_free(handoff_tunnels(underlay_tap(), NULL));
 	totals[why]++;
+	markers_total += rd64(&t->markers);
 	VR_LOG(NOTICE, "relay %d: redirect (%s) ended: %s", (int)(x - rd),
 	       redirect_role_name(t->role), end_names[why]);
 	port_free(t);
@@ -550,12 +559,6 @@ redirect_fini(void)
 	esp_up = false;
 }
 
-static uint64_t
-rd64(const uint64_t *v)
-{
-	return __atomic_load_n(v, __ATOMIC_RELAXED);
-}
-
 static void
 esp_counters(const struct vr_esp_counters *c, struct vr_esp_counters *o)
 {
@@ -593,6 +596,7 @@ redirect_state(int id, struct redirect_state *s)
 	s->answers_full = rd64(&x->t->answers_full);
 	s->fragmented = rd64(&x->t->fragmented);
 	s->frag_failed = rd64(&x->t->frag_failed);
+	s->markers = rd64(&x->t->markers);
 	s->under_mtu = x->t->under_mtu;
 	for (int side = 0; side < 2; side++) {
 		s->flows_live[side] = vr_flows_live(x->t->flows[side]);

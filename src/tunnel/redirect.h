@@ -56,6 +56,7 @@ enum vr_redirect_end {
 
 struct redirect_totals {
 	uint64_t added, ended[VR_REDIRECT_END_N];
+	uint64_t markers; /* handovers' markers passed on or taken, of redirects ended */
 };
 /* Since start (relay lock held: any thread). */
 void redirect_totals(struct redirect_totals *t);
@@ -72,7 +73,7 @@ struct redirect_state {
 	uint32_t spi_out[2], spi_in[2];
 	uint64_t age_ms;
 	struct vr_esp_counters sealed, opened;
-	uint64_t under_full, answered, answers_full, fragmented, frag_failed;
+	uint64_t under_full, answered, answers_full, fragmented, frag_failed, markers;
 	uint16_t under_mtu;
 	uint32_t flows_live[2]; /* [VR_SEAL], [VR_OPEN] */
 	struct vr_flow_counters flows[2];

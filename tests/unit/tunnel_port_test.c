@@ -431,6 +431,10 @@ relay_new(struct site *s, const char *ring, bool guest_here)
 	snprintf(name, sizeof(name), "%s_hold", ring);
 	r->dev2vm.hold.ring = rte_ring_create(name, 256, SOCKET_ID_ANY,
 	                                      RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	snprintf(name, sizeof(name), "%s_late", ring);
+	r->dev2vm.hold.late = rte_ring_create(name, 256, SOCKET_ID_ANY,
+	                                      RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	assert_non_null(r->dev2vm.hold.late);
 	r->dev2vm.hold.bytes_max = UINT64_MAX;
 	r->dev2vm.hold.patience = UINT64_MAX / 2;
 	assert_non_null(r->dev2vm.hold.ring);
@@ -459,6 +463,7 @@ relay_free(struct relay *r, struct site *s)
 	rte_ring_free(s->tun.answers);
 	rte_ring_free(r->vm2dev.inject);
 	rte_ring_free(r->dev2vm.hold.ring);
+	rte_ring_free(r->dev2vm.hold.late);
 	free(r);
 }
 
@@ -625,6 +630,102 @@ redirect_through_the_relays_directions(void **state)
 	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
 }
 
+/* An IPv4 frame from LAN A's gateway to the guest carrying seq. */
+static struct rte_mbuf *
+to_guest(uint32_t seq)
+{
+	struct rte_mbuf *m = frame4(seq, client_ip, old_ip);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	eth->dst_addr = guest_mac;
+	eth->src_addr = lan_a_gw;
+	return m;
+}
+
+/* The guest's frames in B's guest vring are seq first..first+n-1, in order. */
+static void
+assert_delivered(const struct relay *b, uint32_t first, uint32_t n)
+{
+	assert_int_equal(b->guest.tx[0].n, n);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_false(vr_tunnel_is_marker(b->guest.tx[0].m[i]));
+		assert_int_equal(seq_of(b->guest.tx[0].m[i]), first + i);
+	}
+}
+
+/* Two relays on one LAN (a handover): the LAN's frames for the guest that
+ * reached A before the LAN learned where it went come to B the long way,
+ * after frames that reached B directly later. B keeps the direct ones
+ * apart until A's marker (made of the guest's announcement, which reaches
+ * A after all the rest) says nothing older is on its way: the guest gets
+ * everything in the order the LAN sent it. */
+static void
+handover_keeps_order_until_the_marker(void **state)
+{
+	struct site *sa = site_new(true, "ho_a"), *sb = site_new(false, "ho_b");
+	struct relay *a, *b;
+	uint64_t settle = rte_get_tsc_hz() / 1000 * 20;
+
+	(void)state;
+	sa->tun.role = VR_TUNNEL_SOURCE;
+	sb->tun.role = VR_TUNNEL_DEST;
+	sa->tun.handover = sb->tun.handover = true;
+	sa->tun.answer_mac = guest_mac;
+	a = relay_new(sa, "ho_a", false);
+	b = relay_new(sb, "ho_b", false);
+	handoff_hold(&b->dev2vm, UINT64_MAX / 4);
+
+	/* 0..9 reach A and are sealed; 10..14 reach B directly, sooner */
+	for (uint32_t i = 0; i < 10; i++)
+		fake_queue_push(&a->lan.rx[0], to_guest(i));
+	poll_at(&a->dev2vm.d, 1);
+	for (uint32_t i = 10; i < 15; i++)
+		fake_queue_push(&b->lan.rx[0], to_guest(i));
+	poll_at(&b->dev2vm.d, 2);
+	carry(sa, sb);
+	poll_at(&b->dev2vm.d, 3);
+	/* the guest starts at B: what the tunnel brought goes in; the direct
+	 * frames wait, and so do those after them, past the patience of no
+	 * marker yet only when SETTLE has not passed */
+	fake_up(&b->guest, 1);
+	for (uint64_t t = 4; t < 8; t++)
+		poll_at(&b->dev2vm.d, t);
+	fake_queue_push(&b->lan.rx[0], to_guest(15));
+	poll_at(&b->dev2vm.d, 8);
+	assert_delivered(b, 0, 10);
+	/* B announces the guest; A hears it after everything else, and passes
+	 * it on as the marker */
+	fake_queue_push(&a->lan.rx[0], arp_ask(&guest_mac, old_ip, gw_ip));
+	poll_at(&a->dev2vm.d, 9);
+	assert_int_equal(sa->tun.markers, 1);
+	carry(sa, sb);
+	for (uint64_t t = 10; t < 14; t++)
+		poll_at(&b->dev2vm.d, t);
+	assert_true(sb->tun.marked);
+	assert_int_equal(sb->tun.markers, 1);
+	assert_delivered(b, 0, 16);
+	assert_int_equal(b->dev2vm.d.c.drop_unready + a->dev2vm.d.c.drop_unready, 0);
+
+	/* a new handover whose marker never comes: the direct frames wait
+	 * SETTLE after the guest came, no longer */
+	handoff_tunnel(&b->vm2dev, &b->dev2vm, NULL);
+	poll_at(&b->dev2vm.d, 20);
+	sb->tun.marked = false;
+	handoff_tunnel(&b->vm2dev, &b->dev2vm, &sb->tun);
+	fake_queue_push(&b->lan.rx[0], to_guest(16));
+	poll_at(&b->dev2vm.d, 21);
+	assert_delivered(b, 0, 16);
+	poll_at(&b->dev2vm.d, 21 + settle);
+	poll_at(&b->dev2vm.d, 22 + settle);
+	assert_delivered(b, 0, 17);
+
+	relay_free(a, sa);
+	relay_free(b, sb);
+	site_free(sa);
+	site_free(sb);
+	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
+}
+
 static int
 eal_up(void **state)
 {
@@ -654,6 +755,7 @@ main(void)
 	    cmocka_unit_test(sealed_frames_go_to_the_current_next_hop),
 	    cmocka_unit_test(forged_foreign_and_full_device),
 	    cmocka_unit_test(redirect_through_the_relays_directions),
+	    cmocka_unit_test(handover_keeps_order_until_the_marker),
 	    cmocka_unit_test(big_frames_cut_and_made_whole),
 	};
 

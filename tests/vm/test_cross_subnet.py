@@ -71,13 +71,19 @@ def udp_through_the_move(s, same_lan):
               lost_dgrams, total, reordered))
     held = b.relay(0)["dev2vm"]["held"]
     print("      %d held at B for the guest on its way, %d through the tunnel (passed on by "
-          "A: %d)" % (held, b.relay(0)["dev2vm"]["tunnel"]["in"],
-                      a.relay(0)["dev2vm"]["tunnel"]["out"]))
+          "A: %d)%s" % (held, b.relay(0)["dev2vm"]["tunnel"]["in"],
+                        a.relay(0)["dev2vm"]["tunnel"]["out"],
+                        "; markers A %d B %d" % tuple(
+                            x.tel.query("/vrelay/underlay")["markers"] for x in (a, b))
+                        if same_lan else ""))
     where = ""
     if lost_dgrams or reordered:  # the guest's own drops, or the relays'
         where = "; guest %s; A dev2vm %s; B dev2vm %s" % (
             dst.console.run("grep Udp: /proc/net/snmp")[1].replace("\n", " | "),
             a.relay(0)["dev2vm"], b.relay(0)["dev2vm"])
+    # one LAN: B waited for A's marker before what reached it directly went in
+    check(not same_lan or b.tel.query("/vrelay/underlay")["markers"] >= 1,
+          "B took no marker from A")
     check(total > 10000 and lost_dgrams == 0 and reordered == 0,
           "UDP through the switchover: %d of %d lost, %d out of order%s" % (
               lost_dgrams, total, reordered, where))

@@ -12,16 +12,20 @@
 #include "offload.h"
 
 /* What tx_burst does with a frame: seal it (by inner family), answer it,
- * or drop it. */
-enum { SEAL4 = 0, SEAL6 = 1, ANSWER = 2, DROP = -1 };
+ * pass on a handover's marker in its place, or drop it. */
+enum { SEAL4 = 0, SEAL6 = 1, ANSWER = 2, MARK = 3, DROP = -1 };
 
 static int
-class_of(const struct rte_mbuf *m)
+class_of(const struct vr_tunnel_port *t, const struct rte_mbuf *m)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 
 	if (m->data_len < RTE_ETHER_HDR_LEN)
 		return DROP;
+	/* the guest's own MAC as the source: its new relay announced it */
+	if (unlikely(t->handover) && t->role == VR_TUNNEL_SOURCE &&
+	    memcmp(f + RTE_ETHER_ADDR_LEN, t->answer_mac.addr_bytes, RTE_ETHER_ADDR_LEN) == 0)
+		return MARK;
 	if (f[12] == 0x08 && f[13] == 0x00)
 		return SEAL4;
 	if (f[12] == 0x08 && f[13] == 0x06)
@@ -84,8 +88,8 @@ run_of(const struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n, bool inb
 {
 	uint16_t k = 1;
 
-	*cls = inbound ? sa_of(t, m[0]) : class_of(m[0]);
-	while (k < n && (inbound ? sa_of(t, m[k]) : class_of(m[k])) == *cls)
+	*cls = inbound ? sa_of(t, m[0]) : class_of(t, m[0]);
+	while (k < n && (inbound ? sa_of(t, m[k]) : class_of(t, m[k])) == *cls)
 		k++;
 	return k;
 }
@@ -191,6 +195,84 @@ send_sealed(struct vr_tunnel_port *t, int fam, struct rte_mbuf **m, uint16_t n)
 	send_under(t, m + from, (uint16_t)(n - from));
 }
 
+/* The marker a handover's destination waits for (docs/tunnel.md, "Same
+ * LAN"), made of frame m in place: an IPv4 header of protocol 59 (no next
+ * header) from and to 0.0.0.0, nothing a guest can mean. Sealed with the
+ * frames before it, it cannot overtake them; false: m is unusable. */
+static bool
+make_marker(struct rte_mbuf *m)
+{
+	const uint16_t len = RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+
+	if (rte_pktmbuf_linearize(m) != 0 || m->pkt_len < len)
+		return false;
+	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - len));
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(sizeof(*ip));
+	ip->time_to_live = 1;
+	ip->next_proto_id = IPPROTO_NONE;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	m->ol_flags = 0;
+	return true;
+}
+
+bool
+vr_tunnel_is_marker(const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip =
+	    rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+
+	return m->data_len >= RTE_ETHER_HDR_LEN + sizeof(*ip) &&
+	       rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type ==
+	           rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+	       ip->next_proto_id == IPPROTO_NONE && ip->src_addr == 0 && ip->dst_addr == 0;
+}
+
+/* SOURCE of a handover: m[0..n), frames from the guest's MAC, each go on
+ * as a marker (sealed frames are lost at times: the next one will do). */
+static void
+pass_markers(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t k = 0, ready;
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (make_marker(m[i])) {
+			m[k++] = m[i];
+		} else {
+			rte_pktmbuf_free(m[i]);
+			ctr_add(t->sealed.not_ip, 1);
+		}
+	}
+	ready = k > 0 ? vr_esp_encap(t->out[SEAL4], m, k, &t->sealed) : 0;
+	if (ready > 0)
+		send_sealed(t, SEAL4, m, ready);
+}
+
+/* DEST of a handover: the markers among m[0..n) are taken out (and noted:
+ * nothing older is on its way); the rest keep their order. */
+static uint16_t
+take_markers(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (vr_tunnel_is_marker(m[i])) {
+			rte_pktmbuf_free(m[i]);
+			t->marked = true;
+			ctr_add(t->markers, 1);
+		} else {
+			m[k++] = m[i];
+		}
+	}
+	return k;
+}
+
 static uint16_t
 tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 {
@@ -204,6 +286,9 @@ tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 		if (fam == ANSWER) {
 			for (uint16_t i = 0; i < k; i++)
 				answer(t, m[at + i]);
+		} else if (fam == MARK) {
+			pass_markers(t, m + at, k);
+			ctr_add(t->markers, k);
 		} else if (fam >= 0 && t->out[fam] != NULL) {
 			flows_see(t, VR_SEAL, m + at, k);
 			ready = vr_esp_encap(t->out[fam], m + at, k, &t->sealed);
@@ -239,6 +324,9 @@ tunnel_rx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 		if (sa >= 0) {
 			uint16_t good = vr_esp_decap(t->in[sa], m + out, k, &t->deliver_dst,
 			                             &t->deliver_src, &t->opened);
+
+			if (unlikely(t->handover) && t->role == VR_TUNNEL_DEST)
+				good = take_markers(t, m + out, good);
 
 			flows_see(t, VR_OPEN, m + out, good);
 			out = (uint16_t)(out + good);

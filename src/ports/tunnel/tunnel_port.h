@@ -62,9 +62,17 @@ struct vr_tunnel_port {
 	struct vr_esp_counters sealed, opened; /* worker's; read relaxed */
 	uint64_t under_full, answered, answers_full;
 	uint64_t fragmented, frag_failed; /* sealed packets cut for the underlay, or not */
+	/* a handover's markers (docs/tunnel.md, "Same LAN"), passed on by SOURCE
+	 * or taken by DEST; DEST's worker notes the first (marked): what the
+	 * source passed on before it has all arrived */
+	uint64_t markers;
+	bool marked;
 };
 
 enum { VR_SEAL = 0, VR_OPEN = 1 };
+
+/* m is a handover's marker (never handed out by rx_burst; for tests). */
+bool vr_tunnel_is_marker(const struct rte_mbuf *m);
 
 /* Once per pass, by the direction that calls side's burst (before it): the
  * clock the flows are seen at, and a bounded sweep of that side's table. */
