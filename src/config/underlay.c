@@ -21,6 +21,8 @@ vr_underlay_init(struct vr_underlay_conf *u)
 	u->udp_idle_s = 300;
 	u->other_idle_s = 60;
 	u->tcp_linger_s = 10;
+	u->rekey_s = 3600;
+	u->rekey_packets = 1U << 31;
 }
 
 /* Seconds, 1 s to a year. */
@@ -33,6 +35,20 @@ parse_seconds(const char *key, const char *val, uint32_t *out, char *err, size_t
 	if (val[0] < '0' || val[0] > '9' || *end != '\0' || v < 1 || v > 31536000)
 		return vr_err(err, errlen, "%s '%s' is not a number of seconds in 1..31536000", key,
 		              val);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A packet count, 100 to 2^31. */
+static int
+parse_packets(const char *key, const char *val, uint32_t *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v = strtoull(val, &end, 10);
+
+	if (val[0] < '0' || val[0] > '9' || *end != '\0' || v < 100 || v > (1ULL << 31))
+		return vr_err(err, errlen, "%s '%s' is not a number of packets in 100..2147483648",
+		              key, val);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -124,14 +140,19 @@ vr_underlay_set(struct vr_underlay_conf *u, const char *key, const char *val, ch
 	const struct {
 		const char *key;
 		uint32_t *field;
-	} secs[] = {
-	    {"tunnel-lifetime", &u->lifetime_s},     {"tunnel-unused", &u->unused_s},
-	    {"tunnel-tcp-idle", &u->tcp_idle_s},     {"tunnel-udp-idle", &u->udp_idle_s},
-	    {"tunnel-other-idle", &u->other_idle_s}, {"tunnel-tcp-linger", &u->tcp_linger_s}};
+	} secs[] = {{"tunnel-lifetime", &u->lifetime_s},
+	            {"tunnel-unused", &u->unused_s},
+	            {"tunnel-tcp-idle", &u->tcp_idle_s},
+	            {"tunnel-udp-idle", &u->udp_idle_s},
+	            {"tunnel-other-idle", &u->other_idle_s},
+	            {"tunnel-tcp-linger", &u->tcp_linger_s},
+	            {"tunnel-rekey", &u->rekey_s}};
 
 	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
 		if (strcmp(key, secs[i].key) == 0)
 			return parse_seconds(key, val, secs[i].field, err, errlen);
+	if (strcmp(key, "tunnel-rekey-packets") == 0)
+		return parse_packets(key, val, &u->rekey_packets, err, errlen);
 	return 1;
 }
 

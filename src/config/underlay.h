@@ -32,6 +32,10 @@ struct vr_underlay_conf {
 	/* when a session ends (tunnel/flows.h): idle timeouts per protocol, and
 	 * the linger of a TCP session after FIN or RST */
 	uint32_t tcp_idle_s, udp_idle_s, other_idle_s, tcp_linger_s;
+	/* an SA is replaced by its next after rekey_s, or once it sealed
+	 * rekey_packets (at most 2^31: half the sequence space is left for
+	 * the second the control thread may take to notice) */
+	uint32_t rekey_s, rekey_packets;
 };
 
 void vr_underlay_init(struct vr_underlay_conf *u);

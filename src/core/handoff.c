@@ -231,6 +231,15 @@ handoff_underlay(struct vr_dev2vm *d, struct vr_vm2dev *v, struct vr_underlay_ta
 	handoff_synchronize();
 }
 
+struct vr_esp_sa *
+handoff_sa(struct vr_esp_sa **slot, struct vr_esp_sa *sa)
+{
+	struct vr_esp_sa *old = __atomic_exchange_n(slot, sa, __ATOMIC_ACQ_REL);
+
+	handoff_synchronize();
+	return old;
+}
+
 struct vr_tunnel_demux *
 handoff_tunnels(struct vr_underlay_tap *tap, struct vr_tunnel_demux *demux)
 {

@@ -18,6 +18,7 @@
  *                (the tap's demux)
  *   tunnel       a guest's redirect (both            handoff_tunnel
  *                directions)
+ *   SA           one of a tunnel's SAs, at a rekey   handoff_sa
  *
  * Views and sessions change by a release store followed by an RCU grace
  * period (rte_rcu_qsbr): a worker reports a quiescent state after each
@@ -97,6 +98,12 @@ void handoff_underlay(struct vr_dev2vm *d, struct vr_vm2dev *v, struct vr_underl
 /* Publish the tap's SPI table (NULL: none); returns the one it replaces,
  * which no worker uses any more. */
 struct vr_tunnel_demux *handoff_tunnels(struct vr_underlay_tap *tap, struct vr_tunnel_demux *demux);
+
+/* Put sa in a tunnel port's SA slot (tunnel_port.h: out, in, in_next,
+ * in_prev; NULL empties it); returns the SA it held, which no worker uses
+ * any more. */
+struct vr_esp_sa;
+struct vr_esp_sa *handoff_sa(struct vr_esp_sa **slot, struct vr_esp_sa *sa);
 
 /* Give a relay's two directions its guest's redirect (NULL: none); returns
  * once no worker is inside the tunnel port it had. */

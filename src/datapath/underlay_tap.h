@@ -23,7 +23,9 @@
 
 /* Which tunnel's ring takes ESP with an SPI: immutable once published
  * (handoff_tunnels replaces it whole). */
-#define VR_DEMUX_MAX 128 /* two inbound SPIs for each of VR_MAX_RELAYS redirects */
+/* six inbound SPIs (by family: the current, the next, the last) for each of
+ * VR_MAX_RELAYS redirects */
+#define VR_DEMUX_MAX 384
 /* Tunnel packets being reassembled at once, and how long the first piece
  * waits for the rest (a path that reorders by more loses the packet). */
 #define VR_UNDERLAY_FRAG_PACKETS 128

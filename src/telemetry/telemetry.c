@@ -363,6 +363,8 @@ cmd_redirect(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "spi_out6", s.spi_out[1]);
 	rte_tel_data_add_dict_u64(d, "spi_in4", s.spi_in[0]);
 	rte_tel_data_add_dict_u64(d, "spi_in6", s.spi_in[1]);
+	rte_tel_data_add_dict_u64(d, "rekeys_out", s.rekeys_out);
+	rte_tel_data_add_dict_u64(d, "rekeys_in", s.rekeys_in);
 	rte_tel_data_add_dict_u64(d, "age_ms", s.age_ms);
 	add_esp(d, "sealed", &s.sealed);
 	add_esp(d, "opened", &s.opened);

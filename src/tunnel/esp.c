@@ -29,6 +29,7 @@ struct vr_esp_sa {
 	struct vr_esp_path path;
 	uint8_t hdr[RTE_ETHER_HDR_LEN + 40]; /* outer template, UDP added by rte_ipsec */
 	uint8_t hdr_len;
+	uint64_t used; /* packets sealed or opened: its one worker's, read relaxed */
 };
 
 static struct {
@@ -222,6 +223,12 @@ vr_esp_sa_free(struct vr_esp_sa *s)
 	rte_free(s);
 }
 
+uint64_t
+vr_esp_sa_used(const struct vr_esp_sa *sa)
+{
+	return sa != NULL ? __atomic_load_n(&sa->used, __ATOMIC_RELAXED) : 0;
+}
+
 uint32_t
 vr_esp_sa_spi(const struct vr_esp_sa *s)
 {
@@ -344,6 +351,7 @@ vr_esp_encap(struct vr_esp_sa *s, struct rte_mbuf **m, uint16_t n, struct vr_esp
 	for (uint16_t i = 0; i < ok; i++)
 		finish_outer(s, m[i]);
 	ctr_add(c->pkts, ok);
+	ctr_add(s->used, ok);
 	ctr_add(c->bytes, good_bytes(m, ok, orig, len));
 	return drop_tail(m, ok, k, &c->too_big);
 }
@@ -469,6 +477,7 @@ vr_esp_decap(struct vr_esp_sa *s, struct rte_mbuf **m, uint16_t n, const struct 
 		}
 	}
 	ctr_add(c->pkts, good);
+	ctr_add(s->used, good);
 	return good;
 }
 

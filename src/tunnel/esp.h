@@ -70,6 +70,9 @@ struct vr_esp_sa *vr_esp_sa_create(bool outbound, bool inner_ipv6, const struct 
                                    int socket, char *err, size_t errlen);
 void vr_esp_sa_free(struct vr_esp_sa *sa);
 uint32_t vr_esp_sa_spi(const struct vr_esp_sa *sa);
+/* Packets the SA sealed (outbound) or opened (inbound) so far: when to
+ * rekey, and whether the peer's next SA is in use (any thread). */
+uint64_t vr_esp_sa_used(const struct vr_esp_sa *sa);
 
 /* Encapsulate guest frames (Ethernet, untagged, of the SA's inner family)
  * in place. Returns how many are ready to send, at the front of m in their

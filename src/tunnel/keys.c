@@ -44,6 +44,27 @@ vr_spi_new(const uint32_t *used, size_t n)
 	}
 }
 
+void
+vr_key_next(const struct vr_esp_key *k, struct vr_esp_key *next)
+{
+	static const char label[] = "vrelay SA rekey";
+	uint8_t in[sizeof(label) + 8], out[32 + 4 + 4];
+	uint32_t spi;
+
+	/* what names this SA goes in with the label: one key, one successor */
+	memcpy(in, label, sizeof(label));
+	memcpy(in + sizeof(label), k->salt, 4);
+	memcpy(in + sizeof(label) + 4, &k->spi, 4);
+	crypto_generichash(out, sizeof(out), in, sizeof(in), k->key, k->key_len);
+	memset(next, 0, sizeof(*next));
+	next->key_len = k->key_len;
+	memcpy(next->key, out, k->key_len);
+	memcpy(next->salt, out + 32, 4);
+	memcpy(&spi, out + 36, 4);
+	next->spi = VR_SPI_MIN + spi % (UINT32_MAX - VR_SPI_MIN);
+	sodium_memzero(out, sizeof(out));
+}
+
 bool
 vr_rekey_due(const struct vr_rekey_limits *l, uint64_t seq, uint64_t age_ms)
 {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Key material for the tunnel's SAs (docs/tunnel.md, "Keys"): fresh for
- * every redirect and every rekey, from libsodium's CSPRNG, never derived
- * from anything an observer saw. Control thread only.
+ * every redirect, from libsodium's CSPRNG. A rekey derives an SA's next
+ * key, salt and SPI from its current key with a keyed hash (BLAKE2b), so
+ * both relays come to the same next SA without talking: an observer who
+ * sees neither key learns nothing of either. Control thread only.
  */
 #ifndef VR_TUNNEL_KEYS_H
 #define VR_TUNNEL_KEYS_H
@@ -33,6 +35,10 @@ int vr_key_new(struct vr_esp_key *k, uint32_t spi, uint8_t key_len, char *err, s
 
 /* A random SPI >= VR_SPI_MIN that is none of used[0..n). */
 uint32_t vr_spi_new(const uint32_t *used, size_t n);
+
+/* The SA after k: key, salt and SPI (>= VR_SPI_MIN) derived from k's key,
+ * salt and SPI; the same on both relays. */
+void vr_key_next(const struct vr_esp_key *k, struct vr_esp_key *next);
 
 /* Whether an SA that sent seq packets and was made age_ms ago is due. */
 bool vr_rekey_due(const struct vr_rekey_limits *l, uint64_t seq, uint64_t age_ms);

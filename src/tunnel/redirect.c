@@ -38,6 +38,14 @@ struct redirect {
 	int peer_relay;
 	uint64_t born_ns;
 	uint64_t opened_seen; /* a handover's opened frames at the last tick */
+	/* rekeying (docs/tunnel.md, "Rekeying"): the current SAs' keys (OUT4,
+	 * OUT6, IN4, IN6), from which their successors derive; the path the
+	 * next SAs take; per family, when the outbound SA was made and first
+	 * seen sealing, and when the peer's last inbound SA was set aside */
+	struct vr_esp_key key[VR_REDIRECT_SAS];
+	struct vr_esp_path path;
+	uint64_t out_born_ns[2], out_seen_ns[2], prev_since_ns[2];
+	uint64_t rekeys_out, rekeys_in;
 };
 
 static struct redirect rd[VR_MAX_RELAYS];
@@ -94,11 +102,103 @@ end_due(const struct vr_relay *r, struct redirect *x, uint64_t now_ns)
 	return VR_REDIRECT_END_N;
 }
 
-/* Once a second: the redirects whose time is up end. */
+#define SECOND_NS 1000000000ULL
+/* An outbound SA is replaced no sooner than this after the control thread
+ * first saw it seal: by then the peer's tick has seen its first packets and
+ * made it the current inbound SA, with its successor ready (a rekey's
+ * packets never find the peer without their SA). */
+#define REKEY_GAP_NS (2 * SECOND_NS)
+
+static int demux_publish(char *err, size_t errlen);
+
+/* The SA after key k (vr_key_next) for x's family f; NULL, logged, when it
+ * cannot be made (tried again a tick later). */
+static struct vr_esp_sa *
+sa_after(const struct redirect *x, const struct vr_esp_key *k, bool outbound, int f,
+         struct vr_esp_key *next)
+{
+	char err[VR_ERR_MAX];
+	struct vr_esp_sa *sa;
+
+	vr_key_next(k, next);
+	sa = vr_esp_sa_create(outbound, f, next, &x->path, outbound ? 0 : REPLAY_WINDOW,
+	                      SOCKET_ID_ANY, err, sizeof(err));
+	if (sa == NULL)
+		VR_LOG(WARNING, "relay %d: rekey: %s", (int)(x - rd), err);
+	return sa;
+}
+
+/* Our side of family f: once the outbound SA is due (rekey limits), its
+ * successor seals; the peer opens with it already (its in_next). */
+static void
+rekey_out(struct redirect *x, int f, uint64_t now)
+{
+	const struct vr_underlay_conf *c = underlay_conf();
+	struct vr_rekey_limits l = {.max_packets = c->rekey_packets,
+	                            .lifetime_ms = c->rekey_s * 1000ULL};
+	uint64_t used = vr_esp_sa_used(x->t->out[f]);
+	struct vr_esp_key next;
+	struct vr_esp_sa *sa;
+
+	if (used > 0 && x->out_seen_ns[f] == 0)
+		x->out_seen_ns[f] = now;
+	/* an SA that sealed nothing wears out nothing */
+	if (used == 0 || now - x->out_seen_ns[f] < REKEY_GAP_NS ||
+	    !vr_rekey_due(&l, used, (now - x->out_born_ns[f]) / 1000000))
+		return;
+	sa = sa_after(x, &x->key[OUT4 + f], true, f, &next);
+	if (sa == NULL)
+		return;
+	vr_esp_sa_free(handoff_sa(&x->t->out[f], sa));
+	x->key[OUT4 + f] = next;
+	sodium_memzero(&next, sizeof(next));
+	x->out_born_ns[f] = now;
+	x->out_seen_ns[f] = 0;
+	x->rekeys_out++;
+}
+
+/* The peer's side of family f: its last SA goes a tick after it was set
+ * aside (what was on its way has come); once its next SA opened a packet,
+ * that becomes the current one and its own successor is made ready. True
+ * when the inbound SPIs changed. */
+static bool
+rekey_in(struct redirect *x, int f, uint64_t now)
+{
+	struct vr_esp_key next, after;
+	struct vr_esp_sa *sa;
+	bool changed = false;
+
+	if (x->t->in_prev[f] != NULL && now - x->prev_since_ns[f] >= SECOND_NS) {
+		vr_esp_sa_free(handoff_sa(&x->t->in_prev[f], NULL));
+		changed = true;
+	}
+	if (x->t->in_prev[f] != NULL || vr_esp_sa_used(x->t->in_next[f]) == 0)
+		return changed;
+	vr_key_next(&x->key[IN4 + f], &next); /* in_next's, the current one's now */
+	sa = sa_after(x, &next, false, f, &after);
+	sodium_memzero(&after, sizeof(after));
+	if (sa == NULL) {
+		sodium_memzero(&next, sizeof(next));
+		return changed;
+	}
+	handoff_sa(&x->t->in_prev[f], x->t->in[f]);
+	handoff_sa(&x->t->in[f], x->t->in_next[f]);
+	handoff_sa(&x->t->in_next[f], sa);
+	x->key[IN4 + f] = next;
+	sodium_memzero(&next, sizeof(next));
+	x->prev_since_ns[f] = now;
+	x->rekeys_in++;
+	return true;
+}
+
+/* Once a second: the redirects whose time is up end, the others' SAs are
+ * replaced where due. */
 static void
 on_tick(void *arg)
 {
 	uint64_t ticks, now = control_now_ns();
+	bool republish = false;
+	char err[VR_ERR_MAX];
 
 	(void)arg;
 	(void)!read(timer, &ticks, sizeof(ticks));
@@ -109,7 +209,13 @@ on_tick(void *arg)
 
 		if (why != VR_REDIRECT_END_N)
 			remove_locked(relay_get(i), &rd[i], why);
+		for (int f = 0; rd[i].t != NULL && f < 2; f++) {
+			rekey_out(&rd[i], f, now);
+			republish |= rekey_in(&rd[i], f, now);
+		}
 	}
+	if (republish && demux_publish(err, sizeof(err)) < 0)
+		VR_LOG(WARNING, "rekey: %s", err);
 	relay_unlock();
 	control_timer_arm(timer, 1000);
 }
@@ -149,14 +255,36 @@ redirect_end_key(enum vr_redirect_end why)
 }
 
 /* Every SPI in use by this relay's inbound SAs, for a fresh one to avoid. */
+#define IN_SAS 6 /* per redirect: by family, the current, the next, the last */
+
+/* Redirect x's inbound SAs: up to IN_SAS into sa, the count returned. */
+static int
+in_sas(const struct redirect *x, struct vr_esp_sa **sa)
+{
+	int n = 0;
+
+	for (int f = 0; x->t != NULL && f < 2; f++) {
+		struct vr_esp_sa *all[3] = {x->t->in[f], x->t->in_next[f], x->t->in_prev[f]};
+
+		for (int k = 0; k < 3; k++)
+			if (all[k] != NULL)
+				sa[n++] = all[k];
+	}
+	return n;
+}
+
 static size_t
 spis_in_use(uint32_t *used)
 {
 	size_t n = 0;
 
-	for (int i = 0; i < VR_MAX_RELAYS; i++)
-		for (int f = 0; rd[i].t != NULL && f < 2; f++)
-			used[n++] = vr_esp_sa_spi(rd[i].t->in[f]);
+	for (int i = 0; i < VR_MAX_RELAYS; i++) {
+		struct vr_esp_sa *sa[IN_SAS];
+		int k = in_sas(&rd[i], sa);
+
+		for (int j = 0; j < k; j++)
+			used[n++] = vr_esp_sa_spi(sa[j]);
+	}
 	return n;
 }
 
@@ -164,7 +292,7 @@ spis_in_use(uint32_t *used)
 static bool
 in_use(uint32_t a, uint32_t b)
 {
-	uint32_t used[2 * VR_MAX_RELAYS];
+	uint32_t used[IN_SAS * VR_MAX_RELAYS];
 	size_t n = spis_in_use(used);
 
 	for (size_t i = 0; i < n; i++)
@@ -178,7 +306,7 @@ in_use(uint32_t a, uint32_t b)
 static int
 keys_new(struct vr_esp_key sa[VR_REDIRECT_SAS], char *err, size_t errlen)
 {
-	uint32_t used[2 * VR_MAX_RELAYS + VR_REDIRECT_SAS];
+	uint32_t used[IN_SAS * VR_MAX_RELAYS + VR_REDIRECT_SAS];
 	size_t n = spis_in_use(used);
 
 	for (int i = 0; i < VR_REDIRECT_SAS; i++) {
@@ -199,11 +327,15 @@ demux_publish(char *err, size_t errlen)
 
 	if (d == NULL)
 		return vr_err(err, errlen, "redirect: out of memory for the SPI table");
-	for (int i = 0; i < VR_MAX_RELAYS; i++)
-		for (int f = 0; rd[i].t != NULL && f < 2 && d->n < VR_DEMUX_MAX; f++) {
-			d->e[d->n].spi = vr_esp_sa_spi(rd[i].t->in[f]);
+	for (int i = 0; i < VR_MAX_RELAYS; i++) {
+		struct vr_esp_sa *sa[IN_SAS];
+		int k = in_sas(&rd[i], sa);
+
+		for (int j = 0; j < k && d->n < VR_DEMUX_MAX; j++) {
+			d->e[d->n].spi = vr_esp_sa_spi(sa[j]);
 			d->e[d->n++].ring = rd[i].t->rx;
 		}
+	}
 	old = handoff_tunnels(underlay_tap(), d);
 	rte_free(old);
 	return 0;
@@ -252,6 +384,8 @@ port_free(struct vr_tunnel_port *t)
 	for (int f = 0; f < 2; f++) {
 		vr_esp_sa_free(t->out[f]);
 		vr_esp_sa_free(t->in[f]);
+		vr_esp_sa_free(t->in_next[f]);
+		vr_esp_sa_free(t->in_prev[f]);
 		vr_flows_free(t->flows[f]);
 	}
 	rte_free(t);
@@ -329,13 +463,21 @@ port_new(struct vr_relay *r, struct redirect *x, const struct vr_redirect_req *q
 	vr_tunnel_port_init(t, &x->under.port, 0, r->pool);
 	t->role = q->role;
 	for (int f = 0; f < 2; f++) {
+		struct vr_esp_key next;
+
+		vr_key_next(&q->sa[IN4 + f], &next);
 		t->out[f] =
 		    vr_esp_sa_create(true, f, &q->sa[OUT4 + f], p, 0, SOCKET_ID_ANY, err, errlen);
 		t->in[f] = t->out[f] == NULL
 		               ? NULL
 		               : vr_esp_sa_create(false, f, &q->sa[IN4 + f], p, REPLAY_WINDOW,
 		                                  SOCKET_ID_ANY, err, errlen);
-		if (t->in[f] == NULL) {
+		t->in_next[f] = t->in[f] == NULL
+		                    ? NULL
+		                    : vr_esp_sa_create(false, f, &next, p, REPLAY_WINDOW,
+		                                       SOCKET_ID_ANY, err, errlen);
+		sodium_memzero(&next, sizeof(next));
+		if (t->in_next[f] == NULL) {
 			port_free(t);
 			return NULL;
 		}
@@ -461,6 +603,13 @@ add_locked(int id, struct vr_redirect_req *q, struct vr_redirect_req *peer_req, 
 	memcpy(x->peer_control, q->peer_control, sizeof(x->peer_control));
 	x->peer_relay = q->peer_relay;
 	x->born_ns = control_now_ns();
+	memcpy(x->key, q->sa, sizeof(x->key));
+	x->path = p;
+	for (int f = 0; f < 2; f++) {
+		x->out_born_ns[f] = x->born_ns;
+		x->out_seen_ns[f] = x->prev_since_ns[f] = 0;
+	}
+	x->rekeys_out = x->rekeys_in = 0;
 	if (demux_publish(err, errlen) < 0) {
 		port_free(x->t);
 		x->t = NULL;
@@ -509,6 +658,7 @@ remove_locked(struct vr_relay *r, struct redirect *x, enum vr_redirect_end why)
 	x->t = NULL;
 	if (demux_publish(err, sizeof(err)) < 0) /* no table: no tunnel at all */
 		rte_free(handoff_tunnels(underlay_tap(), NULL));
+	sodium_memzero(x->key, sizeof(x->key));
 	totals[why]++;
 	markers_total += rd64(&t->markers);
 	VR_LOG(NOTICE, "relay %d: redirect (%s) ended: %s", (int)(x - rd),
@@ -588,6 +738,8 @@ redirect_state(int id, struct redirect_state *s)
 		s->spi_out[f] = vr_esp_sa_spi(x->t->out[f]);
 		s->spi_in[f] = vr_esp_sa_spi(x->t->in[f]);
 	}
+	s->rekeys_out = x->rekeys_out;
+	s->rekeys_in = x->rekeys_in;
 	s->age_ms = (control_now_ns() - x->born_ns) / 1000000;
 	esp_counters(&x->t->sealed, &s->sealed);
 	esp_counters(&x->t->opened, &s->opened);

@@ -71,6 +71,7 @@ struct redirect_state {
 	int peer_relay; /* -1: not given */
 	bool handover;  /* a switchover within one LAN */
 	uint32_t spi_out[2], spi_in[2];
+	uint64_t rekeys_out, rekeys_in; /* SAs replaced: ours, the peer's */
 	uint64_t age_ms;
 	struct vr_esp_counters sealed, opened;
 	uint64_t under_full, answered, answers_full, fragmented, frag_failed, markers;

@@ -291,14 +291,15 @@ def guest_on(d):
     return d.relay(0).get("state") == "connected"
 
 
-def start_session(s, net, v6=False, seconds=8):
-    """Relays A and B, the guest on A, a TCP session from the client to its
-    old address running; returns (a, b, hypervisor, client). v6: the
-    underlay and the session are IPv6 (no bulk: nothing is cut over IPv6)."""
+def start_session(s, net, v6=False, seconds=8, extra=()):
+    """Relays A and B (with extra options), the guest on A, a TCP session
+    from the client to its old address running; returns (a, b, hypervisor,
+    client). v6: the underlay and the session are IPv6 (no bulk: nothing is
+    cut over IPv6)."""
     C, G = net.ns["C"], net.ns["G"]
     # a session ends 3 s after its FINs (the default linger is 10 s); any
     # ICMP the router sent the guest during the move is one, idle after 2 s
-    linger = ["--set", "tunnel-tcp-linger=3", "--set", "tunnel-other-idle=2"]
+    linger = ["--set", "tunnel-tcp-linger=3", "--set", "tunnel-other-idle=2"] + list(extra)
     under = (("2001:db8:a::10", "2001:db8:a::1"), ("2001:db8:b::10", "2001:db8:b::1")) if v6 \
         else (("198.51.100.10", "198.51.100.1"), ("203.0.113.10", "203.0.113.1"))
     a = relay(s, net, "relayA", "vta", A_MAC, *under[0], extra=linger)
@@ -427,6 +428,36 @@ def both_end_it(a, b, ended_sessions=1):
         check(u["ended_sessions"] == ended_sessions, "%s: %s" % (d.name, u))
     for d in (a, b):
         check(d.stop() == 0, "%s exit code" % d.name)
+
+
+def test_rekeys_lose_nothing(s):
+    """With an SA replaced every 200 packets (tunnel-rekey-packets), a
+    12-second session through the tunnel sees several rekeys each way; no
+    frame finds the peer without its SA (no_sa, unclaimed), none fails to
+    open, and the session's echoes all come back."""
+    with Net("rk%d" % os.getpid()) as net:
+        a, b, hv, client = start_session(s, net, seconds=12,
+                                         extra=["--set", "tunnel-rekey-packets=200"])
+        rc, out = ctl(a, "redirect", "0", b.dir, "0")
+        check(rc == 0, "vrelayctl redirect: %s" % out)
+        first = {d.name: d.tel.query("/vrelay/redirect,0")["spi_out4"] for d in (a, b)}
+        switch_hypervisor(s, net, hv, a, b)
+        session_survived(client)
+        ra, rb = a.tel.query("/vrelay/redirect,0"), b.tel.query("/vrelay/redirect,0")
+        print("    rekeys: A out %d in %d, B out %d in %d; opened A %d B %d" % (
+            ra["rekeys_out"], ra["rekeys_in"], rb["rekeys_out"], rb["rekeys_in"],
+            ra["opened"]["pkts"], rb["opened"]["pkts"]))
+        for me, peer in ((ra, rb), (rb, ra)):
+            check(me["rekeys_out"] >= 2 and peer["rekeys_in"] >= me["rekeys_out"] - 1,
+                  "rekeys: A %s B %s" % (ra, rb))
+            check(all(me["opened"][k] == 0 for k in ("auth", "replay", "no_sa", "malformed")),
+                  "drops while rekeying: A %s B %s" % (ra["opened"], rb["opened"]))
+        check(ra["spi_out4"] != first["relayA"] and rb["spi_out4"] != first["relayB"],
+              "the SPIs did not change: %s" % first)
+        for d in (a, b):
+            u = d.tel.query("/vrelay/underlay")
+            check(u["tunnel_unclaimed"] == 0, "%s: unclaimed ESP %s" % (d.name, u))
+        both_end_it(a, b)
 
 
 def test_tcp_session_survives_a_cross_subnet_move(s):

@@ -482,6 +482,22 @@ test_underlay(void **state)
 	assert_int_equal(c.underlay.lifetime_s, 3600);
 	assert_int_equal(c.underlay.tcp_linger_s, 3);
 	assert_int_equal(c.underlay.udp_idle_s, 300); /* RFC 4787's floor, untouched */
+	/* rekeying: by age, or by packets sealed (at most 2^31) */
+	assert_int_equal(c.underlay.rekey_s, 3600);
+	assert_int_equal(c.underlay.rekey_packets, 1U << 31);
+	parse_ok(&c, "tunnel-rekey = 60\ntunnel-rekey-packets = 1000000\n");
+	assert_int_equal(c.underlay.rekey_s, 60);
+	assert_int_equal(c.underlay.rekey_packets, 1000000);
+	expect_parse_error(
+	    "tunnel-rekey-packets = 99\n",
+	    "t.conf:1: tunnel-rekey-packets '99' is not a number of packets in 100..2147483648");
+	expect_parse_error(
+	    "tunnel-rekey-packets = 4294967295\n",
+	    "t.conf:1: tunnel-rekey-packets '4294967295' is not a number of packets in "
+	    "100..2147483648");
+	expect_parse_error("tunnel-rekey-packets = -5\n",
+	                   "t.conf:1: tunnel-rekey-packets '-5' is not a number of packets in "
+	                   "100..2147483648");
 	expect_parse_error("tunnel-unused = 0\n",
 	                   "t.conf:1: tunnel-unused '0' is not a number of seconds in 1..31536000");
 	expect_parse_error(

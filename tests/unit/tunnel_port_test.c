@@ -26,6 +26,7 @@
 #include "eal.h"
 #include "fakeport.h"
 #include "handoff.h"
+#include "keys.h"
 #include "neigh.h"
 #include "tunnel_port.h"
 #include "unit.h"
@@ -275,6 +276,52 @@ sealed_frames_go_to_the_current_next_hop(void **state)
 		}
 	}
 	site_free(a);
+}
+
+/* A rekey (docs/tunnel.md, "Rekeying"): the sealing side swaps its
+ * outbound SA for the one after it (vr_key_next) between two bursts; the
+ * opening side had that one ready as in_next, so every frame opens, in
+ * order, and only then is the new SA known to be in use. */
+static void
+rekey_between_bursts_loses_nothing(void **state)
+{
+	struct site *a = site_new(true, "tp_ring_rk_a"), *b = site_new(false, "tp_ring_rk_b");
+	struct vr_esp_path pa = path(true), pb = path(false);
+	struct vr_esp_key k = {.spi = 0x7000u, .key_len = 16}, next;
+
+	(void)state;
+	memset(k.key, 0x30, sizeof(k.key)); /* site_new's IPv4 key */
+	vr_key_next(&k, &next);
+	b->tun.in_next[0] =
+	    vr_esp_sa_create(false, false, &next, &pb, 1024, SOCKET_ID_ANY, err, sizeof(err));
+	assert_non_null(b->tun.in_next[0]);
+	for (uint32_t i = 0; i < 40; i++) {
+		if (i == 20)
+			vr_esp_sa_free(handoff_sa(
+			    &a->tun.out[0], vr_esp_sa_create(true, false, &next, &pa, 0,
+			                                     SOCKET_ID_ANY, err, sizeof(err))));
+		fake_queue_push(&a->guest.rx[0], frame(i, false, size_of(i)));
+		poll_at(&a->vm2dev.d, 1 + i);
+	}
+	assert_int_equal(a->dev.tx[0].n, 40);
+	assert_int_equal(vr_esp_frame_spi(a->dev.tx[0].m[19], 4500), k.spi);
+	assert_int_equal(vr_esp_frame_spi(a->dev.tx[0].m[20], 4500), next.spi);
+	assert_int_equal(vr_esp_sa_used(a->tun.out[0]), 20);
+	carry(a, b);
+	assert_int_equal(vr_esp_sa_used(b->tun.in_next[0]), 0);
+	for (uint64_t now = 1; rte_ring_count(b->tun.rx) > 0; now++)
+		poll_at(&b->dev2vm.d, now);
+	assert_int_equal(b->tun.opened.pkts, 40);
+	assert_int_equal(b->tun.opened.no_sa + b->tun.opened.auth + b->tun.opened.replay, 0);
+	assert_int_equal(vr_esp_sa_used(b->tun.in[0]), 20);
+	assert_int_equal(vr_esp_sa_used(b->tun.in_next[0]), 20);
+	for (uint32_t i = 0; i < 40; i++)
+		assert_int_equal(seq_of(b->guest.tx[0].m[i]), i);
+	vr_esp_sa_free(b->tun.in_next[0]);
+	b->tun.in_next[0] = NULL;
+	site_free(a);
+	site_free(b);
+	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
 }
 
 static void
@@ -753,6 +800,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(guest_frames_cross_the_tunnel_in_order),
 	    cmocka_unit_test(sealed_frames_go_to_the_current_next_hop),
+	    cmocka_unit_test(rekey_between_bursts_loses_nothing),
 	    cmocka_unit_test(forged_foreign_and_full_device),
 	    cmocka_unit_test(redirect_through_the_relays_directions),
 	    cmocka_unit_test(handover_keeps_order_until_the_marker),

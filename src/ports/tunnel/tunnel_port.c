@@ -70,26 +70,54 @@ answer(struct vr_tunnel_port *t, struct rte_mbuf *q)
 	ctr_add(t->answered, 1);
 }
 
-/* The inbound SA whose SPI a sealed frame names, -1 for none. */
-static int
-sa_of(const struct vr_tunnel_port *t, const struct rte_mbuf *m)
+/* The inbound SAs as this pass sees them (the control thread replaces
+ * them at a rekey). */
+struct in_sas {
+	struct vr_esp_sa *sa[6];
+};
+
+static void
+in_sas_load(const struct vr_tunnel_port *t, struct in_sas *s)
+{
+	for (int f = 0; f < 2; f++) {
+		s->sa[f] = __atomic_load_n(&t->in[f], __ATOMIC_ACQUIRE);
+		s->sa[2 + f] = __atomic_load_n(&t->in_next[f], __ATOMIC_ACQUIRE);
+		s->sa[4 + f] = __atomic_load_n(&t->in_prev[f], __ATOMIC_ACQUIRE);
+	}
+}
+
+/* The inbound SA whose SPI a sealed frame names, NULL for none. */
+static struct vr_esp_sa *
+sa_of(const struct in_sas *s, const struct rte_mbuf *m)
 {
 	uint32_t spi = vr_esp_frame_spi(m, VR_ESP_UDP_PORT);
 
-	for (int i = 0; i < 2; i++)
-		if (t->in[i] != NULL && spi != 0 && vr_esp_sa_spi(t->in[i]) == spi)
-			return i;
-	return -1;
+	for (int i = 0; spi != 0 && i < 6; i++)
+		if (s->sa[i] != NULL && vr_esp_sa_spi(s->sa[i]) == spi)
+			return s->sa[i];
+	return NULL;
 }
 
 /* Length of the run of frames from m[0] that classify the same. */
 static uint16_t
-run_of(const struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n, bool inbound, int *cls)
+run_of(const struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n, int *cls)
 {
 	uint16_t k = 1;
 
-	*cls = inbound ? sa_of(t, m[0]) : class_of(t, m[0]);
-	while (k < n && (inbound ? sa_of(t, m[k]) : class_of(t, m[k])) == *cls)
+	*cls = class_of(t, m[0]);
+	while (k < n && class_of(t, m[k]) == *cls)
+		k++;
+	return k;
+}
+
+/* Length of the run of sealed frames from m[0] for the same SA. */
+static uint16_t
+run_in(const struct in_sas *s, struct rte_mbuf **m, uint16_t n, struct vr_esp_sa **sa)
+{
+	uint16_t k = 1;
+
+	*sa = sa_of(s, m[0]);
+	while (k < n && sa_of(s, m[k]) == *sa)
 		k++;
 	return k;
 }
@@ -249,7 +277,9 @@ pass_markers(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n)
 			ctr_add(t->sealed.not_ip, 1);
 		}
 	}
-	ready = k > 0 ? vr_esp_encap(t->out[SEAL4], m, k, &t->sealed) : 0;
+	ready = k > 0 ? vr_esp_encap(__atomic_load_n(&t->out[SEAL4], __ATOMIC_ACQUIRE), m, k,
+	                             &t->sealed)
+	              : 0;
 	if (ready > 0)
 		send_sealed(t, SEAL4, m, ready);
 }
@@ -281,7 +311,9 @@ tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 	(void)q;
 	for (uint16_t at = 0; at < n;) {
 		int fam;
-		uint16_t k = run_of(t, m + at, (uint16_t)(n - at), false, &fam), ready = 0;
+		uint16_t k = run_of(t, m + at, (uint16_t)(n - at), &fam), ready = 0;
+		struct vr_esp_sa *out =
+		    fam >= 0 && fam < 2 ? __atomic_load_n(&t->out[fam], __ATOMIC_ACQUIRE) : NULL;
 
 		if (fam == ANSWER) {
 			for (uint16_t i = 0; i < k; i++)
@@ -289,9 +321,9 @@ tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 		} else if (fam == MARK) {
 			pass_markers(t, m + at, k);
 			ctr_add(t->markers, k);
-		} else if (fam >= 0 && t->out[fam] != NULL) {
+		} else if (out != NULL) {
 			flows_see(t, VR_SEAL, m + at, k);
-			ready = vr_esp_encap(t->out[fam], m + at, k, &t->sealed);
+			ready = vr_esp_encap(out, m + at, k, &t->sealed);
 		} else {
 			for (uint16_t i = 0; i < k; i++)
 				rte_pktmbuf_free(m[at + i]);
@@ -309,20 +341,22 @@ tunnel_rx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 {
 	struct vr_tunnel_port *t = (struct vr_tunnel_port *)p;
 	uint16_t out = 0, got;
+	struct in_sas sas;
 
 	(void)q;
+	in_sas_load(t, &sas);
 	if (t->answers != NULL) /* ahead of what the peer sent: they are few */
 		out = (uint16_t)rte_ring_sc_dequeue_burst(t->answers, (void **)m, n, NULL);
 	got = (uint16_t)(out + rte_ring_sc_dequeue_burst(t->rx, (void **)m + out,
 	                                                 (unsigned)(n - out), NULL));
 	for (uint16_t at = out; at < got;) {
-		int sa;
-		uint16_t k = run_of(t, m + at, (uint16_t)(got - at), true, &sa);
+		struct vr_esp_sa *sa;
+		uint16_t k = run_in(&sas, m + at, (uint16_t)(got - at), &sa);
 
 		/* the good frames of the run move up to m[out..], in order */
 		memmove(m + out, m + at, k * sizeof(*m));
-		if (sa >= 0) {
-			uint16_t good = vr_esp_decap(t->in[sa], m + out, k, &t->deliver_dst,
+		if (sa != NULL) {
+			uint16_t good = vr_esp_decap(sa, m + out, k, &t->deliver_dst,
 			                             &t->deliver_src, &t->opened);
 
 			if (unlikely(t->handover) && t->role == VR_TUNNEL_DEST)

@@ -32,7 +32,11 @@ struct vr_tunnel_port {
 	 * fragments, an IPv6 one dropped and counted (docs/tunnel.md, MTU); 0:
 	 * never cut */
 	uint16_t under_mtu;
-	struct vr_esp_sa *out[2], *in[2]; /* [ctl] by inner family: [0] IPv4, [1] IPv6 */
+	/* [pub] by inner family ([0] IPv4, [1] IPv6): the SA that seals, and
+	 * those that open: the current one, the peer's next (ready before the
+	 * peer seals with it: a rekey loses nothing) and, for a moment after
+	 * the peer's rekey, its last (docs/tunnel.md, "Rekeying") */
+	struct vr_esp_sa *out[2], *in[2], *in_next[2], *in_prev[2];
 	/* [ctl] where the next hop of what out[f] seals is read when it is sent
 	 * (the underlay's gateway, which may change: underlay_tap.h next_hop);
 	 * NULL: the SA's own (a peer on the same LAN) */
