@@ -24,6 +24,7 @@
 
 #include "control.h"
 #include "errmsg.h"
+#include "keyfile.h"
 #include "log.h"
 #include "safefile.h"
 #include "sockpath.h"
@@ -55,7 +56,6 @@ endpoint_recv(zmq_msg_t *msg, void *sock, int flags)
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MAX_CLIENTS  64
-#define Z85_KEY_LEN  40
 
 static struct {
 	void *zap;
@@ -63,76 +63,17 @@ static struct {
 	uint8_t clients[MAX_CLIENTS][32];
 } curve;
 
-/* The first line of path holding a 40-character Z85 key. */
-static int
-read_key_line(FILE *f, char key[Z85_KEY_LEN + 1])
-{
-	char line[256];
-
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t n = strcspn(line, "\r\n");
-
-		line[n] = '\0';
-		if (n == 0 || line[0] == '#')
-			continue;
-		if (n != Z85_KEY_LEN)
-			return -1;
-		memcpy(key, line, Z85_KEY_LEN + 1);
-		return 1;
-	}
-	return 0;
-}
-
-/* A key file, opened without blocking (a FIFO in its place is refused). */
-static FILE *
-open_key_file(const char *path, const char *what, char *err, size_t errlen)
-{
-	char sub[VR_ERR_MAX];
-	int fd = vr_open_regular(path, 0, sub, sizeof(sub));
-	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-
-	if (fd < 0)
-		vr_err(err, errlen, "%s %s", what, sub);
-	else if (f == NULL) {
-		vr_err(err, errlen, "%s %s: %s", what, path, strerror(errno));
-		close(fd);
-	}
-	return f;
-}
-
-static int
-load_secret(const char *path, char key[Z85_KEY_LEN + 1], char *err, size_t errlen)
-{
-	FILE *f = open_key_file(path, "CURVE secret key", err, errlen);
-	struct stat st;
-	int rc;
-
-	if (f == NULL)
-		return -1;
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0) {
-		fclose(f);
-		return vr_err(err, errlen, "CURVE secret key %s is readable by others (mode %o)",
-		              path, st.st_mode & 0777);
-	}
-	rc = read_key_line(f, key);
-	fclose(f);
-	if (rc <= 0)
-		return vr_err(err, errlen, "CURVE secret key %s: no 40-character Z85 key line",
-		              path);
-	return 0;
-}
-
 static int
 load_clients(const char *path, char *err, size_t errlen)
 {
-	FILE *f = open_key_file(path, "CURVE client keys", err, errlen);
-	char key[Z85_KEY_LEN + 1];
+	FILE *f = vr_key_file_open(path, "CURVE client keys", err, errlen);
+	char key[VR_Z85_KEY_LEN + 1];
 	int rc;
 
 	if (f == NULL)
 		return -1;
 	curve.n_clients = 0;
-	while ((rc = read_key_line(f, key)) > 0 && curve.n_clients < MAX_CLIENTS) {
+	while ((rc = vr_key_line(f, key)) > 0 && curve.n_clients < MAX_CLIENTS) {
 		if (zmq_z85_decode(curve.clients[curve.n_clients], key) == NULL) {
 			rc = -1;
 			break;
@@ -213,7 +154,7 @@ static int
 setup_curve(void *ctx, void *s, const struct vr_ctl_conf *cc, const char *ep, char *err,
             size_t errlen)
 {
-	char secret[Z85_KEY_LEN + 1];
+	char secret[VR_Z85_KEY_LEN + 1];
 	int one = 1;
 
 	if (cc->curve_secret_file[0] == '\0' || cc->curve_clients_file[0] == '\0')
@@ -222,7 +163,7 @@ setup_curve(void *ctx, void *s, const struct vr_ctl_conf *cc, const char *ep, ch
 		    "%s: a tcp:// endpoint lets anyone who reaches it rewire VMs; it needs "
 		    "curve-secret-key and curve-client-keys",
 		    ep);
-	if (load_secret(cc->curve_secret_file, secret, err, errlen) < 0 ||
+	if (vr_secret_key_load(cc->curve_secret_file, secret, err, errlen) < 0 ||
 	    load_clients(cc->curve_clients_file, err, errlen) < 0)
 		return -1;
 	if (curve.zap == NULL) {
@@ -232,7 +173,7 @@ setup_curve(void *ctx, void *s, const struct vr_ctl_conf *cc, const char *ep, ch
 			return vr_err(err, errlen, "ZAP handler: %s", zmq_strerror(errno));
 	}
 	if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
-	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret, Z85_KEY_LEN) != 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret, VR_Z85_KEY_LEN) != 0 ||
 	    zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "vrelay", 6) != 0)
 		return vr_err(err, errlen,
 		              "%s: CURVE setup failed: %s (is libzmq built with "

@@ -11,33 +11,70 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "remote.h"
 #include "virtioforwarder.pb-c.h"
+
+/* Where service is, into ep: the control directory's ipc:// socket, or
+ * the endpoint a remote relay's file names, with its CURVE keys set on s
+ * (remote.h). 0, or -1 with the reason printed. */
+static int
+endpoint_of(const struct vr_ctl *c, const char *service, void *s, char *ep, size_t max)
+{
+	char err[VR_ERR_MAX];
+	struct vr_remote r;
+	const char *at;
+	int rc = -1;
+
+	if (!vr_remote_is(c->dir)) {
+		snprintf(ep, max, "ipc://%s/%s", c->dir, service);
+		if (access(ep + 6, W_OK) == 0)
+			return 0;
+		fprintf(stderr, "%s: %s: %m (is vrelayd running, and the directory right?)\n",
+		        c->prog, ep + 6);
+		return -1;
+	}
+	if (vr_remote_load(c->dir, &r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", c->prog, err);
+		return -1;
+	}
+	at = vr_remote_endpoint(&r, service);
+	if (at == NULL)
+		fprintf(stderr, "%s: %s: no endpoint for the %s service\n", c->prog, c->dir,
+		        service);
+	else if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, r.server_key, VR_Z85_KEY_LEN) != 0 ||
+	         zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, r.public_key, VR_Z85_KEY_LEN) != 0 ||
+	         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, r.secret_key, VR_Z85_KEY_LEN) != 0)
+		fprintf(stderr, "%s: %s: CURVE: %s\n", c->prog, c->dir, zmq_strerror(zmq_errno()));
+	else
+		rc = snprintf(ep, max, "%s", at) < (int)max ? 0 : -1;
+	vr_remote_wipe(&r);
+	return rc;
+}
 
 /* One request/reply on a service. */
 static int
 transact(const struct vr_ctl *c, const char *service, const uint8_t *req, size_t len, uint8_t **buf,
          size_t *n)
 {
-	char ep[VR_PATH_MAX + 32];
+	char ep[VR_REMOTE_EP_MAX + VR_PATH_MAX + 32];
 	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_REQ);
 	int zero = 0, rc = -1;
 	zmq_msg_t msg;
 
-	snprintf(ep, sizeof(ep), "ipc://%s/%s", c->dir, service);
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
 	zmq_setsockopt(s, ZMQ_RCVTIMEO, &c->timeout_ms, sizeof(c->timeout_ms));
-	if (access(ep + 6, W_OK) != 0) {
-		fprintf(stderr, "%s: %s: %m (is vrelayd running, and the directory right?)\n",
-		        c->prog, ep + 6);
+	if (endpoint_of(c, service, s, ep, sizeof(ep)) < 0)
 		goto out;
-	}
 	if (zmq_connect(s, ep) != 0 || zmq_send(s, req, len, 0) < 0) {
 		fprintf(stderr, "%s: %s: %s\n", c->prog, ep, zmq_strerror(zmq_errno()));
 		goto out;
 	}
 	zmq_msg_init(&msg);
 	if (zmq_msg_recv(&msg, s, 0) < 0) {
-		fprintf(stderr, "%s: %s: no answer within %d ms\n", c->prog, ep, c->timeout_ms);
+		fprintf(stderr, "%s: %s: no answer within %d ms%s\n", c->prog, ep, c->timeout_ms,
+		        strncmp(ep, "tcp://", 6) == 0
+		            ? " (or our CURVE key is not authorised there)"
+		            : "");
 		zmq_msg_close(&msg);
 		goto out;
 	}

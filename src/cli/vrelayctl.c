@@ -62,7 +62,8 @@ usage(FILE *out)
 	        "                           through a tunnel (default: what ID learned)\n"
 	        "  unredirect ID            end relay ID's redirect\n"
 	        "Options: -d DIR  control endpoints' directory (default $VRELAY_CONTROL_DIR or\n"
-	        "         /run/vrelay); -t MS  reply timeout (default 5000)\n"
+	        "         /run/vrelay), or a file naming a remote vrelayd's tcp:// endpoints\n"
+	        "         and CURVE keys (docs/control.md); -t MS  reply timeout (default 5000)\n"
 	        "Exit: 0 ok, 1 refused by vrelayd, 2 usage error, 3 no answer.\n");
 }
 

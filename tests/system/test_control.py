@@ -280,3 +280,48 @@ def test_curve_tcp_endpoint(s):
     check(good.stats().status == 0, "authorised client refused after the others")
     for c in (good, wrong, plain):
         c.close()
+
+
+def test_vrelayctl_over_tcp_with_curve(s):
+    """A vrelayd on another host: vrelayctl takes a file naming its tcp://
+    endpoints and the CURVE keys (docs/control.md) where it takes a control
+    directory. An authorised key adds, lists and removes a relay; a key the
+    daemon does not know gets no answer, and a bad file is named."""
+    srv_pub, srv_sec = zmq.curve_keypair()
+    cli_pub, cli_sec = zmq.curve_keypair()
+    bad_pub, bad_sec = zmq.curve_keypair()
+    for name, text, mode in (("server.key", srv_sec, 0o600), ("client.key", cli_sec, 0o600),
+                             ("stranger.key", bad_sec, 0o600),
+                             ("clients", b"# authorised\n" + cli_pub, 0o644)):
+        with open(s.path(name), "wb") as f:
+            f.write(text + b"\n")
+        os.chmod(s.path(name), mode)
+    eps = {svc: "tcp://127.0.0.1:%d" % free_port() for svc in ("port-control", "stats", "config")}
+    d = Vrelayd(s, sum((["--set", "zmq-%s=%s" % kv] for kv in eps.items()), []) +
+                ["--set", "curve-secret-key=" + s.path("server.key"),
+                 "--set", "curve-client-keys=" + s.path("clients")], name="remote").start()
+
+    def remote(name, secret, extra=""):
+        with open(s.path(name), "w") as f:
+            f.write("# relay host B\n" + "".join("zmq-%s = %s\n" % kv for kv in eps.items()) +
+                    "curve-server-key = %s\ncurve-secret-key = %s\n%s" % (
+                        srv_pub.decode(), s.path(secret), extra))
+        return s.path(name)
+    good, stranger = remote("host-b", "client.key"), remote("host-b-stranger", "stranger.key")
+    rc, out, err = vrelayctl(good, "add", 3, "net_ring7")
+    check(rc == 0, "add over CURVE: %d %s" % (rc, err))
+    rc, out, err = vrelayctl(good, "list")
+    check(rc == 0 and "net_ring7" in out, "list over CURVE: %d %s %s" % (rc, out, err))
+    rc, out, err = vrelayctl(good, "workers")
+    check(rc == 0 and out.splitlines()[1].split()[0] == "1", "workers over CURVE:\n%s%s" % (out, err))
+    p = subprocess.run([VRELAYCTL, "-t", "1500", "-d", stranger, "list"], capture_output=True,
+                       text=True, timeout=60)
+    rc, err = p.returncode, p.stderr
+    check(rc == 3 and "no answer" in err and "not authorised" in err,
+          "a stranger's key: %d %s" % (rc, err))
+    check("key not authorised" in d.proc.output(), "refusal not logged")
+    bad = remote("host-b-bad", "client.key", "zmq-sched = tcp://127.0.0.1:1\n")
+    rc, out, err = vrelayctl(bad, "list")
+    check(rc == 3 and "line 7: unknown key 'zmq-sched'" in err, "a bad file: %d %s" % (rc, err))
+    rc, out, err = vrelayctl(good, "remove", 3)
+    check(rc == 0 and d.relays() == [], "remove over CURVE: %d %s" % (rc, err))

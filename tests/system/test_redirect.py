@@ -24,6 +24,8 @@ import subprocess
 import threading
 import time
 
+import zmq
+
 from vrtest import BUILD, TESTPMD, TestFailure, Vrelayd, check, wait_for
 
 A_MAC, B_MAC, C_MAC, D_MAC = ("02:00:00:00:00:0a", "02:00:00:00:00:0b", "02:00:00:00:00:0c",
@@ -291,7 +293,7 @@ def guest_on(d):
     return d.relay(0).get("state") == "connected"
 
 
-def start_session(s, net, v6=False, seconds=8, extra=()):
+def start_session(s, net, v6=False, seconds=8, extra=(), extra_b=()):
     """Relays A and B (with extra options), the guest on A, a TCP session
     from the client to its old address running; returns (a, b, hypervisor,
     client). v6: the underlay and the session are IPv6 (no bulk: nothing is
@@ -303,7 +305,7 @@ def start_session(s, net, v6=False, seconds=8, extra=()):
     under = (("2001:db8:a::10", "2001:db8:a::1"), ("2001:db8:b::10", "2001:db8:b::1")) if v6 \
         else (("198.51.100.10", "198.51.100.1"), ("203.0.113.10", "203.0.113.1"))
     a = relay(s, net, "relayA", "vta", A_MAC, *under[0], extra=linger)
-    b = relay(s, net, "relayB", "vtb", B_MAC, *under[1], extra=linger)
+    b = relay(s, net, "relayB", "vtb", B_MAC, *under[1], extra=linger + list(extra_b))
     for d in (a, b):
         wait_for(lambda: d.tel.query("/vrelay/underlay")["gateway%d_mac" % (6 if v6 else 4)]
                  != "", 15, "%s to learn its gateway" % d.name)
@@ -626,16 +628,19 @@ class FakeQemu:
             c.close()
 
 
-def migrate(s, a, b, move, stop=None):
+def migrate(s, a, b, move, stop=None, b_ctl=None, ns=None):
     """vrelay-migrate between fake QEMUs whose "migration" is move (None:
-    it fails), after stop when given; its JSON report."""
+    it fails), after stop when given; its JSON report. b_ctl: how to reach
+    b's control (default its directory); ns: the namespace to run in."""
     n = len([f for f in os.listdir(s.dir) if f.endswith(".qmp")])
     src = FakeQemu(s.path("src%d.qmp" % n), "running", move, stop)
     src.peer = FakeQemu(s.path("dst%d.qmp" % n), "inmigrate")
     try:
-        p = subprocess.run([MIGRATE, "--src", src.ls.getsockname(), "--dst",
+        p = subprocess.run((["ip", "netns", "exec", ns] if ns else []) + [
+                            MIGRATE, "--src", src.ls.getsockname(), "--dst",
                             src.peer.ls.getsockname(), "--uri", "unix:" + s.path("m.sock"),
-                            "--src-relay", a.dir + ":0", "--dst-relay", b.dir + ":0", "--json"],
+                            "--src-relay", a.dir + ":0", "--dst-relay", (b_ctl or b.dir) + ":0",
+                            "--json"],
                            capture_output=True, text=True, timeout=60)
     finally:
         src.close()
@@ -659,6 +664,41 @@ def test_vrelay_migrate_sets_up_the_redirect(s):
         r = migrate(s, a, b, lambda: switch_hypervisor(s, net, hv, a, b))
         check(r["status"] == "completed" and r["redirect"] is True and r["announced"] >= 2,
               "report %s" % r)
+        print("    " + session_survived(client))
+        both_end_it(a, b)
+
+
+def test_vrelay_migrate_over_tcp_with_curve(s):
+    """Relays on two hosts: B is controlled over tcp:// with CURVE only, and
+    vrelay-migrate reaches it through a file naming its endpoints and keys
+    (docs/control.md). The redirect's keys cross that channel; the session
+    survives the move."""
+    with Net("rc%d" % os.getpid()) as net:
+        R = net.ns["R"]
+        sh("ip", "link", "set", "lo", "up", ns=R)
+        srv_pub, srv_sec = zmq.curve_keypair()
+        cli_pub, cli_sec = zmq.curve_keypair()
+        for name, text in (("b-server.key", srv_sec), ("client.key", cli_sec),
+                           ("b-clients", cli_pub)):
+            with open(s.path(name), "wb") as f:
+                f.write(text + b"\n")
+            os.chmod(s.path(name), 0o600)
+        eps = {"port-control": 5601, "stats": 5602, "config": 5603}
+        over_tcp = sum((["--set", "zmq-%s=tcp://127.0.0.1:%d" % kv] for kv in eps.items()), []) + \
+            ["--set", "curve-secret-key=" + s.path("b-server.key"),
+             "--set", "curve-client-keys=" + s.path("b-clients")]
+        with open(s.path("host-b"), "w") as f:
+            f.write("".join("zmq-%s = tcp://127.0.0.1:%d\n" % kv for kv in eps.items()) +
+                    "curve-server-key = %s\ncurve-secret-key = %s\n" % (
+                        srv_pub.decode(), s.path("client.key")))
+        a, b, hv, client = start_session(s, net, extra_b=over_tcp)
+        check(not os.path.exists(os.path.join(b.dir, "port_control")),
+              "B still has an ipc:// port control endpoint")
+        r = migrate(s, a, b, lambda: switch_hypervisor(s, net, hv, a, b), b_ctl=s.path("host-b"),
+                    ns=R)
+        check(r["status"] == "completed" and r["redirect"] is True and r["announced"] >= 2,
+              "report %s" % r)
+        check(b.tel.query("/vrelay/redirect,0")["role"] == "destination", "B's redirect")
         print("    " + session_survived(client))
         both_end_it(a, b)
 
