@@ -115,15 +115,15 @@ vr_remote_load(const char *path, struct vr_remote *r, char *err, size_t errlen)
 	memset(r, 0, sizeof(*r));
 	if (text == NULL)
 		return vr_err(err, errlen, "%s", sub);
-	rc = strlen(text) == len ? remote_parse(text, r, secret_path, sizeof(secret_path), sub,
-	                                        sizeof(sub))
-	                         : vr_err(sub, sizeof(sub), "a NUL byte in the file");
+	rc = strlen(text) == len
+	         ? remote_parse(text, r, secret_path, sizeof(secret_path), sub, sizeof(sub))
+	         : vr_err(sub, sizeof(sub), "a NUL byte in the file");
 	free(text);
 	if (rc < 0)
 		return vr_err(err, errlen, "%s: %s", path, sub);
 	if (r->server_key[0] == '\0' || secret_path[0] == '\0')
-		return vr_err(err, errlen, "%s: curve-server-key and curve-secret-key are both needed",
-		              path);
+		return vr_err(err, errlen,
+		              "%s: curve-server-key and curve-secret-key are both needed", path);
 	if (vr_secret_key_load(secret_path, r->secret_key, sub, sizeof(sub)) < 0)
 		return vr_err(err, errlen, "%s: %s", path, sub);
 	if (zmq_curve_public(r->public_key, r->secret_key) != 0) {

@@ -63,6 +63,10 @@ ipv6(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len, uint32_t 
 		return CONTROL;
 	if (!to_us)
 		return GUEST;
+	/* a piece of a tunnel packet too big for the path (a fragment header
+	 * right after the fixed one, as our peer sends them, carrying UDP) */
+	if (ip[6] == IPPROTO_FRAGMENT && len >= 48 && ip[40] == 17)
+		return FRAGMENT;
 	if (ip[6] == 17 && len >= 48 && be16(ip + 42) == t->esp_port) {
 		*spi = spi_at(ip + 40, len - 40);
 		return TUNNEL;
@@ -113,9 +117,21 @@ reassemble(struct vr_underlay_tap *t, struct rte_mbuf *f, uint64_t now)
 		return NULL;
 	}
 	f->l2_len = RTE_ETHER_HDR_LEN;
-	f->l3_len = (rte_pktmbuf_mtod_offset(f, const uint8_t *, RTE_ETHER_HDR_LEN)[0] & 0xf) * 4;
-	w = rte_ipv4_frag_reassemble_packet(
-	    t->frags, &t->dr, f, now, rte_pktmbuf_mtod_offset(f, struct rte_ipv4_hdr *, f->l2_len));
+	if (rte_pktmbuf_mtod(f, const struct rte_ether_hdr *)->ether_type ==
+	    rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		struct rte_ipv6_hdr *ip6 =
+		    rte_pktmbuf_mtod_offset(f, struct rte_ipv6_hdr *, RTE_ETHER_HDR_LEN);
+
+		f->l3_len = sizeof(*ip6) + sizeof(struct rte_ipv6_fragment_ext);
+		w = rte_ipv6_frag_reassemble_packet(t->frags, &t->dr, f, now, ip6,
+		                                    rte_ipv6_frag_get_ipv6_fragment_header(ip6));
+	} else {
+		f->l3_len =
+		    (rte_pktmbuf_mtod_offset(f, const uint8_t *, RTE_ETHER_HDR_LEN)[0] & 0xf) * 4;
+		w = rte_ipv4_frag_reassemble_packet(
+		    t->frags, &t->dr, f, now,
+		    rte_pktmbuf_mtod_offset(f, struct rte_ipv4_hdr *, f->l2_len));
+	}
 	if (w == NULL)
 		return NULL;
 	if (rte_pktmbuf_linearize(w) != 0) { /* the tunnel opens single-buffer frames */

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer target: any frame a device receives, through the underlay tap
- * (src/datapath/underlay_tap.c). It never crashes or leaks; each frame goes
- * exactly one way; and what stays for the guest is checked against the
- * rule written out again here from the bytes: no ARP whose target is the
- * relay's address, no IPv4 or IPv6 packet to it.
+ * libFuzzer target: any frames a device receives, through the underlay tap
+ * (src/datapath/underlay_tap.c), with IPv4 and IPv6 fragments reassembled.
+ * The input is frames, each after its length (2 bytes, big-endian). It
+ * never crashes or leaks; each frame goes exactly one way (a fragment into
+ * the table, and a packet made whole one more); and what stays for the
+ * guest is checked against the rule written out again here from the bytes:
+ * no ARP whose target is the relay's address, no IPv4 or IPv6 packet to it.
  */
+#include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -41,7 +45,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	demux.e[0].spi = 256;
 	demux.e[0].ring = rte_ring_create("tun", 4, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	tap.demux = &demux;
-	if (pool == NULL || tap.to_ctl == NULL || demux.e[0].ring == NULL)
+	tap.frags = rte_ip_frag_table_create(8, 4, 32, rte_get_tsc_hz(), SOCKET_ID_ANY);
+	if (pool == NULL || tap.to_ctl == NULL || demux.e[0].ring == NULL || tap.frags == NULL)
 		abort();
 	return 0;
 }
@@ -61,25 +66,46 @@ is_own(const uint8_t *f, size_t len)
 	return false;
 }
 
+/* All that counts a frame's way, or a packet's made whole. */
+static uint64_t
+ways(void)
+{
+	return tap.ctl_frames + tap.tunnel_frames + tap.tunnel_unclaimed + tap.other_dropped +
+	       tap.ring_full + tap.fragments - tap.reassembled;
+}
+
+/* One frame through the tap: it goes one way; what it leaves the guest is
+ * not the relay's. */
+static void
+one_frame(const uint8_t *f, size_t n, uint64_t now)
+{
+	uint64_t before = ways();
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint16_t kept;
+
+	FUZZ_CHECK_MSG(m != NULL, "the pool ran dry: mbufs held somewhere");
+	memcpy(rte_pktmbuf_append(m, (uint16_t)n), f, n);
+	kept = vr_underlay_tap_take(&tap, &m, 1, now);
+	FUZZ_CHECK(kept <= 1);
+	FUZZ_CHECK_MSG(kept + ways() - before == 1, "a frame went none or two ways");
+	if (kept == 1) {
+		FUZZ_CHECK_MSG(!is_own(f, n), "a frame for the relay was left for the guest");
+		rte_pktmbuf_free(m);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint64_t before = tap.ctl_frames + tap.tunnel_frames + tap.tunnel_unclaimed +
-	                  tap.other_dropped + tap.ring_full + tap.fragments;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	size_t n = RTE_MIN(size, (size_t)2048);
-	uint16_t kept;
+	struct rte_mbuf *m;
+	uint64_t now = 1;
 
-	memcpy(rte_pktmbuf_append(m, (uint16_t)n), data, n);
-	kept = vr_underlay_tap_take(&tap, &m, 1, 0);
-	FUZZ_CHECK(kept <= 1);
-	FUZZ_CHECK_MSG(kept + tap.ctl_frames + tap.tunnel_frames + tap.tunnel_unclaimed +
-	                       tap.other_dropped + tap.ring_full + tap.fragments - before ==
-	                   1,
-	               "a frame went none or two ways");
-	if (kept == 1) {
-		FUZZ_CHECK_MSG(!is_own(data, n), "a frame for the relay was left for the guest");
-		rte_pktmbuf_free(m);
+	while (size >= 2) {
+		size_t n = RTE_MIN((size_t)(data[0] << 8 | data[1]), size - 2);
+
+		one_frame(data + 2, RTE_MIN(n, (size_t)2048), now++);
+		data += 2 + n;
+		size -= 2 + n;
 	}
 	vr_underlay_tap_drain(&tap);
 	while (rte_ring_dequeue(demux.e[0].ring, (void **)&m) == 0)

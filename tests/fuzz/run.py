@@ -34,7 +34,7 @@ TARGETS = {
     "vfconf": CONF_MAX_LEN,
     "offload": 6 + 65535,
     "esp_decap": 2100,
-    "underlay_tap": 2100,
+    "underlay_tap": 8 * 2100,
 }
 SOURCES = ["src/api/request.c", "src/config/config.c", "src/config/underlay.c", "src/config/conffile.c",
            "src/config/devargs.c", "src/core/safefile.c",

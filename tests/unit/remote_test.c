@@ -87,7 +87,8 @@ bad_files_refused(void **state)
 	expect_refused("zmq-stats = ipc:///run/vrelay/stats\n", true,
 	               "line 2: zmq-stats 'ipc:///run/vrelay/stats' is not a tcp:// endpoint");
 	expect_refused("zmq-stats tcp://198.51.100.2:5602\n", true, "line 2: not KEY = VALUE");
-	expect_refused("zmq-stat = tcp://198.51.100.2:5602\n", true, "line 2: unknown key 'zmq-stat'");
+	expect_refused("zmq-stat = tcp://198.51.100.2:5602\n", true,
+	               "line 2: unknown key 'zmq-stat'");
 	expect_refused("curve-server-key = short\n", false,
 	               "line 2: curve-server-key is not a 40-character Z85 key");
 	expect_refused("zmq-stats = tcp://198.51.100.2:5602\n", false,
@@ -97,7 +98,8 @@ bad_files_refused(void **state)
 	{
 		char why[256];
 
-		snprintf(why, sizeof(why), "CURVE secret key %s is readable by others (mode 644)", key);
+		snprintf(why, sizeof(why), "CURVE secret key %s is readable by others (mode 644)",
+		         key);
 		expect_refused("", true, why);
 	}
 	assert_int_equal(chmod(key, 0600), 0);

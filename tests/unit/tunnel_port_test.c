@@ -46,14 +46,20 @@ struct site {
 	struct vr_dev2vm dev2vm; /* tunnel -> guest */
 };
 
+/* The underlay of the sites made next: IPv4 unless a test says IPv6. */
+static bool under6;
+static const uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0xa, [15] = 0x10};
+static const uint8_t b6[16] = {0x20, 0x01, 0x0d, 0xb8, 0xb, [15] = 0x10};
+
 static struct vr_esp_path
 path(bool at_a)
 {
-	struct vr_esp_path p = {.local_port = 4500, .peer_port = 4500};
+	struct vr_esp_path p = {.local_port = 4500, .peer_port = 4500, .ipv6 = under6};
 	uint8_t a[4] = {198, 51, 100, 10}, b[4] = {203, 0, 113, 10};
+	size_t len = under6 ? 16 : 4;
 
-	memcpy(p.local, at_a ? a : b, 4);
-	memcpy(p.peer, at_a ? b : a, 4);
+	memcpy(p.local, under6 ? (at_a ? a6 : b6) : (at_a ? a : b), len);
+	memcpy(p.peer, under6 ? (at_a ? b6 : a6) : (at_a ? b : a), len);
 	return p;
 }
 
@@ -368,19 +374,26 @@ forged_foreign_and_full_device(void **state)
 	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
 }
 
-/* Sealed packets longer than the underlay's MTU go in IPv4 fragments; the
- * receiving relay's tap makes them whole (in whatever order the pieces
- * come) before the tunnel opens them: every frame arrives, byte for byte. */
+/* Sealed packets longer than the underlay's MTU go in fragments (outer
+ * IPv4 or IPv6); the receiving relay's tap makes them whole (in whatever
+ * order the pieces come) before the tunnel opens them: every frame
+ * arrives, byte for byte. */
 static void
-big_frames_cut_and_made_whole(void **state)
+cut_and_made_whole(bool v6)
 {
-	struct site *a = site_new(true, "fr_a"), *b = site_new(false, "fr_b");
-	struct vr_underlay_tap tap = {.has4 = true, .ip4 = {203, 0, 113, 10}, .esp_port = 4500};
+	struct site *a, *b;
+	struct vr_underlay_tap tap = {
+	    .has4 = !v6, .has6 = v6, .ip4 = {203, 0, 113, 10}, .esp_port = 4500};
 	struct vr_tunnel_demux demux = {.n = 2};
-	struct fake_queue *fq = &a->dev.tx[0];
-	uint32_t n = 40, cut = 0;
+	struct fake_queue *fq;
+	uint32_t n = 40, cut = 0, mtu = v6 ? 1280 : 576, outer = v6 ? 40 : 20;
 
-	(void)state;
+	under6 = v6;
+	a = site_new(true, v6 ? "fr6_a" : "fr_a");
+	b = site_new(false, v6 ? "fr6_b" : "fr_b");
+	under6 = false;
+	fq = &a->dev.tx[0];
+	memcpy(tap.ip6, b6, 16);
 	for (int fam = 0; fam < 2; fam++) {
 		demux.e[fam].spi = 0x7000u + (uint32_t)fam;
 		demux.e[fam].ring = b->tun.rx;
@@ -388,30 +401,37 @@ big_frames_cut_and_made_whole(void **state)
 	tap.demux = &demux;
 	tap.frags = rte_ip_frag_table_create(32, 4, 128, rte_get_tsc_hz(), SOCKET_ID_ANY);
 	assert_non_null(tap.frags);
-	a->tun.under_mtu = 576;
+	a->tun.under_mtu = (uint16_t)mtu;
 	for (uint32_t i = 0; i < n; i++)
-		fake_queue_push(&a->guest.rx[0], frame(i, i % 4 == 0, (uint16_t)(200 + i * 31)));
+		fake_queue_push(&a->guest.rx[0], frame(i, i % 4 == 0, (uint16_t)(200 + i * 41)));
 	poll_at(&a->vm2dev.d, 1);
 	/* no piece longer than the MTU; a packet cut in pieces is counted once */
-	for (uint32_t i = 0; i < fq->n; i++)
-		assert_true(fq->m[i]->pkt_len - 14 <= 576);
-	for (uint32_t i = 0; i < n; i++) { /* RFC 4303/3948 sizes, inner family aside */
-		uint32_t inner = 200 + i * 31 - 14, esp = RTE_ALIGN_CEIL(inner + 2, 4);
-
-		cut += 20 + 8 + 8 + 8 + esp + 16 > 576;
+	for (uint32_t i = 0; i < fq->n; i++) {
+		assert_true(fq->m[i]->pkt_len - 14 <= mtu);
+		assert_int_equal(fq->m[i]->nb_segs, 1);
 	}
+	for (uint32_t i = 0; i < n; i++) { /* RFC 4303/3948 sizes, inner family aside */
+		uint32_t inner = 200 + i * 41 - 14, esp = RTE_ALIGN_CEIL(inner + 2, 4);
+
+		cut += outer + 8 + 8 + 8 + esp + 16 > mtu;
+	}
+	assert_true(cut > 0);
 	assert_int_equal(a->tun.fragmented, cut);
+	assert_int_equal(a->tun.frag_failed, 0);
 	assert_true(fq->n > n);
 	/* the first packet cut arrives with its pieces reversed */
-	for (uint32_t i = 0; i + 1 < fq->n; i++)
-		if (rte_ipv4_frag_pkt_is_fragmented(
-		        rte_pktmbuf_mtod_offset(fq->m[i], struct rte_ipv4_hdr *, 14))) {
+	for (uint32_t i = 0; i + 1 < fq->n; i++) {
+		const uint8_t *ip = rte_pktmbuf_mtod_offset(fq->m[i], const uint8_t *, 14);
+
+		if (v6 ? ip[6] == IPPROTO_FRAGMENT
+		       : rte_ipv4_frag_pkt_is_fragmented((const struct rte_ipv4_hdr *)ip)) {
 			struct rte_mbuf *x = fq->m[i];
 
 			fq->m[i] = fq->m[i + 1];
 			fq->m[i + 1] = x;
 			break;
 		}
+	}
 	assert_int_equal(vr_underlay_tap_take(&tap, fq->m, (uint16_t)fq->n, 1), 0);
 	fq->head = fq->n = 0;
 	assert_int_equal(tap.reassembled, cut);
@@ -423,16 +443,29 @@ big_frames_cut_and_made_whole(void **state)
 		const struct rte_mbuf *m = b->guest.tx[0].m[i];
 		const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 		uint32_t seq = seq_of(m);
-		bool v6 = p[12] == 0x86;
 
-		assert_int_equal(m->pkt_len, 200 + seq * 31);
-		assert_int_equal(v6, seq % 4 == 0);
+		assert_int_equal(m->pkt_len, 200 + seq * 41);
+		assert_int_equal(p[12] == 0x86, seq % 4 == 0);
 	}
 	vr_underlay_tap_drain(&tap);
 	rte_ip_frag_table_destroy(tap.frags);
 	site_free(a);
 	site_free(b);
 	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
+}
+
+static void
+big_frames_cut_and_made_whole(void **state)
+{
+	(void)state;
+	cut_and_made_whole(false);
+}
+
+static void
+big_frames_cut_over_ipv6_and_made_whole(void **state)
+{
+	(void)state;
+	cut_and_made_whole(true);
 }
 
 /* A relay's own two directions, its guest and its LAN (fake ports), with
@@ -805,6 +838,7 @@ main(void)
 	    cmocka_unit_test(redirect_through_the_relays_directions),
 	    cmocka_unit_test(handover_keeps_order_until_the_marker),
 	    cmocka_unit_test(big_frames_cut_and_made_whole),
+	    cmocka_unit_test(big_frames_cut_over_ipv6_and_made_whole),
 	};
 
 	return cmocka_run_group_tests(tests, eal_up, eal_down);

@@ -164,40 +164,53 @@ send_under(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n)
 
 #define FRAGS_MAX 8 /* a 9000-byte frame over a 1280-byte path */
 
-/* A sealed IPv4 packet longer than the underlay's MTU, sent in pieces
- * (the peer's tap reassembles them): rte_ip_frag cuts the outer packet,
- * each piece gets the Ethernet header back and its own header checksum. */
+/* A sealed packet longer than the underlay's MTU, sent in pieces (the
+ * peer's tap reassembles them): rte_ip_frag cuts the outer packet, each
+ * piece gets the Ethernet header back (and, over IPv4, its own header
+ * checksum; over IPv6 the pieces share their payload with the packet until
+ * made single buffers, as the device may take nothing else). */
 static void
 send_cut(struct vr_tunnel_port *t, struct rte_mbuf *f)
 {
 	struct rte_mbuf *piece[FRAGS_MAX];
 	struct rte_ether_hdr eth = *rte_pktmbuf_mtod(f, struct rte_ether_hdr *);
-	int k;
+	bool v6 = eth.ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	int k, ok = 0;
 
 	rte_pktmbuf_adj(f, RTE_ETHER_HDR_LEN);
-	k = rte_ipv4_fragment_copy_nonseg_packet(f, piece, FRAGS_MAX, t->under_mtu, t->port.pool);
+	k = v6 ? rte_ipv6_fragment_packet(f, piece, FRAGS_MAX, t->under_mtu, t->port.pool,
+	                                  t->port.pool)
+	       : rte_ipv4_fragment_copy_nonseg_packet(f, piece, FRAGS_MAX, t->under_mtu,
+	                                              t->port.pool);
 	rte_pktmbuf_free(f);
-	if (k <= 0) {
-		ctr_add(t->frag_failed, 1);
-		return;
-	}
 	for (int i = 0; i < k; i++) {
 		struct rte_ether_hdr *h =
 		    (struct rte_ether_hdr *)rte_pktmbuf_prepend(piece[i], RTE_ETHER_HDR_LEN);
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(h + 1);
 
+		if (h == NULL || rte_pktmbuf_linearize(piece[i]) != 0) {
+			rte_pktmbuf_free(piece[i]);
+			continue;
+		}
 		*h = eth;
-		ip->hdr_checksum = 0;
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		if (!v6) {
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+		piece[ok++] = piece[i];
+	}
+	if (k <= 0 || ok < k) { /* a packet short of a piece is lost anyway */
+		for (int i = 0; i < ok; i++)
+			rte_pktmbuf_free(piece[i]);
+		ctr_add(t->frag_failed, 1);
+		return;
 	}
 	ctr_add(t->fragmented, 1);
 	send_under(t, piece, (uint16_t)k);
 }
 
 /* m[0..n), sealed by out[fam], onto the underlay in order, to the next
- * hop known now, cut where too long. Over IPv6 nothing is cut yet: a
- * packet too long is dropped and counted (frag_failed) rather than sent to
- * be lost on the path. */
+ * hop known now, cut where too long. */
 static void
 send_sealed(struct vr_tunnel_port *t, int fam, struct rte_mbuf **m, uint16_t n)
 {
@@ -211,13 +224,7 @@ send_sealed(struct vr_tunnel_port *t, int fam, struct rte_mbuf **m, uint16_t n)
 		if (likely(t->under_mtu == 0 || m[i]->pkt_len - RTE_ETHER_HDR_LEN <= t->under_mtu))
 			continue;
 		send_under(t, m + from, (uint16_t)(i - from));
-		if (rte_pktmbuf_mtod(m[i], const struct rte_ether_hdr *)->ether_type ==
-		    rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
-			send_cut(t, m[i]);
-		} else {
-			rte_pktmbuf_free(m[i]);
-			ctr_add(t->frag_failed, 1);
-		}
+		send_cut(t, m[i]);
 		from = (uint16_t)(i + 1);
 	}
 	send_under(t, m + from, (uint16_t)(n - from));
