@@ -375,6 +375,9 @@ cmd_redirect(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "fragmented", s.fragmented);
 	rte_tel_data_add_dict_u64(d, "frag_failed", s.frag_failed);
 	rte_tel_data_add_dict_u64(d, "markers", s.markers);
+	rte_tel_data_add_dict_u64(d, "mss4", s.mss[0]);
+	rte_tel_data_add_dict_u64(d, "mss6", s.mss[1]);
+	rte_tel_data_add_dict_u64(d, "mss_clamped", s.mss_clamped);
 	for (int side = 0; side < 2; side++) {
 		struct rte_tel_data *o = rte_tel_data_alloc();
 

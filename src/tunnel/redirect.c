@@ -598,6 +598,8 @@ add_locked(int id, struct vr_redirect_req *q, struct vr_redirect_req *peer_req, 
 		return -1;
 	port_identities(x->t, q, gw);
 	x->t->under_mtu = under_mtu();
+	for (int f = 0; f < 2; f++)
+		x->t->mss[f] = vr_tunnel_mss(x->t->under_mtu, q->peer6, f);
 	x->peer6 = q->peer6;
 	memcpy(x->peer, q->peer, 16);
 	memcpy(x->peer_control, q->peer_control, sizeof(x->peer_control));
@@ -749,6 +751,9 @@ redirect_state(int id, struct redirect_state *s)
 	s->fragmented = rd64(&x->t->fragmented);
 	s->frag_failed = rd64(&x->t->frag_failed);
 	s->markers = rd64(&x->t->markers);
+	s->mss_clamped = rd64(&x->t->mss_clamped);
+	s->mss[0] = x->t->mss[0];
+	s->mss[1] = x->t->mss[1];
 	s->under_mtu = x->t->under_mtu;
 	for (int side = 0; side < 2; side++) {
 		s->flows_live[side] = vr_flows_live(x->t->flows[side]);

@@ -75,7 +75,8 @@ struct redirect_state {
 	uint64_t age_ms;
 	struct vr_esp_counters sealed, opened;
 	uint64_t under_full, answered, answers_full, fragmented, frag_failed, markers;
-	uint16_t under_mtu;
+	uint16_t under_mtu, mss[2];
+	uint64_t mss_clamped;
 	uint32_t flows_live[2]; /* [VR_SEAL], [VR_OPEN] */
 	struct vr_flow_counters flows[2];
 };

@@ -330,6 +330,93 @@ rekey_between_bursts_loses_nothing(void **state)
 	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
 }
 
+/* A TCP segment of family v6 with flags and an MSS option of mss (and a
+ * NOP, NOP, SACK-permitted after it), its checksums right. */
+static struct rte_mbuf *
+tcp_seg(bool v6, uint8_t flags, uint16_t mss)
+{
+	struct rte_mbuf *m = frame(0, v6, (uint16_t)(14 + (v6 ? 40 : 20) + 28));
+	uint8_t *ip = rte_pktmbuf_mtod_offset(m, uint8_t *, 14), *tcp = ip + (v6 ? 40 : 20);
+	const uint8_t opts[8] = {2, 4, (uint8_t)(mss >> 8), (uint8_t)mss, 1, 1, 4, 2};
+
+	memset(tcp, 0, 28);
+	tcp[1] = 80, tcp[3] = 81, tcp[12] = 7 << 4, tcp[13] = flags, tcp[15] = 0xff;
+	memcpy(tcp + 20, opts, sizeof(opts));
+	if (v6) {
+		ip[6] = IPPROTO_TCP;
+		*(uint16_t *)(tcp + 16) = rte_ipv6_udptcp_cksum((struct rte_ipv6_hdr *)ip, tcp);
+	} else {
+		ip[9] = IPPROTO_TCP;
+		ip[10] = ip[11] = 0;
+		*(uint16_t *)(ip + 10) = rte_ipv4_cksum((struct rte_ipv4_hdr *)ip);
+		*(uint16_t *)(tcp + 16) = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)ip, tcp);
+	}
+	return m;
+}
+
+/* The MSS option of the TCP segment in m, its checksum checked. */
+static uint16_t
+mss_of(const struct rte_mbuf *m)
+{
+	const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, 14);
+	bool v6 = (ip[0] >> 4) == 6;
+	const uint8_t *tcp = ip + (v6 ? 40 : 20);
+
+	assert_int_equal(v6 ? rte_ipv6_udptcp_cksum_verify((const struct rte_ipv6_hdr *)ip, tcp)
+	                    : rte_ipv4_udptcp_cksum_verify((const struct rte_ipv4_hdr *)ip, tcp),
+	                 0);
+	return (uint16_t)(tcp[22] << 8 | tcp[23]);
+}
+
+/* New sessions through the tunnel offer no more than fits the underlay
+ * whole: a SYN's (and a SYN-ACK's) larger MSS is lowered, checksum mended;
+ * a smaller one, and any other segment, pass untouched. */
+static void
+syn_mss_clamped_to_the_underlay(void **state)
+{
+	struct site *a = site_new(true, "tp_mss_a"), *b = site_new(false, "tp_mss_b");
+	const struct {
+		bool v6;
+		uint8_t flags;
+		uint16_t mss, want;
+	} c[] = {
+	    {false, 0x02, 1460, 1395}, /* 1500 - 65 (ESP in UDP in IPv4) - 40 */
+	    {false, 0x12, 8960, 1395}, {false, 0x02, 1200, 1200},
+	    {false, 0x10, 1460, 1460}, /* not a SYN */
+	    {true, 0x02, 1440, 1375},  /* 1500 - 65 - 60 */
+	};
+	const uint32_t n = RTE_DIM(c);
+
+	(void)state;
+	assert_int_equal(vr_tunnel_mss(1500, false, false), 1395);
+	assert_int_equal(vr_tunnel_mss(1500, true, true), 1355);
+	assert_int_equal(vr_tunnel_mss(0, false, false), 0);
+	for (int f = 0; f < 2; f++)
+		a->tun.mss[f] = vr_tunnel_mss(1500, false, f);
+	for (uint32_t i = 0; i < n; i++)
+		fake_queue_push(&a->guest.rx[0], tcp_seg(c[i].v6, c[i].flags, c[i].mss));
+	poll_at(&a->vm2dev.d, 1);
+	carry(a, b);
+	poll_at(&b->dev2vm.d, 1);
+	assert_int_equal(b->guest.tx[0].n, n);
+	for (uint32_t i = 0, k[2] = {0, 0}; i < n; i++) {
+		/* each family in order */
+		uint32_t j = 0, seen = 0;
+
+		for (; j < n; j++)
+			if (((rte_pktmbuf_mtod(b->guest.tx[0].m[j], const uint8_t *)[12] ==
+			      0x86)) == c[i].v6 &&
+			    seen++ == k[c[i].v6])
+				break;
+		k[c[i].v6]++;
+		assert_int_equal(mss_of(b->guest.tx[0].m[j]), c[i].want);
+	}
+	assert_int_equal(a->tun.mss_clamped, 3);
+	site_free(a);
+	site_free(b);
+	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
+}
+
 static void
 forged_foreign_and_full_device(void **state)
 {
@@ -834,6 +921,7 @@ main(void)
 	    cmocka_unit_test(guest_frames_cross_the_tunnel_in_order),
 	    cmocka_unit_test(sealed_frames_go_to_the_current_next_hop),
 	    cmocka_unit_test(rekey_between_bursts_loses_nothing),
+	    cmocka_unit_test(syn_mss_clamped_to_the_underlay),
 	    cmocka_unit_test(forged_foreign_and_full_device),
 	    cmocka_unit_test(redirect_through_the_relays_directions),
 	    cmocka_unit_test(handover_keeps_order_until_the_marker),

@@ -230,6 +230,75 @@ send_sealed(struct vr_tunnel_port *t, int fam, struct rte_mbuf **m, uint16_t n)
 	send_under(t, m + from, (uint16_t)(n - from));
 }
 
+uint16_t
+vr_tunnel_mss(uint16_t under_mtu, bool under6, bool inner_ipv6)
+{
+	/* outer IP, UDP 8, ESP header 8, IV 8, padding 3, trailer 2, ICV 16 */
+	unsigned esp = (under6 ? 40 : 20) + 8 + 8 + 8 + 3 + 2 + 16;
+	unsigned inner = (inner_ipv6 ? 40 : 20) + 20;
+
+	return under_mtu > esp + inner ? (uint16_t)(under_mtu - esp - inner) : 0;
+}
+
+static uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The TCP header of frame m (family fam) when it is a SYN's, whole in the
+ * first buffer, with *hl its length; else NULL. */
+static uint8_t *
+syn_of(struct rte_mbuf *m, int fam, uint32_t *hl)
+{
+	uint8_t *ip = rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN), *tcp;
+	uint32_t len = m->data_len - RTE_ETHER_HDR_LEN, l3;
+
+	if (m->data_len < RTE_ETHER_HDR_LEN + 40)
+		return NULL;
+	if (fam == SEAL4 && (ip[9] != IPPROTO_TCP || (rd16(ip + 6) & 0x3fff) != 0))
+		return NULL;
+	if (fam == SEAL6 && ip[6] != IPPROTO_TCP)
+		return NULL;
+	l3 = fam == SEAL4 ? (uint32_t)(ip[0] & 0xf) * 4 : 40;
+	if (l3 < 20 || len < l3 + 20)
+		return NULL;
+	tcp = ip + l3;
+	*hl = (uint32_t)(tcp[12] >> 4) * 4;
+	return (tcp[13] & 0x02) != 0 && *hl >= 20 && len >= l3 + *hl ? tcp : NULL;
+}
+
+/* A SYN offering a larger MSS than fits the underlay whole (t->mss) is
+ * lowered to it, its checksum mended as RFC 1624 does: the session's
+ * segments then cross unfragmented. Established sessions chose theirs
+ * before; the tunnel cuts what they send (send_cut). */
+static void
+clamp_mss(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n, int fam)
+{
+	for (uint16_t i = 0; t->mss[fam] != 0 && i < n; i++) {
+		uint32_t hl, o = 20;
+		uint8_t *tcp = syn_of(m[i], fam, &hl);
+
+		while (tcp != NULL && o + 4 <= hl && tcp[o] != 0) {
+			uint32_t olen = tcp[o] == 1 ? 1 : tcp[o + 1];
+			uint16_t old = rd16(tcp + o + 2), want = t->mss[fam];
+			uint32_t sum;
+
+			if (olen < 1 || (tcp[o] != 1 && olen < 2) || o + olen > hl)
+				break;
+			if (tcp[o] == 2 && olen == 4 && old > want) {
+				sum = (uint16_t)~rd16(tcp + 16) + (uint16_t)~old + want;
+				sum = (sum & 0xffff) + (sum >> 16);
+				sum = (sum & 0xffff) + (sum >> 16);
+				tcp[o + 2] = (uint8_t)(want >> 8), tcp[o + 3] = (uint8_t)want;
+				tcp[16] = (uint8_t)(~sum >> 8), tcp[17] = (uint8_t)~sum;
+				ctr_add(t->mss_clamped, 1);
+			}
+			o += olen;
+		}
+	}
+}
+
 /* The marker a handover's destination waits for (docs/tunnel.md, "Same
  * LAN"), made of frame m in place: an IPv4 header of protocol 59 (no next
  * header) from and to 0.0.0.0, nothing a guest can mean. Sealed with the
@@ -329,6 +398,7 @@ tunnel_tx(struct vr_port *p, uint16_t q, struct rte_mbuf **m, uint16_t n)
 			pass_markers(t, m + at, k);
 			ctr_add(t->markers, k);
 		} else if (out != NULL) {
+			clamp_mss(t, m + at, k, fam);
 			flows_see(t, VR_SEAL, m + at, k);
 			ready = vr_esp_encap(out, m + at, k, &t->sealed);
 		} else {

@@ -32,6 +32,10 @@ struct vr_tunnel_port {
 	 * fragments, an IPv6 one dropped and counted (docs/tunnel.md, MTU); 0:
 	 * never cut */
 	uint16_t under_mtu;
+	/* [ctl] by inner family: the largest TCP MSS whose segments, sealed,
+	 * fit the underlay whole; a SYN through the tunnel offering more is
+	 * lowered to it (mss_clamped). 0: none lowered (vr_tunnel_mss) */
+	uint16_t mss[2];
 	/* [pub] by inner family ([0] IPv4, [1] IPv6): the SA that seals, and
 	 * those that open: the current one, the peer's next (ready before the
 	 * peer seals with it: a rekey loses nothing) and, for a moment after
@@ -71,9 +75,15 @@ struct vr_tunnel_port {
 	 * source passed on before it has all arrived */
 	uint64_t markers;
 	bool marked;
+	uint64_t mss_clamped;
 };
 
 enum { VR_SEAL = 0, VR_OPEN = 1 };
+
+/* The MSS for t->mss[inner_ipv6] over an underlay of that MTU (IPv6 when
+ * under6): the MTU less ESP-in-UDP's largest overhead and the inner IP and
+ * TCP headers. */
+uint16_t vr_tunnel_mss(uint16_t under_mtu, bool under6, bool inner_ipv6);
 
 /* m is a handover's marker (never handed out by rx_burst; for tests). */
 bool vr_tunnel_is_marker(const struct rte_mbuf *m);
