@@ -461,6 +461,33 @@ def test_rekeys_lose_nothing(s):
         both_end_it(a, b)
 
 
+def test_redirect_ends_when_its_flows_go_idle(s):
+    """Only pings cross the tunnel (ICMP: idle after tunnel-other-idle, 2 s
+    here): once they stop, each relay sees its flows end idle and ends the
+    redirect by itself, no sooner than that timeout."""
+    with Net("ri%d" % os.getpid()) as net:
+        a, b, hv, client = start_session(s, net, seconds=1)
+        session_survived(client)  # ended before the move: not carried
+        rc, out = ctl(a, "redirect", "0", b.dir, "0")
+        check(rc == 0, "vrelayctl redirect: %s" % out)
+        switch_hypervisor(s, net, hv, a, b)
+        sh("ping", "-c", "5", "-i", "0.2", "-W", "2", "198.51.100.20", ns=net.ns["C"])
+        last = time.monotonic()
+        for d in (a, b):
+            r = d.tel.query("/vrelay/redirect,0")
+            check(r["state"] != "none" and
+                  r["flows_sealed"]["flows_added"] + r["flows_opened"]["flows_added"] > 0,
+                  "%s carried no flow: %s" % (d.name, r))
+        for d in (a, b):
+            wait_for(lambda: d.tel.query("/vrelay/redirect,0")["state"] == "none", 20,
+                     "%s to end the redirect once its flows went idle" % d.name)
+            u = d.tel.query("/vrelay/underlay")
+            check(u["ended_sessions"] == 1 and u["ended_op"] == 0, "%s: %s" % (d.name, u))
+        check(time.monotonic() - last >= 2, "ended before the idle timeout")
+        for d in (a, b):
+            check(d.stop() == 0, "%s exit code" % d.name)
+
+
 def test_tcp_session_survives_a_cross_subnet_move(s):
     with Net("rd%d" % os.getpid()) as net:
         G, C = net.ns["G"], net.ns["C"]
