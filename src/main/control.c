@@ -12,8 +12,9 @@
 #include <zmq.h>
 
 #include "cmdline.h"
-#include "log.h"
 #include "ctl.h"
+#include "log.h"
+#include "notify.h"
 #include "sample.h"
 
 static void
@@ -140,10 +141,13 @@ on_signal(void *arg)
 	(void)arg;
 	while (read(loop.sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
+			notify_reloading();
 			reload(loop.conf, loop.argc, loop.argv);
+			notify_reloaded();
 			continue;
 		}
 		VR_LOG(NOTICE, "signal %s: shutting down", strsignal((int)si.ssi_signo));
+		notify_stopping();
 		loop.stop = true;
 	}
 }
@@ -156,6 +160,7 @@ on_tick(void *arg)
 	(void)arg;
 	if (read(loop.tfd, &ticks, sizeof(ticks)) > 0)
 		sample_relays(control_now_ns());
+	notify_status();
 }
 
 /* One pass: poll every active watch, run the callbacks of the ready ones. */
@@ -206,8 +211,12 @@ control_run(struct vr_conf *conf, int argc, char *const argv[])
 		VR_LOG(ERR, "control loop setup failed: %s", strerror(errno));
 		return -1;
 	}
+	if (notify_watchdog_start() < 0)
+		return -1;
+	notify_ready();
 	while (!loop.stop)
 		poll_once();
+	notify_watchdog_stop();
 	control_unwatch(loop.tfd, NULL);
 	control_unwatch(loop.sfd, NULL);
 	close(loop.tfd);
