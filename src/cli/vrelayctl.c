@@ -22,6 +22,8 @@
 #include "config.h"
 #include "counters.h"
 #include "ctlclient.h"
+#include "prometheus.h"
+#include "statsrows.h"
 #include "virtioforwarder.pb-c.h"
 
 #define EXIT_REFUSED 1
@@ -30,7 +32,7 @@
 
 static struct {
 	char dir[VR_PATH_MAX];
-	bool json, conditional;
+	bool json, prometheus, conditional;
 	int watch; /* seconds, 0 = once */
 	int timeout_ms;
 	int mode;
@@ -52,7 +54,7 @@ usage(FILE *out)
 	        "  remove-sock SOCKET [--conditional]\n"
 	        "  query SOCKET             the device of the relay on SOCKET\n"
 	        "  list                     relays: state, device, socket, CPUs\n"
-	        "  stats [ID]... [--watch[=SECS]] [--json]\n"
+	        "  stats [ID]... [--watch[=SECS]] [--json | --prometheus]\n"
 	        "                           counters and rates per relay and direction\n"
 	        "  pin ID CPU | pin ID VM2DEV_CPU DEV2VM_CPU   (- leaves a direction)\n"
 	        "  workers [--json]         load per worker CPU\n"
@@ -272,48 +274,6 @@ print_list(const Virtioforwarder__StatsResponse *r)
 	}
 }
 
-/* One direction of a relay, whichever of the protocol's two messages: its
- * counters by name (counters.h) and the rates the protocol carries. */
-struct dir_row {
-	const char *name;
-	int cpu;
-	size_t n;
-	Virtioforwarder__Counter **c;
-	double rx_pps, tx_pps, tx_bytes_per_s;
-};
-
-static void
-dir_rows(const Virtioforwarder__RelayState *s, struct dir_row row[2])
-{
-	const Virtioforwarder__RelayState__VMtoVF *d = s->vm_to_vf;
-	const Virtioforwarder__RelayState__VFtoVM *u = s->vf_to_vm;
-
-	row[0] = (struct dir_row){"vm2dev",
-	                          s->cpu ? s->cpu->vm_to_vf : -1,
-	                          d->n_counters,
-	                          d->counters,
-	                          d->pkt_rate_rx_from_vm,
-	                          d->pkt_rate_tx_to_vf,
-	                          d->byte_rate_tx_to_vf};
-	row[1] = (struct dir_row){"dev2vm",
-	                          s->cpu ? s->cpu->vf_to_vm : -1,
-	                          u->n_counters,
-	                          u->counters,
-	                          u->pkt_rate_rx_from_vf,
-	                          u->pkt_rate_tx_to_vm,
-	                          u->byte_rate_tx_to_vm};
-}
-
-/* A counter of the reply by name; -1 when the daemon did not send it. */
-static long long
-counter_of(const struct dir_row *d, const char *name)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->c[i]->name, name) == 0)
-			return (long long)d->c[i]->value;
-	return -1;
-}
-
 static void
 print_stats(const Virtioforwarder__StatsResponse *r)
 {
@@ -406,9 +366,11 @@ cmd_stats(bool list, int argc, char **argv)
 
 		if (r == NULL)
 			return rc;
-		if (opt.watch > 0 && !opt.json)
+		if (opt.watch > 0 && !opt.json && !opt.prometheus)
 			printf("\033[H\033[2J");
-		if (opt.json)
+		if (opt.prometheus)
+			prometheus_write(stdout, r);
+		else if (opt.json)
 			print_stats_json(r);
 		else if (list)
 			print_list(r);
@@ -509,11 +471,15 @@ cmd_workers(void)
 static int
 parse_options(int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"json", no_argument, NULL, 'j'},         {"watch", optional_argument, NULL, 'W'},
-	    {"member", required_argument, NULL, 'M'}, {"mode", required_argument, NULL, 'o'},
-	    {"id", required_argument, NULL, 'i'},     {"conditional", no_argument, NULL, 'C'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
+	                                      {"watch", optional_argument, NULL, 'W'},
+	                                      {"prometheus", no_argument, NULL, 'P'},
+	                                      {"member", required_argument, NULL, 'M'},
+	                                      {"mode", required_argument, NULL, 'o'},
+	                                      {"id", required_argument, NULL, 'i'},
+	                                      {"conditional", no_argument, NULL, 'C'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "d:t:h", longs, NULL)) != -1) {
@@ -527,6 +493,9 @@ parse_options(int argc, char **argv)
 			break;
 		case 'j':
 			opt.json = true;
+			break;
+		case 'P':
+			opt.prometheus = true;
 			break;
 		case 'W':
 			opt.watch = 1;

@@ -4,6 +4,7 @@ relay under traffic without loss, bad requests, endpoint permissions and
 CURVE on tcp://."""
 
 import json
+import re
 import os
 import socket
 import subprocess
@@ -325,3 +326,64 @@ def test_vrelayctl_over_tcp_with_curve(s):
     check(rc == 3 and "line 7: unknown key 'zmq-sched'" in err, "a bad file: %d %s" % (rc, err))
     rc, out, err = vrelayctl(good, "remove", 3)
     check(rc == 0 and d.relays() == [], "remove over CURVE: %d %s" % (rc, err))
+
+
+PROM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\} '
+                         r'(-?[0-9.e+-]+|NaN|[+-]Inf)$')
+
+
+def parse_prometheus(text):
+    """Text exposition format 0.0.4, strictly: every family's HELP and TYPE
+    before its samples, one block per family, counters named *_total.
+    Returns {(name, (labels...)): value}."""
+    samples, families, current = {}, {}, None
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name = line.split()[2]
+            check(name not in families, "family %s twice" % name)
+            families[name], current = None, name
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            check(name == current and kind in ("counter", "gauge"), "TYPE line %r" % line)
+            check(kind != "counter" or name.endswith("_total"), "counter %s" % name)
+            families[name] = kind
+        else:
+            m = PROM_SAMPLE.match(line)
+            check(m is not None and m.group(1) == current and families[current],
+                  "sample line %r" % line)
+            labels = tuple(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2)))
+            check((m.group(1), labels) not in samples, "sample twice: %r" % line)
+            samples[(m.group(1), labels)] = float(m.group(3))
+    return samples
+
+
+def test_stats_prometheus(s):
+    """vrelayctl stats --prometheus: the exposition format promtool accepts
+    and a strict parser reads, every counter there with the value the
+    telemetry gives."""
+    memif = s.path("memif.sock")
+    d = Vrelayd(s, NO_DROP + ["-r", "id=0 device=%s" % memif_args(memif, "server")]).start()
+    flow = CountedFlow(s, d, memif, rid=0, sock=s.path("relay0.sock"))
+    flow.start()
+    wait_for(lambda: d.relay(0)["vm2dev"]["tx_pkts"] > 10000, 30, "traffic")
+    sent = flow.stop_and_check("before stats")
+    rc, out, err = vrelayctl(s.dir, "stats", "--prometheus")
+    check(rc == 0, "stats --prometheus: %d %s" % (rc, err))
+    p = subprocess.run(["promtool", "check", "metrics"], input=out, capture_output=True,
+                       text=True, timeout=60)
+    check(p.returncode == 0 and p.stdout.strip() == "" and p.stderr.strip() == "",
+          "promtool: %s %s" % (p.stdout, p.stderr))
+    got = parse_prometheus(out)
+    t = d.relay(0)
+    for direction in ("vm2dev", "dev2vm"):
+        for name, value in t[direction].items():
+            if isinstance(value, int) and name not in ("cpu", "rx_pps", "rx_bps", "pps", "bps"):
+                key = ("vrelay_%s_total" % name, (("relay", "0"), ("direction", direction)))
+                check(got.get(key) == value, "%s: %s, telemetry %s" % (key, got.get(key), value))
+    check(got[("vrelay_rx_pkts_total", (("relay", "0"), ("direction", "vm2dev")))] == sent,
+          "vm2dev rx_pkts is not what the guest sent")
+    info = [k for k in got if k[0] == "vrelay_relay_info"]
+    check(len(info) == 1 and ("state", "connected") in info[0][1] and
+          ("device", memif_args(memif, "server")) in info[0][1], "relay_info %s" % info)
+    flow.guest.stop()
+    check(d.stop() == 0, "exit code")
