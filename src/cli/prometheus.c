@@ -56,8 +56,8 @@ dir_counters(FILE *out, const Virtioforwarder__StatsResponse *r)
 				long long v = counter_of(&row[d], vr_dir_counter_desc[k].name);
 
 				if (v >= 0)
-					fprintf(out, "%s{relay=\"%u\",direction=\"%s\"} %lld\n", name,
-					        r->relay[i]->id, row[d].name, v);
+					fprintf(out, "%s{relay=\"%u\",direction=\"%s\"} %lld\n",
+					        name, r->relay[i]->id, row[d].name, v);
 			}
 		}
 	}
@@ -76,7 +76,8 @@ relay_counters(FILE *out, const Virtioforwarder__StatsResponse *r)
 			const Virtioforwarder__RelayState *s = r->relay[i];
 
 			for (size_t c = 0; c < s->n_counters; c++)
-				if (strcmp(s->counters[c]->name, vr_relay_counter_desc[k].name) == 0)
+				if (strcmp(s->counters[c]->name, vr_relay_counter_desc[k].name) ==
+				    0)
 					fprintf(out, "%s{relay=\"%u\"} %llu\n", name, s->id,
 					        (unsigned long long)s->counters[c]->value);
 		}

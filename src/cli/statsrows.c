@@ -33,4 +33,3 @@ counter_of(const struct dir_row *d, const char *name)
 			return (long long)d->c[i]->value;
 	return -1;
 }
-

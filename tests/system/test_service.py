@@ -2,6 +2,7 @@
 Type=notify speaks it (PID 1 here is not systemd: the test listens on
 NOTIFY_SOCKET itself), and the unit file as systemd-analyze sees it."""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -91,9 +92,10 @@ def test_notify_protocol(s):
 def test_unit_file_verifies(s):
     """systemd-analyze verify finds nothing wrong with the unit (its
     programs and manual pages this build's)."""
-    unit = open(os.path.join(ROOT, "packaging", "systemd", "vrelayd.service")).read()
+    unit = open(os.path.join(BUILD, "packaging", "vrelayd.service")).read()
     check("Type=notify" in unit and "WatchdogSec=" in unit, "not a notify unit")
-    unit = unit.replace("/usr/sbin/vrelayd", os.path.join(BUILD, "src", "vrelayd"))
+    unit = re.sub(r"=\S*/sbin/vrelayd ", "=%s " % os.path.join(BUILD, "src", "vrelayd"), unit)
+    check(os.path.join(BUILD, "src", "vrelayd") in unit, "no ExecStart: %s" % unit)
     path = s.path("vrelayd.service")
     with open(path, "w") as f:
         f.write(unit)
@@ -105,3 +107,52 @@ def test_unit_file_verifies(s):
     problems = [line for line in (p.stdout + p.stderr).splitlines() if "vrelayd.service" in line]
     check(shutil.which("systemd-analyze") and problems == [],
           "systemd-analyze verify: %s" % (p.stdout + p.stderr))
+
+
+COMPLETE = """
+source /usr/share/bash-completion/bash_completion
+source {dir}/$1
+COMP_WORDS=("${{@:2}}"); COMP_CWORD=$(($# - 2)); COMP_LINE="${{*:2}}"; COMP_POINT=${{#COMP_LINE}}
+$(complete -p "$2" | sed 's/.*-F \\([^ ]*\\) .*/\\1/')
+echo "${{COMPREPLY[@]}}"
+"""
+
+
+def test_meson_install(s):
+    """meson install puts in place what a host needs: the three programs,
+    the unit, a default config that vrelayd accepts, manual pages, bash
+    completion that completes, and the documentation."""
+    dest = s.path("root")
+    p = subprocess.run(["meson", "install", "-C", BUILD, "--quiet", "--no-rebuild",
+                        "--destdir", dest], capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0, "meson install: %s %s" % (p.stdout, p.stderr))
+    prefix = subprocess.run(["meson", "introspect", "--buildoptions", BUILD],
+                            capture_output=True, text=True, timeout=60).stdout
+    prefix = re.search(r'"name": "prefix", "value": "([^"]+)"', prefix).group(1)
+    root = dest + prefix
+    want = ["sbin/vrelayd", "bin/vrelayctl", "bin/vrelay-migrate", "etc/vrelay/vrelay.conf",
+            "lib/systemd/system/vrelayd.service", "share/man/man8/vrelayd.8",
+            "share/man/man8/vrelayctl.8", "share/man/man8/vrelay-migrate.8",
+            "share/bash-completion/completions/vrelayctl",
+            "share/bash-completion/completions/vrelay-migrate",
+            "share/doc/vrelay/deployment.md", "share/doc/vrelay/configuration.md"]
+    missing = [w for w in want if not os.path.isfile(os.path.join(root, w))]
+    check(missing == [], "not installed: %s" % missing)
+    p = subprocess.run([os.path.join(root, "sbin/vrelayd"), "-c",
+                        os.path.join(root, "etc/vrelay/vrelay.conf"), "--check"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "configuration OK" in p.stdout,
+          "the default config: %s %s" % (p.stdout, p.stderr))
+    unit = open(os.path.join(root, "lib/systemd/system/vrelayd.service")).read()
+    check("ExecStart=%s/sbin/vrelayd -c %s/etc/vrelay/vrelay.conf" % (prefix, prefix) in unit,
+          "the unit's paths: %s" % unit)
+    page = subprocess.run(["man", "-l", os.path.join(root, "share/man/man8/vrelayctl.8")],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, MANWIDTH="80", PAGER="cat")).stdout
+    check("redirect" in page and "--prometheus" in page, "vrelayctl(8): %s" % page[:400])
+    comp = os.path.join(root, "share/bash-completion/completions")
+    for argv, want in ((["vrelayctl", "st"], "stats"), (["vrelayctl", "--pro"], "--prometheus"),
+                       (["vrelay-migrate", "--redirect", "a"], "auto always")):
+        p = subprocess.run(["bash", "-c", COMPLETE.format(dir=comp), "complete", argv[0]] + argv,
+                           capture_output=True, text=True, timeout=60)
+        check(p.stdout.strip() == want, "completing %s: %r %s" % (argv, p.stdout, p.stderr))
