@@ -26,6 +26,7 @@
 #include "cmdline.h"
 #include "control.h"
 #include "ctl.h"
+#include "device.h"
 #include "filemon.h"
 #include "handoff.h"
 #include "redirect.h"
@@ -35,6 +36,7 @@
 #include "privdrop.h"
 #include "log.h"
 #include "perm.h"
+#include "poolsize.h"
 #include "relay.h"
 #include "safefile.h"
 #include "telemetry.h"
@@ -216,6 +218,38 @@ check_host(const struct vr_conf *c, struct vr_perm *perm, struct vr_runas *runas
 	return 0;
 }
 
+/* Measured on Debian 12 / DPDK 22.11 (docs/memory.md): the heap of a
+ * vrelayd without relays, and what a relay takes besides its pool. */
+#define HUGE_BASE_BYTES  (4ull << 20)
+#define HUGE_RELAY_BYTES (2ull << 20)
+
+/* Hugepage bytes the configuration needs: each configured relay's pool as
+ * relay_pool_create sizes it (every queue it asks for offered by the
+ * device), its state, DPDK's base. Redirects come on top. */
+static uint64_t
+hugepage_bytes(const struct vr_conf *c)
+{
+	uint64_t total = HUGE_BASE_BYTES;
+
+	for (unsigned i = 0; i < c->n_relays; i++) {
+		const struct vr_relay_conf *r = &c->relays[i];
+		struct vr_pool_need n = {
+		    .queues = r->queues,
+		    .guest_queues = r->queues,
+		    .rxd = VR_DEV_RXD,
+		    .txd = VR_DEV_TXD,
+		    .mtu = r->mtu,
+		    .lcores = (uint16_t)(c->workers.n + 1),
+		    .tso_queues = r->tso ? r->queues : 0,
+		    .hold_frames = c->hold_frames,
+		    .hold_bytes = c->hold_bytes,
+		};
+
+		total += (uint64_t)vr_pool_mbufs(&n) * VR_MBUF_ELT_BYTES + HUGE_RELAY_BYTES;
+	}
+	return total;
+}
+
 /* Descriptors: each relay holds sockets, eventfds per vring and guest
  * memory files; and lib/vhost (DPDK 22.11) leaks the descriptor of a memory
  * table it cannot map (docs/security.md). The soft limit goes to the hard
@@ -345,8 +379,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (cl.check) {
+		uint64_t huge = hugepage_bytes(&conf);
+
 		printf("vrelayd: configuration OK: %u relays, %u worker CPUs\n", conf.n_relays,
 		       conf.workers.n);
+		printf("vrelayd: hugepages: %llu MiB, %llu of 2 MiB (redirects aside: "
+		       "docs/memory.md)\n",
+		       (unsigned long long)((huge + (1 << 20) - 1) >> 20),
+		       (unsigned long long)((huge + (2 << 20) - 1) >> 21));
 		return 0;
 	}
 	return start(&cl, argc, argv, &perm, &runas);

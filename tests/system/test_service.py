@@ -144,7 +144,9 @@ def test_meson_install(s):
     check(p.returncode == 0 and "configuration OK" in p.stdout,
           "the default config: %s %s" % (p.stdout, p.stderr))
     unit = open(os.path.join(root, "lib/systemd/system/vrelayd.service")).read()
-    check("ExecStart=%s/sbin/vrelayd -c %s/etc/vrelay/vrelay.conf" % (prefix, prefix) in unit,
+    check("ExecStart=%s/sbin/vrelayd -c ${VRELAY_CONFIG}" % prefix in unit and
+          "Environment=VRELAY_CONFIG=%s/etc/vrelay/vrelay.conf" % prefix in unit and
+          "EnvironmentFile=-%s/etc/default/vrelay" % prefix in unit,
           "the unit's paths: %s" % unit)
     page = subprocess.run(["man", "-l", os.path.join(root, "share/man/man8/vrelayctl.8")],
                           capture_output=True, text=True, timeout=60,
@@ -156,3 +158,22 @@ def test_meson_install(s):
         p = subprocess.run(["bash", "-c", COMPLETE.format(dir=comp), "complete", argv[0]] + argv,
                            capture_output=True, text=True, timeout=60)
         check(p.stdout.strip() == want, "completing %s: %r %s" % (argv, p.stdout, p.stderr))
+
+
+def test_check_sizes_hugepages(s):
+    """vrelayd --check says how many hugepages the configuration needs (to
+    reserve them at boot, docs/deployment.md); a vrelayd running that
+    configuration has a hugepage heap within it, and not far below."""
+    relays = ["-r", "id=0 device=net_ring0", "-r", "id=1 device=net_ring1 mtu=9000"]
+    d = Vrelayd(s, relays, name="sized")
+    p = subprocess.run(d.argv + ["--check"], capture_output=True, text=True, timeout=60)
+    m = re.search(r"hugepages: (\d+) MiB, (\d+) of 2 MiB", p.stdout)
+    check(p.returncode == 0 and m is not None, "--check: %s %s" % (p.stdout, p.stderr))
+    mib, pages = int(m.group(1)), int(m.group(2))
+    check(pages * 2 >= mib > pages * 2 - 2, "%d MiB is not %d pages" % (mib, pages))
+    d.start()
+    heap = d.tel.query("/eal/heap_info,0")["Heap_size"] / (1 << 20)
+    print("    --check: %d MiB for 2 relays (MTU 1500 and 9000); the running heap %.0f MiB" % (
+        mib, heap))
+    check(heap <= mib <= heap + 16, "--check said %d MiB, the heap is %.0f MiB" % (mib, heap))
+    check(d.stop() == 0, "exit code")
