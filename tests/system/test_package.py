@@ -16,7 +16,7 @@ LINTIAN_KEPT = {
 }
 INSTALLED = ["/usr/sbin/vrelayd", "/usr/bin/vrelayctl", "/usr/bin/vrelay-migrate",
              "/etc/vrelay/vrelay.conf", "/lib/systemd/system/vrelayd.service",
-             "/usr/share/man/man8/vrelayd.8.gz"]
+             "/usr/share/man/man8/vrelayd.8.gz", "/usr/share/man/man5/vrelay.conf.5.gz"]
 
 
 def run(argv, cwd=None, timeout=900):

@@ -133,6 +133,7 @@ def test_meson_install(s):
     want = ["sbin/vrelayd", "bin/vrelayctl", "bin/vrelay-migrate", "etc/vrelay/vrelay.conf",
             "lib/systemd/system/vrelayd.service", "share/man/man8/vrelayd.8",
             "share/man/man8/vrelayctl.8", "share/man/man8/vrelay-migrate.8",
+            "share/man/man5/vrelay.conf.5",
             "share/bash-completion/completions/vrelayctl",
             "share/bash-completion/completions/vrelay-migrate",
             "share/doc/vrelay/deployment.md", "share/doc/vrelay/configuration.md"]
@@ -152,6 +153,11 @@ def test_meson_install(s):
                           capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, MANWIDTH="80", PAGER="cat")).stdout
     check("redirect" in page and "--prometheus" in page, "vrelayctl(8): %s" % page[:400])
+    page = subprocess.run(["man", "-l", os.path.join(root, "share/man/man5/vrelay.conf.5")],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, MANWIDTH="80", PAGER="cat")).stdout
+    check("vrelay.conf - vrelayd configuration file" in page and "hold-frames" in page and
+          "tunnel-rekey-packets" in page, "vrelay.conf(5): %s" % page[:400])
     comp = os.path.join(root, "share/bash-completion/completions")
     for argv, want in ((["vrelayctl", "st"], "stats"), (["vrelayctl", "--pro"], "--prometheus"),
                        (["vrelay-migrate", "--redirect", "a"], "auto always")):
