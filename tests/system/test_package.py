@@ -13,6 +13,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LINTIAN_KEPT = {
     # a native project with no Debian bug asking for it
     "initial-upload-closes-no-bugs",
+    # vrelay.conf(5) is docs/configuration.md set by pandoc: groff cannot
+    # justify its wide tables at 80 columns and says so; the page reads
+    # whole (test_service.test_meson_install)
+    "groff-message",
 }
 INSTALLED = ["/usr/sbin/vrelayd", "/usr/bin/vrelayctl", "/usr/bin/vrelay-migrate",
              "/etc/vrelay/vrelay.conf", "/lib/systemd/system/vrelayd.service",

@@ -153,9 +153,10 @@ def test_meson_install(s):
                           capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, MANWIDTH="80", PAGER="cat")).stdout
     check("redirect" in page and "--prometheus" in page, "vrelayctl(8): %s" % page[:400])
+    # wide: its tables' keys are not broken across lines
     page = subprocess.run(["man", "-l", os.path.join(root, "share/man/man5/vrelay.conf.5")],
                           capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, MANWIDTH="80", PAGER="cat")).stdout
+                          env=dict(os.environ, MANWIDTH="200", PAGER="cat")).stdout
     check("vrelay.conf - vrelayd configuration file" in page and "hold-frames" in page and
           "tunnel-rekey-packets" in page, "vrelay.conf(5): %s" % page[:400])
     comp = os.path.join(root, "share/bash-completion/completions")
