@@ -60,6 +60,8 @@ static struct {
 	int stall_s, timeout_s;
 	const char *src_relay, *dst_relay;
 	const char *dst_start; /* shell command starting the destination QEMU */
+	const char *tls_dir;   /* --tls: QEMU's x509 credentials directory */
+	const char *tls_hostname;
 	bool json;
 	enum { REDIRECT_AUTO, REDIRECT_ALWAYS, REDIRECT_NEVER } redirect;
 } opt = {.max_bw = 1LL << 30, .downtime = 300, .stall_s = 10, .timeout_s = 600};
@@ -179,9 +181,10 @@ qmp_read(struct qmp *q, int timeout_ms)
 }
 
 /* Run cmd (arguments args, stolen); its "return", or NULL with the error
- * printed. Events read meanwhile are kept. */
+ * printed (QEMU's refusal only when refusal_matters). Events read
+ * meanwhile are kept. */
 static json_t *
-qmp_cmd(struct qmp *q, const char *cmd, json_t *args)
+qmp_exec(struct qmp *q, const char *cmd, json_t *args, bool refusal_matters)
 {
 	json_t *req = json_pack("{ss}", "execute", cmd);
 	char *text;
@@ -216,11 +219,19 @@ qmp_cmd(struct qmp *q, const char *cmd, json_t *args)
 			json_decref(m);
 			return ret;
 		}
-		fail_msg("%s QEMU: %s refused: %s", q->name, cmd,
-		         json_string_value(json_object_get(json_object_get(m, "error"), "desc")));
+		if (refusal_matters)
+			fail_msg("%s QEMU: %s refused: %s", q->name, cmd,
+			         json_string_value(
+			             json_object_get(json_object_get(m, "error"), "desc")));
 		json_decref(m);
 		return NULL;
 	}
+}
+
+static json_t *
+qmp_cmd(struct qmp *q, const char *cmd, json_t *args)
+{
+	return qmp_exec(q, cmd, args, true);
 }
 
 static bool
@@ -840,6 +851,11 @@ usage(FILE *out)
 	        "                     through a tunnel (docs/tunnel.md): auto, when the\n"
 	        "                     destination's underlay is in another subnet; a\n"
 	        "                     redirect the guest has moves along in any case\n"
+	        "  --tls DIR          the migration stream in TLS: QEMU's tls-creds-x509 on\n"
+	        "                     both sides from DIR (ca-cert.pem, server-cert.pem,\n"
+	        "                     server-key.pem, client-cert.pem, client-key.pem), each\n"
+	        "                     verifying the other  --tls-hostname NAME  the name the\n"
+	        "                     destination's certificate must carry (default: --uri's)\n"
 	        "  --dst-start CMD    start the destination QEMU (sh -c CMD, waiting with\n"
 	        "                     -incoming) and stop it again if the migration fails\n"
 	        "  --json             one JSON object instead of the table\n"
@@ -861,6 +877,8 @@ parse_args(int argc, char **argv)
 	                                   {"json", 0, NULL, 'j'},
 	                                   {"dst-start", 1, NULL, 'D'},
 	                                   {"redirect", 1, NULL, 'X'},
+	                                   {"tls", 1, NULL, 't'},
+	                                   {"tls-hostname", 1, NULL, 'H'},
 	                                   {"help", 0, NULL, 'h'},
 	                                   {NULL, 0, NULL, 0}};
 	int c;
@@ -910,6 +928,12 @@ parse_args(int argc, char **argv)
 		case 'D':
 			opt.dst_start = optarg;
 			break;
+		case 't':
+			opt.tls_dir = optarg;
+			break;
+		case 'H':
+			opt.tls_hostname = optarg;
+			break;
 		case 'X':
 			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "always") != 0 &&
 			    strcmp(optarg, "never") != 0) {
@@ -937,6 +961,38 @@ parse_args(int argc, char **argv)
 		return -1;
 	}
 	return 0;
+}
+
+#define TLS_ID "vrelay-migrate-tls"
+
+/* --tls: QEMU's tls-creds-x509 on both sides, the destination the server
+ * and the source its client, each verifying the other against the CA of
+ * the directory; the migration stream is TLS. Without --tls the source's
+ * tls-creds are cleared (QEMU keeps the last run's). True when set. */
+static bool
+tls_setup(struct qmp *src, struct qmp *dst)
+{
+	struct qmp *side[2] = {dst, src};
+
+	if (opt.tls_dir == NULL)
+		return qmp_ok(src, "migrate-set-parameters", json_pack("{ss}", "tls-creds", ""));
+	for (int i = 0; i < 2; i++) {
+		json_t *args = json_pack("{ss ss ss ss sb}", "qom-type", "tls-creds-x509", "id",
+		                         TLS_ID, "dir", opt.tls_dir, "endpoint",
+		                         i == 0 ? "server" : "client", "verify-peer", 1);
+
+		/* one left by an earlier run goes first (none: a refusal that
+		 * does not matter) */
+		json_decref(
+		    qmp_exec(side[i], "object-del", json_pack("{ss}", "id", TLS_ID), false));
+		if (!qmp_ok(side[i], "object-add", args) ||
+		    !qmp_ok(side[i], "migrate-set-parameters",
+		            i == 0 ? json_pack("{ss}", "tls-creds", TLS_ID)
+		                   : json_pack("{ss ss}", "tls-creds", TLS_ID, "tls-hostname",
+		                               opt.tls_hostname != NULL ? opt.tls_hostname : "")))
+			return false;
+	}
+	return true;
 }
 
 /* Everything after the source's QMP is open; the exit code. */
@@ -969,7 +1025,8 @@ setup_and_migrate(struct qmp *src, struct qmp *dst, struct result *r)
 		fail_msg("the redirect for a move into another subnet could not be set up");
 		return EXIT_CONNECT;
 	}
-	if (!qmp_ok(src, "migrate-set-capabilities",
+	if (!tls_setup(src, dst) ||
+	    !qmp_ok(src, "migrate-set-capabilities",
 	            json_pack("{s[{sssb}]}", "capabilities", "capability", "events", "state", 1)) ||
 	    !qmp_ok(src, "migrate-set-parameters",
 	            json_pack("{sIsI}", "max-bandwidth", (json_int_t)opt.max_bw, "downtime-limit",

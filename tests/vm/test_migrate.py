@@ -190,3 +190,125 @@ def test_failures_then_retry(s):
     report = pair.migrate_once()
     check(report["status"] == "completed", "retry: %s" % report)
     check(pair.peer.ping(count=5, interval=0.05, deadline=10)["rx"] == 5, "pings after the retry")
+
+
+TLS_MARKER = "VRELAYTLSMARKER"
+
+CERTS = r"""
+import datetime, ipaddress, os, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
+
+def key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+def write(path, obj, secret=False):
+    data = obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()) if secret else \
+        obj.public_bytes(serialization.Encoding.PEM)
+    with open(path, "wb") as f:
+        f.write(data)
+
+def cert(subject, issuer, pub, sign, ca=False, usage=None, san=None):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+         .public_key(pub).serial_number(x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(days=1))
+         .not_valid_after(now + datetime.timedelta(days=2))
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if ca:
+        b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                          False), critical=True)
+    else:
+        b = b.add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False,
+                                          False), critical=True)
+        b = b.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    if san:
+        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    return b.sign(sign, hashes.SHA256())
+
+def name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+out, ca_name = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+ca_key = key()
+ca = cert(name(ca_name), name(ca_name), ca_key.public_key(), ca_key, ca=True)
+write(os.path.join(out, "ca-cert.pem"), ca)
+for role, usage in (("server", ExtendedKeyUsageOID.SERVER_AUTH),
+                    ("client", ExtendedKeyUsageOID.CLIENT_AUTH)):
+    k = key()
+    c = cert(name("vrelay test " + role), name(ca_name), k.public_key(), ca_key, usage=usage,
+             san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    write(os.path.join(out, role + "-cert.pem"), c)
+    write(os.path.join(out, role + "-key.pem"), k, secret=True)
+"""
+
+
+def captured_migration(pair, leaf, args=()):
+    """One migration over TCP with the stream captured on the loopback of
+    the QEMUs' namespace: (report, the capture's bytes)."""
+    dst, uri = pair.destination("tcp")
+    port = uri.rsplit(":", 1)[1]
+    cap = pair.s.path(leaf)
+    dump = pair.s.spawn(pair.peer.in_host(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", cap,
+                                           "tcp port %s" % port]), leaf + ".log")
+    wait_for(lambda: "listening" in dump.output(), 10, "tcpdump to listen")
+    try:
+        report = pair.migrate(dst, uri, args)
+    finally:
+        dump.stop()
+    with open(cap, "rb") as f:
+        return report, f.read()
+
+
+def test_tls_migration(s):
+    """vrelay-migrate --tls DIR: the migration stream is TLS (QEMU's
+    tls-creds-x509 on both sides, each verifying the other). A marker the
+    guest keeps in its memory crosses a plain migration in clear (the
+    capture can see it) and a TLS one not at all; with a CA that signed
+    neither certificate, or a destination certificate without the name
+    asked for, the migration is refused and the source runs on."""
+    pair = s.shared
+    good, wrong = s.path("tls"), s.path("tls-wrong")
+    for d, ca in ((good, "vrelay test CA"), (wrong, "another CA")):
+        subprocess.run(["/usr/bin/python3", "-c", CERTS, d, ca], check=True, timeout=60)
+    # the wrong directory: the right certificates, another CA to check them
+    for f in ("server-cert.pem", "server-key.pem", "client-cert.pem", "client-key.pem"):
+        with open(os.path.join(good, f), "rb") as a, open(os.path.join(wrong, f), "wb") as b:
+            b.write(a.read())
+    pair.vm.console.run("i=0; while [ $i -lt 3000 ]; do echo %s$i; i=$((i+1)); done "
+                        "> /tmp/marker" % TLS_MARKER)
+    report, plain = captured_migration(pair, "plain.pcap")
+    check(TLS_MARKER.encode() in plain, "the plain migration's capture (%d bytes) shows no "
+          "marker: the test cannot see what it looks for" % len(plain))
+    report, sealed = captured_migration(pair, "tls.pcap", ["--tls", good])
+    check(report["status"] == "completed" and len(sealed) > report["mbytes"] * 1e6 * 0.5,
+          "TLS migration: %s, %d bytes captured" % (report, len(sealed)))
+    check(TLS_MARKER.encode() not in sealed, "the marker crossed the TLS migration in clear")
+    check(b"\x16\x03" in sealed[:20000], "no TLS handshake in the capture")
+    print("    plain: marker in a %d-byte capture; TLS: %d bytes, no marker, %.0f ms total" % (
+        len(plain), len(sealed), report["total_ms"]))
+    # a CA that signed neither certificate: QEMU refuses the credentials
+    # before anything moves, and vrelay-migrate says why
+    dst, uri = pair.destination("tcp")
+    try:
+        p = subprocess.run(pair.migrate_argv(dst, uri, ["--tls", wrong], relays=False),
+                           capture_output=True, text=True, timeout=300)
+    finally:
+        dst.kill()
+    check(p.returncode == 3 and "failed validation" in p.stderr,
+          "wrong CA: exit %d %s" % (p.returncode, p.stderr))
+    check(pair.vm.qmp.execute("query-status")["status"] == "running" and
+          pair.peer.ping(count=5, interval=0.05, deadline=10)["rx"] == 5,
+          "the source did not run on after the refusal")
+    # a destination whose certificate does not carry the name asked for:
+    # the source's TLS handshake fails, the migration with it
+    rep, err = failed_attempt(pair, "wrong name",
+                              args=["--tls", good, "--tls-hostname", "other.example"])
+    check(rep["status"] == "failed", "wrong name: %s %s" % (rep, err))
+    # and the right one still works after the refusals
+    report = pair.migrate_once(args=["--tls", good])
+    check(report["status"] == "completed", "TLS after the refusal: %s" % report)
