@@ -62,6 +62,8 @@ static struct {
 	const char *dst_start; /* shell command starting the destination QEMU */
 	const char *tls_dir;   /* --tls: QEMU's x509 credentials directory */
 	const char *tls_hostname;
+	int multifd;   /* --multifd: channels, 0 for one stream */
+	bool compress; /* --compress: multifd's zstd */
 	bool json;
 	enum { REDIRECT_AUTO, REDIRECT_ALWAYS, REDIRECT_NEVER } redirect;
 } opt = {.max_bw = 1LL << 30, .downtime = 300, .stall_s = 10, .timeout_s = 600};
@@ -613,7 +615,7 @@ announce_now(void)
 struct result {
 	char status[32];
 	char error[512];
-	double total, downtime, setup, mbytes, stop_to_resume;
+	double total, downtime, setup, mbytes, multifd_mbytes, stop_to_resume;
 	double stop_wall, resume_wall; /* when the events arrived, for peers' logs */
 	int announced;
 };
@@ -637,6 +639,7 @@ collect(struct qmp *src, struct result *r)
 	r->downtime = num(m, "downtime");
 	r->setup = num(m, "setup-time");
 	r->mbytes = num(json_object_get(m, "ram"), "transferred") / 1e6;
+	r->multifd_mbytes = num(json_object_get(m, "ram"), "multifd-bytes") / 1e6;
 	e = json_string_value(json_object_get(m, "error-desc"));
 	if (e != NULL)
 		snprintf(r->error, sizeof(r->error), "%s", e);
@@ -797,6 +800,7 @@ report(const struct result *r, struct qmp *src)
 		    "mbytes", r->mbytes, "stop_to_resume_ms", r->stop_to_resume, "announced",
 		    r->announced, "source_state", state, "redirect", prime.redirected);
 
+		json_object_set_new(o, "multifd_mbytes", json_real(r->multifd_mbytes));
 		if (r->error[0] != '\0')
 			json_object_set_new(o, "error", json_string(r->error));
 		json_object_set_new(o, "redirect_moved", json_string(follow_name()));
@@ -856,6 +860,7 @@ usage(FILE *out)
 	        "                     server-key.pem, client-cert.pem, client-key.pem), each\n"
 	        "                     verifying the other  --tls-hostname NAME  the name the\n"
 	        "                     destination's certificate must carry (default: --uri's)\n"
+	        "  --multifd N        the RAM in N parallel channels  --compress  zstd on them\n"
 	        "  --dst-start CMD    start the destination QEMU (sh -c CMD, waiting with\n"
 	        "                     -incoming) and stop it again if the migration fails\n"
 	        "  --json             one JSON object instead of the table\n"
@@ -879,6 +884,8 @@ parse_args(int argc, char **argv)
 	                                   {"redirect", 1, NULL, 'X'},
 	                                   {"tls", 1, NULL, 't'},
 	                                   {"tls-hostname", 1, NULL, 'H'},
+	                                   {"multifd", 1, NULL, 'M'},
+	                                   {"compress", 0, NULL, 'C'},
 	                                   {"help", 0, NULL, 'h'},
 	                                   {NULL, 0, NULL, 0}};
 	int c;
@@ -887,7 +894,7 @@ parse_args(int argc, char **argv)
 		char *end = NULL;
 		long long v = 0;
 
-		if (strchr("blST", c) != NULL) {
+		if (strchr("blSTM", c) != NULL) {
 			v = strtoll(optarg, &end, 10);
 			if (*end != '\0' || v <= 0) {
 				fail_msg("'%s' is not a positive number", optarg);
@@ -934,6 +941,16 @@ parse_args(int argc, char **argv)
 		case 'H':
 			opt.tls_hostname = optarg;
 			break;
+		case 'M':
+			if (v > 255) {
+				fail_msg("--multifd takes 1..255 channels, not %lld", v);
+				return -1;
+			}
+			opt.multifd = (int)v;
+			break;
+		case 'C':
+			opt.compress = true;
+			break;
 		case 'X':
 			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "always") != 0 &&
 			    strcmp(optarg, "never") != 0) {
@@ -954,6 +971,10 @@ parse_args(int argc, char **argv)
 	}
 	if (opt.src == NULL || opt.dst == NULL || opt.uri == NULL || optind != argc) {
 		fail_msg("--src, --dst and --uri are required, and nothing else");
+		return -1;
+	}
+	if (opt.compress && opt.multifd == 0) {
+		fail_msg("--compress compresses multifd's channels: give --multifd N too");
 		return -1;
 	}
 	if ((opt.src_relay == NULL) != (opt.dst_relay == NULL)) {
@@ -995,6 +1016,26 @@ tls_setup(struct qmp *src, struct qmp *dst)
 	return true;
 }
 
+/* --multifd N [--compress]: the RAM in N parallel channels (zstd-compressed),
+ * set on both sides, as QEMU wants; without it one stream, both sides
+ * told so (QEMU keeps the last run's). True when set. */
+static bool
+multifd_setup(struct qmp *src, struct qmp *dst)
+{
+	struct qmp *side[2] = {dst, src};
+
+	for (int i = 0; i < 2; i++)
+		if (!qmp_ok(side[i], "migrate-set-capabilities",
+		            json_pack("{s[{sssb}]}", "capabilities", "capability", "multifd",
+		                      "state", opt.multifd > 0)) ||
+		    (opt.multifd > 0 &&
+		     !qmp_ok(side[i], "migrate-set-parameters",
+		             json_pack("{siss}", "multifd-channels", opt.multifd,
+		                       "multifd-compression", opt.compress ? "zstd" : "none"))))
+			return false;
+	return true;
+}
+
 /* Everything after the source's QMP is open; the exit code. */
 static int
 setup_and_migrate(struct qmp *src, struct qmp *dst, struct result *r)
@@ -1025,7 +1066,7 @@ setup_and_migrate(struct qmp *src, struct qmp *dst, struct result *r)
 		fail_msg("the redirect for a move into another subnet could not be set up");
 		return EXIT_CONNECT;
 	}
-	if (!tls_setup(src, dst) ||
+	if (!tls_setup(src, dst) || !multifd_setup(src, dst) ||
 	    !qmp_ok(src, "migrate-set-capabilities",
 	            json_pack("{s[{sssb}]}", "capabilities", "capability", "events", "state", 1)) ||
 	    !qmp_ok(src, "migrate-set-parameters",

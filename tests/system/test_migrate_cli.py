@@ -62,6 +62,10 @@ def test_usage_errors(s):
                          "'-5'"),
                         (("--src", "a", "--dst", "b", "--uri", "c", "--src-relay", "/d:1"),
                          "go together"),
+                        (("--src", "a", "--dst", "b", "--uri", "c", "--compress"),
+                         "give --multifd N too"),
+                        (("--src", "a", "--dst", "b", "--uri", "c", "--multifd", "300"),
+                         "1..255 channels"),
                         (("--src", "a", "--dst", "b", "--uri", "c", "extra"), "nothing else")]:
         rc, err = run(*args)
         check(rc == 2 and words in err, "%s: exit %d: %s" % (args, rc, err))

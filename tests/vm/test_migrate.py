@@ -312,3 +312,25 @@ def test_tls_migration(s):
     # and the right one still works after the refusals
     report = pair.migrate_once(args=["--tls", good])
     check(report["status"] == "completed", "TLS after the refusal: %s" % report)
+
+
+def test_multifd_and_compress_measured(s):
+    """vrelay-migrate --multifd N [--compress]: QEMU moves the RAM over N
+    channels (zstd on them with --compress); one migration of each kind and
+    a plain one in the same run, their total time and downtime printed as
+    ratios to plain's. The guest answers after each."""
+    pair = s.shared
+    rows = []
+    for name, args in (("plain", []), ("multifd 4", ["--multifd", "4"]),
+                       ("multifd 4 + zstd", ["--multifd", "4", "--compress"])):
+        report = pair.migrate_once(args=args)
+        check(report["status"] == "completed", "%s: %s" % (name, report))
+        mf = report["multifd_mbytes"]
+        check((mf > 10) == bool(args), "%s: %.1f MB over multifd channels" % (name, mf))
+        check(pair.peer.ping(count=3, interval=0.05, deadline=10)["rx"] == 3,
+              "%s: no pings after" % name)
+        rows.append((name, report["total_ms"], report["downtime_ms"], report["mbytes"]))
+    plain = rows[0]
+    for name, total, down, mb in rows:
+        print("    %-17s total %5.0f ms (%.2fx plain), downtime %4.0f ms (%.2fx), %.0f MB" % (
+            name, total, total / plain[1], down, down / max(plain[2], 1), mb))
