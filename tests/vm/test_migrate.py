@@ -334,3 +334,51 @@ def test_multifd_and_compress_measured(s):
     for name, total, down, mb in rows:
         print("    %-17s total %5.0f ms (%.2fx plain), downtime %4.0f ms (%.2fx), %.0f MB" % (
             name, total, total / plain[1], down, down / max(plain[2], 1), mb))
+
+
+def link_rx_bytes(ns, dev):
+    out = subprocess.run(["ip", "-n", ns, "-s", "-j", "link", "show", dev], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)[0]["stats64"]["rx"]["bytes"]
+
+
+def test_ipv6_migration_network_with_a_cap(s):
+    """The migration on a dedicated network, as operators are told to run
+    it: a link of its own (a veth pair into a namespace standing for the
+    other host's migration interface), IPv6 only, and a bandwidth cap that
+    the transfer rate keeps to. There and back, the guest answering."""
+    pair = s.shared
+    tag = "%d" % os.getpid()
+    host, far = pair.peer.host_ns, "vrtm-" + tag
+    cap = 30 << 20  # bytes/s
+    subprocess.run(["ip", "netns", "add", far], check=True)
+    try:
+        subprocess.run(["ip", "link", "add", "vmig" + tag, "netns", host, "type", "veth", "peer",
+                        "name", "vmig", "netns", far], check=True)
+        for ns, dev, addr in ((host, "vmig" + tag, "2001:db8:ff::1"), (far, "vmig", "2001:db8:ff::2")):
+            subprocess.run(["ip", "-n", ns, "addr", "add", addr + "/64", "dev", dev, "nodad"],
+                           check=True)
+            subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
+        subprocess.run(["ip", "-n", far, "link", "set", "lo", "up"], check=True)
+        rates = []
+        for ns, dev, addr in ((far, "vmig", "2001:db8:ff::2"), (host, "vmig" + tag, "2001:db8:ff::1")):
+            dst, _ = pair.destination("tcp", start=False)
+            uri = "tcp:[%s]:%d" % (addr, pair.port + 9)
+            dst.argv = ["ip", "netns", "exec", ns] + dst.argv[4:]  # its own namespace
+            dst.argv[dst.argv.index("-incoming") + 1] = uri
+            dst.start(wait_ready=False)
+            before = link_rx_bytes(ns, dev)
+            report = pair.migrate(dst, uri, ["--max-bandwidth", str(cap)])
+            crossed = link_rx_bytes(ns, dev) - before
+            rate = report["mbytes"] * 1e6 / (report["total_ms"] / 1e3)
+            rates.append(rate)
+            check(crossed >= report["mbytes"] * 1e6 * 0.9,
+                  "%d bytes crossed the migration link for %.0f MB" % (crossed, report["mbytes"]))
+            check(0.5 * cap <= rate <= 1.15 * cap, "rate %.1f MB/s under a %.1f MB/s cap" % (
+                rate / 1e6, cap / 1e6))
+            check(pair.peer.ping(count=3, interval=0.05, deadline=10)["rx"] == 3,
+                  "no pings after migrating to %s" % addr)
+        print("    over the IPv6 migration link, capped at %.1f MB/s: %.1f and %.1f MB/s" % (
+            cap / 1e6, rates[0] / 1e6, rates[1] / 1e6))
+    finally:
+        subprocess.run(["ip", "netns", "del", far])
