@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -110,6 +111,39 @@ items_copy(char items[][48], unsigned n, char **from, size_t nfrom)
 	for (size_t i = 0; i < nfrom && n < VR_ANNOUNCE_MAX; i++)
 		snprintf(items[n++], 48, "%s", from[i]);
 	return n;
+}
+
+int
+vr_ctl_relay_find(const struct vr_ctl *c, const char *socket, const char *mac, bool active)
+{
+	Virtioforwarder__StatsRequest req = VIRTIOFORWARDER__STATS_REQUEST__INIT;
+	Virtioforwarder__StatsResponse *resp;
+	uint8_t *buf;
+	size_t len;
+	int id = -1;
+
+	if (vr_ctl_exchange(c, "stats", &req.base, &buf, &len) < 0)
+		return -2;
+	resp = virtioforwarder__stats_response__unpack(NULL, len, buf);
+	free(buf);
+	if (resp == NULL || resp->status != 0) {
+		fprintf(stderr, "%s: %s: relays: %s\n", c->prog, c->dir,
+		        resp != NULL && resp->error ? resp->error : "malformed reply");
+		if (resp != NULL)
+			virtioforwarder__stats_response__free_unpacked(resp, NULL);
+		return -2;
+	}
+	for (size_t i = 0; i < resp->n_relay && id < 0; i++) {
+		const Virtioforwarder__RelayState *rs = resp->relay[i];
+
+		if ((socket == NULL || strcmp(rs->vhost->vhost_socket_name, socket) == 0) &&
+		    (mac == NULL ||
+		     (rs->guest_mac != NULL && strcasecmp(rs->guest_mac, mac) == 0)) &&
+		    (!active || rs->active))
+			id = (int)rs->id;
+	}
+	virtioforwarder__stats_response__free_unpacked(resp, NULL);
+	return id;
 }
 
 int

@@ -42,6 +42,12 @@ struct vr_ctl_relay {
 /* Relay id's. 0, or -1 with the reason printed. */
 int vr_ctl_relay_info(const struct vr_ctl *c, int id, struct vr_ctl_relay *o);
 
+/* The relay serving socket path (when socket is not NULL) whose guest
+ * has MAC mac (when mac is not NULL; any case); with active, only one
+ * whose guest is connected. Its id, -1 when none does, -2 when the
+ * daemon could not be asked (printed). */
+int vr_ctl_relay_find(const struct vr_ctl *c, const char *socket, const char *mac, bool active);
+
 /* Prime relay id with the ANNOUNCE op. 0, -1 refused (printed), -2 no answer. */
 /* now: the guest just stopped at the source (announce at once, hold). */
 int vr_ctl_announce(const struct vr_ctl *c, int id, char items[][48], unsigned n, bool now);

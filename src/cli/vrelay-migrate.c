@@ -40,6 +40,7 @@
 #include <jansson.h>
 
 #include "ctlclient.h"
+#include "relaymove.h"
 
 #define EXIT_FAILED  1
 #define EXIT_USAGE   2
@@ -65,7 +66,6 @@ static struct {
 	int multifd;   /* --multifd: channels, 0 for one stream */
 	bool compress; /* --compress: multifd's zstd */
 	bool json;
-	enum { REDIRECT_AUTO, REDIRECT_ALWAYS, REDIRECT_NEVER } redirect;
 } opt = {.max_bw = 1LL << 30, .downtime = 300, .stall_s = 10, .timeout_s = 600};
 
 static double
@@ -351,265 +351,26 @@ split_relay(const char *arg, char *dir, size_t len, int *id)
 	return true;
 }
 
-/* What the source relay learned, for the destination relay. */
-static struct {
-	char dir[4096], src_dir[4096];
-	int id, src_id;
-	char items[VR_ANNOUNCE_MAX][48];
-	unsigned n;
-	bool redirected; /* a redirect was set up for this move */
-	/* The source relay before the move. A guest it got through a redirect
-	 * (role "destination") takes that redirect along: ended when the guest
-	 * goes home to the redirect's source, else moved to end at the new
-	 * relay; never a chain through a host the guest left. */
-	struct vr_ctl_relay info;
-	enum { FOLLOW_NONE, FOLLOW_HOME, FOLLOW_ON } follow;
-	bool followed; /* done, at STOP */
-	bool own;      /* a redirect for what the source relay's own LAN gave */
-	bool handover; /* the redirect is a same-LAN switchover: ends at RESUME */
-} prime;
+/* The relays' side of the move (relaymove.c). */
+static struct vr_move move = {.prog = "vrelay-migrate"};
 
-/* Hand what the source relay learned to the destination relay. Returns
- * the number of addresses handed over, or -1. */
+/* --src-relay and --dst-relay primed for the move: the number of
+ * addresses handed over, or -1 (printed). */
 static int
-prime_destination(void)
+prepare_relays(void)
 {
-	char *sdir = prime.src_dir, *ddir = prime.dir;
-	int sid, did;
+	char sdir[4096], ddir[4096];
+	int sid, did, n;
 
-	if (!split_relay(opt.src_relay, sdir, sizeof(prime.src_dir), &sid) ||
-	    !split_relay(opt.dst_relay, ddir, sizeof(prime.dir), &did)) {
+	if (!split_relay(opt.src_relay, sdir, sizeof(sdir), &sid) ||
+	    !split_relay(opt.dst_relay, ddir, sizeof(ddir), &did)) {
 		fail_msg("--src-relay/--dst-relay take CONTROL_DIR:RELAY_ID");
 		return -1;
 	}
-	struct vr_ctl src = {"vrelay-migrate", sdir, 5000}, dst = {"vrelay-migrate", ddir, 5000};
-
-	prime.id = did;
-	prime.src_id = sid;
-	if (vr_ctl_relay_info(&src, sid, &prime.info) < 0)
-		return -1;
-	prime.n = prime.info.n_learned;
-	memcpy(prime.items, prime.info.learned, sizeof(prime.items));
-	if (prime.n == 0) {
-		fail_msg("warning: source relay %d has not seen the guest send yet: nothing to "
-		         "announce",
-		         sid);
-		return 0;
-	}
-	return vr_ctl_announce(&dst, did, prime.items, prime.n, false) == 0 ? (int)prime.n : -1;
-}
-
-enum { NEED_NONE, NEED_REDIRECT, NEED_HANDOVER };
-
-/* What a move from src to dst needs (--redirect, and in auto whether both
- * have an underlay and where dst's is): a redirect to another prefix, a
- * handover on the same one, none, or -1 when one was asked for and cannot
- * be made. */
-static int
-redirect_needed(const struct vr_ctl *src, const struct vr_ctl *dst)
-{
-	char peer[48], a[2][48], b[2][48];
-	unsigned na = 0, nb = 0;
-	bool same = false;
-
-	if (opt.redirect == REDIRECT_NEVER)
-		return 0;
-	if (opt.redirect == REDIRECT_AUTO &&
-	    (vr_ctl_underlay(src, a, &na) < 0 || vr_ctl_underlay(dst, b, &nb) < 0 || na == 0 ||
-	     nb == 0))
-		return 0; /* relays without an underlay: no tunnel to use */
-	if (vr_ctl_peer_underlay(src, dst, peer, &same) < 0)
-		return opt.redirect == REDIRECT_ALWAYS ? -1 : 0;
-	return same && opt.redirect == REDIRECT_AUTO ? NEED_HANDOVER : NEED_REDIRECT;
-}
-
-/* Whether addr ("ADDR/PREFIX" or "ADDR") is the address text. */
-static bool
-is_address(const char *addr, const char *text)
-{
-	size_t n = strcspn(addr, "/");
-
-	return strlen(text) == n && strncmp(addr, text, n) == 0;
-}
-
-/* The relay at the redirect's other end (its source): the destination
- * when the guest goes home. */
-static struct vr_ctl
-peer_ctl(int *id)
-{
-	struct vr_ctl c = {"vrelay-migrate", prime.info.peer_control, 5000};
-
-	*id = prime.info.peer_relay;
-	if (prime.follow == FOLLOW_HOME) {
-		c.dir = prime.dir;
-		*id = prime.id;
-	}
-	return c;
-}
-
-/* The source relay got the guest through a redirect: plan to take it
- * along. Home: the destination's underlay is the redirect's peer. */
-static int
-follow_plan(void)
-{
-	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 5000};
-	char b[2][48];
-	unsigned nb = 0;
-
-	if (vr_ctl_underlay(&dst, b, &nb) < 0)
-		return -1;
-	prime.follow = FOLLOW_ON;
-	for (unsigned i = 0; i < nb; i++)
-		if (is_address(b[i], prime.info.peer))
-			prime.follow = FOLLOW_HOME;
-	if (prime.follow == FOLLOW_ON &&
-	    (prime.info.peer_control[0] == '\0' || prime.info.peer_relay < 0)) {
-		fail_msg("relay %d's redirect does not say where its peer %s is controlled "
-		         "(made without vrelay-migrate or vrelayctl?): it cannot move along",
-		         prime.src_id, prime.info.peer);
-		return -1;
-	}
-	return 0;
-}
-
-/* A move into another subnet (or --redirect always): the two relays carry
- * the guest's old addresses between them (docs/tunnel.md), set up before
- * the guest moves; a redirect the guest already has moves with it at the
- * STOP (redirect_follow). 0, or -1 when it was needed and could not be made. */
-static int
-redirect_setup(void)
-{
-	struct vr_ctl src = {"vrelay-migrate", prime.src_dir, 5000};
-	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 5000};
-	int need;
-
-	if (prime.info.handover) { /* left by a move that did not finish */
-		int sid;
-		struct vr_ctl s = peer_ctl(&sid);
-
-		vr_ctl_unredirect(&src, prime.src_id);
-		if (s.dir[0] != '\0' && sid >= 0)
-			vr_ctl_unredirect(&s, sid);
-		prime.info.role[0] = '\0';
-	}
-	if (strcmp(prime.info.role, "destination") == 0)
-		return follow_plan();
-	if (prime.n == 0 || (need = redirect_needed(&src, &dst)) == NEED_NONE)
-		return 0;
-	if (need == NEED_HANDOVER) {
-		/* the switchover is zero-loss all the same; without it, the
-		 * announcements alone move the guest */
-		prime.handover =
-		    vr_ctl_handover(&src, prime.src_id, &dst, prime.id, prime.items, prime.n) == 0;
-		prime.redirected = prime.handover;
-		return 0;
-	}
-	if (need < 0 ||
-	    vr_ctl_redirect(&src, prime.src_id, &dst, prime.id, prime.items, prime.n) != 0)
-		return -1;
-	prime.redirected = true;
-	return 0;
-}
-
-/* What the guest got on the source relay's own LAN: the MAC, and the
- * addresses the relay learned that lie on its underlay's prefixes (the
- * LAN its underlay address is on) and the redirect does not carry. How
- * many items, 0 when no address is left. */
-static unsigned
-own_items(const struct vr_ctl *src, char own[][48])
-{
-	char under[2][48];
-	unsigned n = 1, nu = 0;
-
-	if (vr_ctl_underlay(src, under, &nu) < 0)
-		return 0;
-	snprintf(own[0], 48, "%s", prime.items[0]);
-	for (unsigned i = 1; i < prime.n; i++) {
-		bool mine = false;
-
-		for (unsigned j = 0; j < nu; j++)
-			mine = mine || vr_ctl_on_prefix(prime.items[i], under[j]);
-		for (unsigned j = 1; j < prime.info.n_carried && mine; j++)
-			mine = strcmp(prime.items[i], prime.info.carried[j]) != 0;
-		if (mine)
-			snprintf(own[n++], 48, "%s", prime.items[i]);
-	}
-	return n > 1 ? n : 0;
-}
-
-/* The guest stopped at the source: its redirect moves along. Home, it ends
- * on both relays (the guest's old addresses are on its LAN again), and the
- * destination holds what arrives for the guest until it starts; onward,
- * its source relay gets a redirect to the destination instead. Then the
- * addresses the guest got on the source's LAN get a redirect of their own,
- * when the destination's slot is free (home). */
-static void
-redirect_follow(void)
-{
-	struct vr_ctl src = {"vrelay-migrate", prime.src_dir, 1000};
-	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 1000};
-	char own[VR_ANNOUNCE_MAX][48];
-	unsigned n;
-	int sid;
-	struct vr_ctl s = peer_ctl(&sid);
-
-	if (prime.follow == FOLLOW_NONE)
-		return;
-	vr_ctl_unredirect(&src, prime.src_id);
-	vr_ctl_unredirect(&s, sid);
-	prime.followed = true;
-	if (prime.follow == FOLLOW_ON &&
-	    vr_ctl_redirect(&s, sid, &dst, prime.id, prime.info.carried, prime.info.n_carried) != 0)
-		fail_msg("the redirect from %s could not be moved to the destination: the guest's "
-		         "old sessions end",
-		         prime.info.peer);
-	n = own_items(&src, own);
-	if (n == 0 || redirect_needed(&src, &dst) != NEED_REDIRECT)
-		return;
-	if (prime.follow == FOLLOW_ON)
-		fail_msg("warning: %s and %u more addresses the guest got on the source's LAN are "
-		         "not carried: the destination relay has the moved redirect",
-		         own[1], n - 2);
-	else
-		prime.own = vr_ctl_redirect(&src, prime.src_id, &dst, prime.id, own, n) == 0;
-}
-
-/* The guest stays at the source: no redirect is left behind, and one it
- * had ends at the source relay again. */
-static void
-redirect_undo(void)
-{
-	struct vr_ctl src = {"vrelay-migrate", prime.src_dir, 5000};
-	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 5000};
-	int sid;
-	struct vr_ctl s = peer_ctl(&sid);
-
-	if (prime.redirected || prime.own) {
-		vr_ctl_unredirect(&src, prime.src_id);
-		vr_ctl_unredirect(&dst, prime.id);
-		prime.redirected = prime.own = false;
-	}
-	if (!prime.followed)
-		return;
-	if (prime.follow == FOLLOW_ON) {
-		vr_ctl_unredirect(&s, sid);
-		vr_ctl_unredirect(&dst, prime.id);
-	}
-	vr_ctl_redirect(&s, sid, &src, prime.src_id, prime.info.carried, prime.info.n_carried);
-	prime.followed = false;
-}
-
-/* The guest stopped at the source (the downtime begins): the destination
- * relay announces it now and holds its frames until its vrings start, so
- * the network has moved before the guest resumes. */
-static void
-announce_now(void)
-{
-	struct vr_ctl dst = {"vrelay-migrate", prime.dir, 1000};
-
-	redirect_follow();
-	if (prime.n > 0)
-		vr_ctl_announce(&dst, prime.id, prime.items, prime.n, true);
+	n = vr_move_prepare(&move, sdir, sid, ddir, did);
+	if (n == -2)
+		fail_msg("the redirect for a move into another subnet could not be set up");
+	return n < 0 ? -1 : n;
 }
 
 struct result {
@@ -754,7 +515,7 @@ wait_outcome(struct qmp *src, struct qmp *dst, struct result *r)
 		if (ev != NULL && strcmp(ev, "STOP") == 0 && stopped == 0) {
 			stopped = now_ms();
 			r->stop_wall = wall_s();
-			announce_now();
+			vr_move_stopped(&move);
 		}
 		if (st != NULL)
 			snprintf(r->status, sizeof(r->status), "%s",
@@ -782,9 +543,9 @@ wait_outcome(struct qmp *src, struct qmp *dst, struct result *r)
 static const char *
 follow_name(void)
 {
-	if (!prime.followed)
+	if (!move.followed)
 		return "none";
-	return prime.follow == FOLLOW_HOME ? "home" : "onward";
+	return move.follow == FOLLOW_HOME ? "home" : "onward";
 }
 
 static void
@@ -798,14 +559,14 @@ report(const struct result *r, struct qmp *src)
 		    "{ss ss sf sf sf sf sf si ss sb}", "status", r->status, "uri", opt.uri,
 		    "total_ms", r->total, "downtime_ms", r->downtime, "setup_ms", r->setup,
 		    "mbytes", r->mbytes, "stop_to_resume_ms", r->stop_to_resume, "announced",
-		    r->announced, "source_state", state, "redirect", prime.redirected);
+		    r->announced, "source_state", state, "redirect", move.redirected);
 
 		json_object_set_new(o, "multifd_mbytes", json_real(r->multifd_mbytes));
 		if (r->error[0] != '\0')
 			json_object_set_new(o, "error", json_string(r->error));
 		json_object_set_new(o, "redirect_moved", json_string(follow_name()));
-		json_object_set_new(o, "own_redirect", json_boolean(prime.own));
-		json_object_set_new(o, "handover", json_boolean(prime.handover));
+		json_object_set_new(o, "own_redirect", json_boolean(move.own));
+		json_object_set_new(o, "handover", json_boolean(move.handover));
 		json_object_set_new(o, "stop_wall", json_real(r->stop_wall));
 		json_object_set_new(o, "resume_wall", json_real(r->resume_wall));
 		json_dumpf(o, stdout, JSON_COMPACT);
@@ -822,18 +583,17 @@ report(const struct result *r, struct qmp *src)
 		printf("  stop->resume   %.0f ms (seen on QMP)\n", r->stop_to_resume);
 	printf("  setup time     %.0f ms\n  transferred    %.1f MB\n", r->setup, r->mbytes);
 	printf("  announced      %d address(es) primed on the destination relay\n", r->announced);
-	printf("  redirect       %s\n", prime.handover ? "a handover: what reached the source "
-	                                                 "during the switchover went on to the "
-	                                                 "destination"
-	                                : prime.redirected
-	                                    ? "yes: the old addresses go through the "
-	                                      "relays' tunnel"
-	                                    : "no");
-	if (prime.followed)
+	printf("  redirect       %s\n", move.handover     ? "a handover: what reached the source "
+	                                                    "during the switchover went on to the "
+	                                                    "destination"
+	                                : move.redirected ? "yes: the old addresses go through the "
+	                                                    "relays' tunnel"
+	                                                  : "no");
+	if (move.followed)
 		printf("  old redirect   %s%s\n",
-		       prime.follow == FOLLOW_HOME ? "ended: the guest is home"
-		                                   : "moved: it ends at the destination now",
-		       prime.own ? "; a new one carries the source LAN's addresses" : "");
+		       move.follow == FOLLOW_HOME ? "ended: the guest is home"
+		                                  : "moved: it ends at the destination now",
+		       move.own ? "; a new one carries the source LAN's addresses" : "");
 	printf("  source guest   %s\n", state);
 }
 
@@ -958,9 +718,9 @@ parse_args(int argc, char **argv)
 				         optarg);
 				return -1;
 			}
-			opt.redirect = optarg[0] == 'a' && optarg[1] == 'l' ? REDIRECT_ALWAYS
-			               : optarg[0] == 'n'                   ? REDIRECT_NEVER
-			                                                    : REDIRECT_AUTO;
+			move.redirect = optarg[0] == 'a' && optarg[1] == 'l' ? VR_MOVE_ALWAYS
+			                : optarg[0] == 'n'                   ? VR_MOVE_NEVER
+			                                                     : VR_MOVE_AUTO;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1060,12 +820,8 @@ setup_and_migrate(struct qmp *src, struct qmp *dst, struct result *r)
 	json_decref(active);
 	if (busy)
 		return EXIT_CONNECT;
-	if (opt.src_relay != NULL && (r->announced = prime_destination()) < 0)
+	if (opt.src_relay != NULL && (r->announced = prepare_relays()) < 0)
 		return EXIT_CONNECT;
-	if (opt.src_relay != NULL && redirect_setup() < 0) {
-		fail_msg("the redirect for a move into another subnet could not be set up");
-		return EXIT_CONNECT;
-	}
 	if (!tls_setup(src, dst) || !multifd_setup(src, dst) ||
 	    !qmp_ok(src, "migrate-set-capabilities",
 	            json_pack("{s[{sssb}]}", "capabilities", "capability", "events", "state", 1)) ||
@@ -1073,15 +829,14 @@ setup_and_migrate(struct qmp *src, struct qmp *dst, struct result *r)
 	            json_pack("{sIsI}", "max-bandwidth", (json_int_t)opt.max_bw, "downtime-limit",
 	                      (json_int_t)opt.downtime)) ||
 	    !qmp_ok(src, "migrate", json_pack("{ss}", "uri", opt.uri))) {
-		redirect_undo();
+		vr_move_undo(&move);
 		return EXIT_CONNECT;
 	}
 	wait_outcome(src, dst, r);
 	if (strcmp(r->status, "completed") != 0)
-		redirect_undo();
-	else if (prime.handover) /* the destination ends its side once it ran dry */
-		vr_ctl_unredirect(&(struct vr_ctl){"vrelay-migrate", prime.src_dir, 5000},
-		                  prime.src_id);
+		vr_move_undo(&move);
+	else
+		vr_move_completed(&move);
 	report(r, src);
 	return strcmp(r->status, "completed") == 0 ? 0 : EXIT_FAILED;
 }
