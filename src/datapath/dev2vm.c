@@ -216,6 +216,13 @@ from_tunnel(struct vr_dev2vm *v, struct vr_tunnel_port *t, bool holding, uint64_
 	n = port_rx(&t->port, 0, m, want);
 	if (n == 0)
 		return 0;
+	if (unlikely(!holding && v->d.n_txq == 0)) {
+		/* the tunnel brings frames only once the guest left the source:
+		 * it is on its way here, however long ago the redirect was made
+		 * (a move driven by libvirt's hook gives no word at the STOP) */
+		__atomic_store_n(&v->hold_until, now + v->hold.patience, __ATOMIC_RELAXED);
+		holding = true;
+	}
 	bytes = sum_bytes(m, n);
 	ctr_add(v->d.c.tunnel_in, n);
 	ctr_add(v->d.c.tunnel_in_bytes, bytes);

@@ -675,6 +675,42 @@ assert_arp_reply(const struct rte_mbuf *m, const struct rte_ether_addr *mac, con
 	assert_memory_equal(n.sender_ip, ip, 4);
 }
 
+/* Relay A (the guest left it: SOURCE of a redirect for old_ip) and relay
+ * B (DEST), each with its site; names unique per test. */
+static void
+redirect_pair(const char *na, const char *nb, struct site **sa, struct site **sb, struct relay **a,
+              struct relay **b)
+{
+	struct vr_addrs old = {.has_mac = true, .n4 = 1};
+
+	memcpy(old.mac, &guest_mac, 6);
+	memcpy(old.ip4[0], old_ip, 4);
+	*sa = site_new(true, na);
+	*sb = site_new(false, nb);
+	(*sa)->tun.role = VR_TUNNEL_SOURCE;
+	(*sa)->tun.old = old;
+	(*sa)->tun.answer_mac = guest_mac;
+	(*sa)->tun.deliver_dst = lan_a_gw;
+	(*sa)->tun.deliver_src = guest_mac;
+	(*sb)->tun.role = VR_TUNNEL_DEST;
+	(*sb)->tun.old = old;
+	(*sb)->tun.answer_mac = lan_a_gw;
+	(*sb)->tun.deliver_dst = guest_mac;
+	(*sb)->tun.deliver_src = lan_a_gw;
+	*a = relay_new(*sa, na, false);
+	*b = relay_new(*sb, nb, false);
+}
+
+static void
+redirect_pair_free(struct site *sa, struct site *sb, struct relay *a, struct relay *b)
+{
+	relay_free(a, sa);
+	relay_free(b, sb);
+	site_free(sa);
+	site_free(sb);
+	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
+}
+
 /* Relay A (the guest left it: SOURCE) and relay B (the guest is there:
  * DEST), through their own directions: the LAN's frames for the guest
  * reach it at B, held until its vring starts and in order; its frames from
@@ -684,25 +720,11 @@ assert_arp_reply(const struct rte_mbuf *m, const struct rte_ether_addr *mac, con
 static void
 redirect_through_the_relays_directions(void **state)
 {
-	struct site *sa = site_new(true, "rd_a"), *sb = site_new(false, "rd_b");
+	struct site *sa, *sb;
 	struct relay *a, *b;
-	struct vr_addrs old = {.has_mac = true, .n4 = 1};
 
 	(void)state;
-	memcpy(old.mac, &guest_mac, 6);
-	memcpy(old.ip4[0], old_ip, 4);
-	sa->tun.role = VR_TUNNEL_SOURCE;
-	sa->tun.old = old;
-	sa->tun.answer_mac = guest_mac;
-	sa->tun.deliver_dst = lan_a_gw;
-	sa->tun.deliver_src = guest_mac;
-	sb->tun.role = VR_TUNNEL_DEST;
-	sb->tun.old = old;
-	sb->tun.answer_mac = lan_a_gw;
-	sb->tun.deliver_dst = guest_mac;
-	sb->tun.deliver_src = lan_a_gw;
-	a = relay_new(sa, "rd_a", false);
-	b = relay_new(sb, "rd_b", false);
+	redirect_pair("rd_a", "rd_b", &sa, &sb, &a, &b);
 
 	/* frames waiting for A's guest when it leaves follow it into the tunnel */
 	fake_up(&a->guest, 1);
@@ -790,11 +812,42 @@ redirect_through_the_relays_directions(void **state)
 	assert_int_equal(sb->tun.opened.pkts, 15);
 	assert_int_equal(sa->tun.opened.pkts, 3);
 	assert_int_equal(sa->tun.opened.auth + sb->tun.opened.auth, 0);
-	relay_free(a, sa);
-	relay_free(b, sb);
-	site_free(sa);
-	site_free(sb);
-	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
+	redirect_pair_free(sa, sb, a, b);
+}
+
+/* A redirect made long before the guest stopped at the source (libvirt's
+ * hook sets it up when the migration begins, and says nothing at the
+ * STOP): its hold at B ran out meanwhile. What the tunnel brings once the
+ * guest left A is held all the same, until the guest starts at B. */
+static void
+tunnel_frames_held_after_the_redirects_hold_ran_out(void **state)
+{
+	struct site *sa, *sb;
+	struct relay *a, *b;
+
+	(void)state;
+	redirect_pair("late_a", "late_b", &sa, &sb, &a, &b);
+	handoff_hold(&b->dev2vm, 10);
+	poll_at(&b->dev2vm.d, 20); /* the redirect's hold is over */
+	fake_up(&a->guest, 1);
+	poll_at(&a->dev2vm.d, 21);
+	handoff_port_down(&a->guest.port);
+	handoff_port_queues(&a->guest.port, 0, 0);
+	for (uint32_t i = 0; i < 8; i++)
+		fake_queue_push(&a->lan.rx[0], frame4(i, client_ip, old_ip));
+	poll_at(&a->dev2vm.d, 22);
+	assert_int_equal(a->dev2vm.d.c.tunnel_out, 8);
+	carry(sa, sb);
+	poll_at(&b->dev2vm.d, 23);
+	assert_int_equal(b->dev2vm.d.c.tunnel_in, 8);
+	assert_int_equal(b->guest.tx[0].n, 0);
+	assert_int_equal(b->dev2vm.d.c.drop_unready, 0);
+	fake_up(&b->guest, 1);
+	poll_at(&b->dev2vm.d, 24);
+	assert_int_equal(b->guest.tx[0].n, 8);
+	for (uint32_t i = 0; i < 8; i++)
+		assert_int_equal(seq_of(b->guest.tx[0].m[i]), i);
+	redirect_pair_free(sa, sb, a, b);
 }
 
 /* An IPv4 frame from LAN A's gateway to the guest carrying seq. */
@@ -924,6 +977,7 @@ main(void)
 	    cmocka_unit_test(syn_mss_clamped_to_the_underlay),
 	    cmocka_unit_test(forged_foreign_and_full_device),
 	    cmocka_unit_test(redirect_through_the_relays_directions),
+	    cmocka_unit_test(tunnel_frames_held_after_the_redirects_hold_ran_out),
 	    cmocka_unit_test(handover_keeps_order_until_the_marker),
 	    cmocka_unit_test(big_frames_cut_and_made_whole),
 	    cmocka_unit_test(big_frames_cut_over_ipv6_and_made_whole),
