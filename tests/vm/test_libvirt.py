@@ -9,7 +9,8 @@ and vrelay's hook, the guest a <domain type='qemu'> with an
     all four taps on one bridge with the peer (vm.Peer)
 
 The hook of each host names the other's vrelayd as its peer, so a
-`virsh migrate --live` from A to B primes B's relay from A's."""
+`virsh migrate --live` from A to B primes B's relay from A's and, the two
+vrelayds having underlay addresses on one LAN, sets up their handover."""
 
 import os
 import stat
@@ -29,7 +30,7 @@ class Hosts:
         libvirtd.traversable(s)
         self.peer = vm.Peer(s)
         self.ctl, self.qsock, self.d, self.lv = {}, {}, {}, {}
-        for h, k in (("a", 0), ("b", 2)):
+        for h, k, under in (("a", 0, "192.0.2.100"), ("b", 2, "192.0.2.101")):
             self.ctl[h] = s.path("vrelay-" + h)
             # where QEMU makes its server sockets: a directory libvirt-qemu
             # may create files in (docs/libvirt.md)
@@ -41,17 +42,33 @@ class Hosts:
             self.d[h] = vm.vrelayd(s, self.peer, [
                 "--control-dir", self.ctl[h], "--socket-dir", self.ctl[h],
                 "--socket-group", "libvirt-qemu",
+                # an underlay on relay 0's device, both on the LAN: a move
+                # between them is a handover (docs/tunnel.md, "Same LAN")
+                "--set", "underlay-relay=0", "--set", "underlay-ipv4=%s/24" % under,
+                "--set", "underlay-gateway4=" + vm.PEER_IP,
                 "-r", "id=0 device=%s socket=%s" % (self.peer.device(k), self.sock(h)),
                 "-r", "id=1 device=%s socket=%s mode=client" % (
                     self.peer.device(k + 1), os.path.join(self.qsock[h], "guest.sock"))],
                 name="vrelayd-" + h).start()
-            self.peer.attach(k)
-            self.peer.attach(k + 1)
+            self.attach(h, k)
         for h, other in (("a", "b"), ("b", "a")):
             peers = s.path("peers-" + h)
             os.makedirs(peers)
             os.symlink(self.ctl[other], os.path.join(peers, "host-" + other))
             self.lv[h] = libvirtd.Libvirtd(s, h, self.ctl[h], peers).start()
+
+    def attach(self, h, k):
+        """Host h's taps on the bridge, the kernel's end of the underlay's
+        own MAC other than the relay's (else the bridge keeps the relay's
+        frames for itself), and the underlay's gateway learned."""
+        for tap in (k, k + 1):
+            wait_for(lambda: self.peer.host_ip("link", "show", "vtap%d" % tap,
+                                               ok=False).returncode == 0, 30, "vtap%d" % tap)
+            self.peer.host_ip("link", "set", "vtap%d" % tap, "address",
+                              "02:00:00:00:0f:%02x" % tap)
+            self.peer.attach(tap)
+        wait_for(lambda: self.d[h].tel.query("/vrelay/underlay")["gateway4_mac"] != "", 30,
+                 "vrelayd %s to learn its gateway" % h)
 
     def sock(self, h):
         return os.path.join(self.ctl[h], "relay0.sock")
@@ -119,8 +136,7 @@ def test_qemu_socket_and_vrelayd_restarted_under_it(s):
         check(h.answers()["rx"] == 5, "ping before the restart")
         h.d["a"].stop()
         h.d["a"].start()
-        h.peer.attach(0)
-        h.peer.attach(1)
+        h.attach("a", 0)
         wait_for(lambda: h.d["a"].relay(1)["state"] == "connected", 60,
                  "relay 1 to reconnect to QEMU")
         r = h.answers()
@@ -143,6 +159,9 @@ def migrate(h, name, src, dst, port):
         f.write(xml)
     before = h.d[dst].relay(0)["vm2dev"]["announced"]
     primed = h.d[dst].proc.output().count("will announce")
+    tunnel_before = h.d[dst].relay(0)["dev2vm"]["tunnel"]["in"]
+    ended = {"source": h.d[src].proc.output().count("redirect (source) ended: "),
+             "destination": h.d[dst].proc.output().count("redirect (destination) ended: ")}
     with migration.Pinger(h, "ping-%s.log" % dst) as pinger:
         n = len(pinger.replies())
         h.lv[src].virsh("migrate", "--live", name, h.lv[dst].uri, "--migrateuri",
@@ -160,17 +179,29 @@ def migrate(h, name, src, dst, port):
     log = h.d[dst].proc.output()
     check(log.count("will announce") == primed + 1 and "will announce 1 " not in log,
           "the hook did not prime %s's relay from its peer:\n%s" % (dst, log[-2000:]))
-    print("    %s -> %s: announced %d frames, outage %.0f ms, %d probes lost" % (
-        src, dst, announced, outage, len(lost)))
+    tunneled = h.d[dst].relay(0)["dev2vm"]["tunnel"]["in"] - tunnel_before
+    print("    %s -> %s: announced %d frames, %d through the handover, outage %.0f ms, "
+          "%d probes lost" % (src, dst, announced, tunneled, outage, len(lost)))
+    check(lost == [], "probes lost: %s" % lost)
+    for d, role, end in ((h.d[src], "source", "the UNREDIRECT op"),
+                         (h.d[dst], "destination", "the handover is done")):
+        wait_for(lambda: d.proc.output().count("redirect (%s) ended: " % role) > ended[role],
+                 30, "the handover's %s side to end" % role)
+        check(end in d.proc.output().rsplit("redirect (%s) ended: " % role, 1)[1].split("\n")[0],
+              "the %s side ended otherwise:\n%s" % (role, d.proc.output()[-1500:]))
     return outage, lost
 
 
 def test_virsh_migrate_live_with_the_hook(s):
     """virsh migrate --live from libvirtd A to libvirtd B and back: the hook
     on the destination finds the guest's relay among its peers by the
-    interface's MAC and primes its own relay with what that one learned,
-    which announces the guest when it starts there; the peer's pings go on,
-    the guest does not reboot."""
+    interface's MAC, primes its own relay with what that one learned (it
+    announces the guest when it starts there) and sets up the handover:
+    what reaches the source relay after the guest stopped there comes
+    through the tunnel and waits for the guest. Not one of the peer's
+    pings (every 10 ms) is lost. The hook on the source ends the source's
+    side at release, the destination its own once the guest runs. The
+    guest does not reboot."""
     h = s.shared
     name = "lv-move"
     xml = libvirtd.domain_xml(h.s, name, MAC, h.sock("a")).replace(
