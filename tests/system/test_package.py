@@ -20,7 +20,9 @@ LINTIAN_KEPT = {
 }
 INSTALLED = ["/usr/sbin/vrelayd", "/usr/bin/vrelayctl", "/usr/bin/vrelay-migrate",
              "/etc/vrelay/vrelay.conf", "/lib/systemd/system/vrelayd.service",
-             "/usr/share/man/man8/vrelayd.8.gz", "/usr/share/man/man5/vrelay.conf.5.gz"]
+             "/usr/share/man/man8/vrelayd.8.gz", "/usr/share/man/man5/vrelay.conf.5.gz",
+             "/usr/libexec/vrelay/vrelay-libvirt-hook", "/etc/libvirt/hooks/qemu.d/vrelay",
+             "/etc/vrelay/peers"]
 
 
 def run(argv, cwd=None, timeout=900):
@@ -65,7 +67,10 @@ def test_package_builds_installs_relays_and_purges(s):
         rc, out = run(["getent", "passwd", "vrelay"])
         check(rc == 0 and "/nonexistent" in out, "no vrelay system user: %s" % out)
         rc, out = run(["dpkg-query", "--showformat=${Conffiles}", "--show", "vrelay"])
-        check("/etc/vrelay/vrelay.conf" in out, "not a conffile: %s" % out)
+        check("/etc/vrelay/vrelay.conf" in out and "/etc/libvirt/hooks/qemu.d/vrelay" in out,
+              "not conffiles: %s" % out)
+        rc, out = run(["id", "-nG", "vrelay"])
+        check("libvirt-qemu" in out.split(), "vrelay is not in libvirt-qemu: %s" % out)
         # the installed vrelayd from the installed config, the test's own
         # directories and a relay on top
         memif = s.path("memif.sock")

@@ -41,7 +41,6 @@ class Hosts:
             os.chmod(self.qsock[h], 0o2770)
             self.d[h] = vm.vrelayd(s, self.peer, [
                 "--control-dir", self.ctl[h], "--socket-dir", self.ctl[h],
-                "--socket-group", "libvirt-qemu",
                 # an underlay on relay 0's device, both on the LAN: a move
                 # between them is a handover (docs/tunnel.md, "Same LAN")
                 "--set", "underlay-relay=0", "--set", "underlay-ipv4=%s/24" % under,
@@ -99,7 +98,8 @@ def shared(s):
 def test_guest_on_a_vrelay_socket(s):
     """vrelay's socket (QEMU the client): virsh create boots the guest, the
     peer reaches it through relay 0, QEMU runs as libvirt-qemu on a socket
-    vrelayd made root:libvirt-qemu 0660 (--socket-group) and nobody changed;
+    vrelayd made libvirt-qemu:kvm 0660 by default (as virtio-forwarder
+    does) and nobody changed;
     virsh destroy, and the relay waits for the next guest."""
     h = s.shared
     h.create("a", "lv-client", h.sock("a"))
@@ -109,7 +109,7 @@ def test_guest_on_a_vrelay_socket(s):
         r = h.answers()
         check(r["rx"] == 5, "ping through relay 0: %s" % r["text"])
         st = os.stat(h.sock("a"))
-        check(st.st_uid == 0 and st.st_gid == libvirtd.gid("libvirt-qemu") and
+        check(st.st_uid == libvirtd.uid("libvirt-qemu") and st.st_gid == libvirtd.gid("kvm") and
               stat.S_IMODE(st.st_mode) == 0o660,
               "socket %o %d:%d" % (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid))
         user = libvirtd.qemu_user(h.lv["a"], "lv-client")
