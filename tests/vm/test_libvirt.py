@@ -225,3 +225,44 @@ def test_virsh_migrate_live_with_the_hook(s):
     finally:
         for lv in h.lv.values():
             lv.virsh("destroy", name, ok=False)
+
+
+def test_aborted_migration_leaves_nothing_behind(s):
+    """A migration to B aborted midway (virsh domjobabort; the transfer
+    slowed to 1 MiB/s to catch it): the guest runs on at A and answers;
+    B's incoming QEMU goes, and B's hook at release ends the handover its
+    hook had set up, on both relays."""
+    h = s.shared
+    name = "lv-abort"
+    path = h.s.path(name + ".xml")
+    with open(path, "w") as f:
+        f.write(libvirtd.domain_xml(h.s, name, MAC, h.sock("a")))
+    h.lv["a"].virsh("create", path)
+    try:
+        h.wait_ready(name)
+        check(h.answers()["rx"] == 5, "ping on A")
+        xml = h.lv["a"].virsh("dumpxml", "--migratable", name).stdout
+        dest = h.s.path(name + "-to-b.xml")
+        with open(dest, "w") as f:
+            f.write(xml.replace(h.sock("a"), h.sock("b")))
+        ended = {k: h.d[k].proc.output().count("ended: the UNREDIRECT op") for k in "ab"}
+        mig = s.spawn(["virsh", "-q", "-c", h.lv["a"].uri, "migrate", "--live", name,
+                       h.lv["b"].uri, "--migrateuri",
+                       "tcp://127.0.0.1:%d" % (49152 + os.getpid() % 1000 * 4 + 2),
+                       "--xml", dest, "--bandwidth", "1"], "migrate.log")
+        wait_for(lambda: "handover as destination" in h.d["b"].proc.output(), 60,
+                 "B's hook to set up the handover")
+        wait_for(lambda: "Unbounded" in h.lv["a"].virsh("domjobinfo", name).stdout, 60,
+                 "the migration to run")  # a job without a bound: the migration
+        h.lv["a"].virsh("domjobabort", name)
+        wait_for(lambda: not mig.alive(), 60, "virsh migrate to fail")
+        check(mig.p.returncode != 0, "the aborted migration succeeded: " + mig.output())
+        check(name in h.lv["a"].running() and name not in h.lv["b"].running(),
+              "after the abort: A runs %s, B %s" % (h.lv["a"].running(), h.lv["b"].running()))
+        for k in "ab":
+            wait_for(lambda: h.d[k].proc.output().count("ended: the UNREDIRECT op") > ended[k],
+                     30, "vrelayd %s's side of the handover to end" % k)
+        check("the guest is gone" in h.lv["b"].hook_said(), "B's hook:\n" + h.lv["b"].hook_said())
+        check(h.answers()["rx"] == 5, "ping on A after the abort")
+    finally:
+        h.lv["a"].virsh("destroy", name, ok=False)
