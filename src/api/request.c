@@ -342,8 +342,14 @@ vr_port_req_decode(const uint8_t *buf, size_t len, struct vr_port_req *q, char *
 out:
 	/* key material leaves no copy in freed memory */
 	for (size_t i = 0; m->redirect != NULL && i < m->redirect->n_sa; i++) {
-		memset(m->redirect->sa[i]->key.data, 0, m->redirect->sa[i]->key.len);
-		memset(m->redirect->sa[i]->salt.data, 0, m->redirect->sa[i]->salt.len);
+		ProtobufCBinaryData *key = &m->redirect->sa[i]->key,
+		                    *salt = &m->redirect->sa[i]->salt;
+
+		/* an empty field has no buffer, and memset may not be given NULL */
+		if (key->data != NULL)
+			memset(key->data, 0, key->len);
+		if (salt->data != NULL)
+			memset(salt->data, 0, salt->len);
 	}
 	virtioforwarder__port_control_request__free_unpacked(m, NULL);
 	return rc;

@@ -59,9 +59,10 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	        "Usage: %s [--control-dir DIR] [--peers DIR] [--redirect auto|always|never]\n"
-	        "       DOMAIN OPERATION SUB-OPERATION EXTRA   (the domain's XML on stdin)\n"
-	        "libvirt's qemu hook for guests on vrelay relays (docs/libvirt.md).\n"
+	        "Usage: %s [OPTION]... DOMAIN OPERATION SUB-OPERATION EXTRA\n"
+	        "libvirt's qemu hook for guests on vrelay relays (docs/libvirt.md), the\n"
+	        "domain's XML on stdin: primes the destination relay at 'migrate begin',\n"
+	        "ends what a move left at 'release end'.\n"
 	        "  --control-dir DIR  the local vrelayd's control endpoints (default\n"
 	        "                     $VRELAY_CONTROL_DIR or /run/vrelay)\n"
 	        "  --peers DIR        one entry per vrelayd a guest may come from: a file\n"

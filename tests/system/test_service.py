@@ -119,9 +119,10 @@ echo "${{COMPREPLY[@]}}"
 
 
 def test_meson_install(s):
-    """meson install puts in place what a host needs: the three programs,
-    the unit, a default config that vrelayd accepts, manual pages, bash
-    completion that completes, and the documentation."""
+    """meson install puts in place what a host needs: the three programs
+    and libvirt's hook (its script running the installed one), the unit, a
+    default config that vrelayd accepts, manual pages, bash completion that
+    completes, and the documentation."""
     dest = s.path("root")
     p = subprocess.run(["meson", "install", "-C", BUILD, "--quiet", "--no-rebuild",
                         "--destdir", dest], capture_output=True, text=True, timeout=300)
@@ -136,7 +137,9 @@ def test_meson_install(s):
             "share/man/man5/vrelay.conf.5",
             "share/bash-completion/completions/vrelayctl",
             "share/bash-completion/completions/vrelay-migrate",
-            "share/doc/vrelay/deployment.md", "share/doc/vrelay/configuration.md"]
+            "share/doc/vrelay/deployment.md", "share/doc/vrelay/configuration.md",
+            "libexec/vrelay/vrelay-libvirt-hook", "etc/libvirt/hooks/qemu.d/vrelay",
+            "share/man/man8/vrelay-libvirt-hook.8", "share/doc/vrelay/libvirt.md"]
     missing = [w for w in want if not os.path.isfile(os.path.join(root, w))]
     check(missing == [], "not installed: %s" % missing)
     p = subprocess.run([os.path.join(root, "sbin/vrelayd"), "-c",
@@ -144,6 +147,10 @@ def test_meson_install(s):
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 0 and "configuration OK" in p.stdout,
           "the default config: %s %s" % (p.stdout, p.stderr))
+    hook = open(os.path.join(root, "etc/libvirt/hooks/qemu.d/vrelay")).read()
+    check(os.access(os.path.join(root, "etc/libvirt/hooks/qemu.d/vrelay"), os.X_OK) and
+          "exec %s/libexec/vrelay/vrelay-libvirt-hook --peers %s/etc/vrelay/peers" % (
+              prefix, prefix) in hook, "the libvirt hook: %s" % hook)
     unit = open(os.path.join(root, "lib/systemd/system/vrelayd.service")).read()
     check("ExecStart=%s/sbin/vrelayd -c ${VRELAY_CONFIG}" % prefix in unit and
           "Environment=VRELAY_CONFIG=%s/etc/vrelay/vrelay.conf" % prefix in unit and
