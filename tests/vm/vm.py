@@ -215,6 +215,8 @@ class Console:
         self.write("%s; printf '@@END %%d %%d@@\\n' %d $?" % (cmd, self.seq))
         tag = "@@END %d " % self.seq
         at = self.wait_for_text(tag, timeout, start)
+        # the marker may be seen before its status and closing @@ arrive
+        self.wait_for_text("@@", timeout, at + len(tag))
         out = self.text()
         rc = int(out[at + len(tag):].split("@@", 1)[0])
         body = out[start:at]
