@@ -130,13 +130,6 @@ class Libvirtd:
         except OSError:
             return ""
 
-    def qemu_log(self, domain):
-        try:
-            with open(os.path.join(self.root, "log", "qemu", domain + ".log")) as f:
-                return f.read()
-        except OSError:
-            return ""
-
     def stop(self):
         """Every domain destroyed, then libvirtd itself (a QEMU outlives a
         libvirtd that is only killed)."""
