@@ -6,14 +6,9 @@
 #include <rte_ether.h>
 
 #include "counters.h"
+#include "wire.h"
 
 enum verdict { GUEST, CONTROL, TUNNEL, FRAGMENT, DROP };
-
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* ARP whose target is our IPv4 address (requests to us, replies to ours). */
 static enum verdict
@@ -40,9 +35,9 @@ ipv4(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len, uint32_t 
 	if (!t->has4 || len < 20 || memcmp(ip + 16, t->ip4, 4) != 0)
 		return GUEST;
 	/* a piece of a tunnel packet too big for the path (MF, or an offset) */
-	if (ip[9] == 17 && l3 >= 20 && (be16(ip + 6) & 0x3fff) != 0)
+	if (ip[9] == 17 && l3 >= 20 && (vr_rd16(ip + 6) & 0x3fff) != 0)
 		return FRAGMENT;
-	if (ip[9] == 17 && l3 >= 20 && len >= l3 + 8 && be16(ip + l3 + 2) == t->esp_port) {
+	if (ip[9] == 17 && l3 >= 20 && len >= l3 + 8 && vr_rd16(ip + l3 + 2) == t->esp_port) {
 		*spi = spi_at(ip + l3, len - l3);
 		return TUNNEL;
 	}
@@ -67,7 +62,7 @@ ipv6(const struct vr_underlay_tap *t, const uint8_t *ip, uint32_t len, uint32_t 
 	 * right after the fixed one, as our peer sends them, carrying UDP) */
 	if (ip[6] == IPPROTO_FRAGMENT && len >= 48 && ip[40] == 17)
 		return FRAGMENT;
-	if (ip[6] == 17 && len >= 48 && be16(ip + 42) == t->esp_port) {
+	if (ip[6] == 17 && len >= 48 && vr_rd16(ip + 42) == t->esp_port) {
 		*spi = spi_at(ip + 40, len - 40);
 		return TUNNEL;
 	}
@@ -82,7 +77,7 @@ classify(const struct vr_underlay_tap *t, const struct rte_mbuf *m, uint32_t *sp
 
 	if (len < RTE_ETHER_HDR_LEN)
 		return GUEST;
-	switch (be16(f + 12)) {
+	switch (vr_rd16(f + 12)) {
 	case RTE_ETHER_TYPE_ARP:
 		return arp(t, f + 14, len - 14);
 	case RTE_ETHER_TYPE_IPV4:

@@ -9,6 +9,7 @@
 #include <rte_ip_frag.h>
 
 #include "burst.h"
+#include "wire.h"
 #include "offload.h"
 
 /* What tx_burst does with a frame: seal it (by inner family), answer it,
@@ -240,12 +241,6 @@ vr_tunnel_mss(uint16_t under_mtu, bool under6, bool inner_ipv6)
 	return under_mtu > esp + inner ? (uint16_t)(under_mtu - esp - inner) : 0;
 }
 
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* The TCP header of frame m (family fam) when it is a SYN's, whole in the
  * first buffer, with *hl its length; else NULL. */
 static uint8_t *
@@ -256,7 +251,7 @@ syn_of(struct rte_mbuf *m, int fam, uint32_t *hl)
 
 	if (m->data_len < RTE_ETHER_HDR_LEN + 40)
 		return NULL;
-	if (fam == SEAL4 && (ip[9] != IPPROTO_TCP || (rd16(ip + 6) & 0x3fff) != 0))
+	if (fam == SEAL4 && (ip[9] != IPPROTO_TCP || (vr_rd16(ip + 6) & 0x3fff) != 0))
 		return NULL;
 	if (fam == SEAL6 && ip[6] != IPPROTO_TCP)
 		return NULL;
@@ -281,13 +276,13 @@ clamp_mss(struct vr_tunnel_port *t, struct rte_mbuf **m, uint16_t n, int fam)
 
 		while (tcp != NULL && o + 4 <= hl && tcp[o] != 0) {
 			uint32_t olen = tcp[o] == 1 ? 1 : tcp[o + 1];
-			uint16_t old = rd16(tcp + o + 2), want = t->mss[fam];
+			uint16_t old = vr_rd16(tcp + o + 2), want = t->mss[fam];
 			uint32_t sum;
 
 			if (olen < 1 || (tcp[o] != 1 && olen < 2) || o + olen > hl)
 				break;
 			if (tcp[o] == 2 && olen == 4 && old > want) {
-				sum = (uint16_t)~rd16(tcp + 16) + (uint16_t)~old + want;
+				sum = (uint16_t)~vr_rd16(tcp + 16) + (uint16_t)~old + want;
 				sum = (sum & 0xffff) + (sum >> 16);
 				sum = (sum & 0xffff) + (sum >> 16);
 				tcp[o + 2] = (uint8_t)(want >> 8), tcp[o + 3] = (uint8_t)want;
