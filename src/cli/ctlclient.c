@@ -113,26 +113,42 @@ items_copy(char items[][48], unsigned n, char **from, size_t nfrom)
 	return n;
 }
 
-int
-vr_ctl_relay_find(const struct vr_ctl *c, const char *socket, const char *mac, bool active)
+/* The stats service's reply for the n relays of ids (n 0: every relay),
+ * or NULL with the reason printed, named by what (the relays asked for). */
+static Virtioforwarder__StatsResponse *
+stats_query(const struct vr_ctl *c, uint32_t *ids, size_t n, const char *what)
 {
 	Virtioforwarder__StatsRequest req = VIRTIOFORWARDER__STATS_REQUEST__INIT;
 	Virtioforwarder__StatsResponse *resp;
 	uint8_t *buf;
 	size_t len;
-	int id = -1;
 
+	req.n_relay = n;
+	req.relay = ids;
 	if (vr_ctl_exchange(c, "stats", &req.base, &buf, &len) < 0)
-		return -2;
+		return NULL;
 	resp = virtioforwarder__stats_response__unpack(NULL, len, buf);
 	free(buf);
-	if (resp == NULL || resp->status != 0) {
-		fprintf(stderr, "%s: %s: relays: %s\n", c->prog, c->dir,
-		        resp != NULL && resp->error ? resp->error : "malformed reply");
+	if (resp == NULL || resp->status != 0 || (n > 0 && resp->n_relay != n)) {
+		fprintf(stderr, "%s: %s: %s: %s\n", c->prog, c->dir, what,
+		        resp != NULL && resp->error ? resp->error
+		        : n > 0                     ? "no such relay"
+		                                    : "malformed reply");
 		if (resp != NULL)
 			virtioforwarder__stats_response__free_unpacked(resp, NULL);
-		return -2;
+		return NULL;
 	}
+	return resp;
+}
+
+int
+vr_ctl_relay_find(const struct vr_ctl *c, const char *socket, const char *mac, bool active)
+{
+	Virtioforwarder__StatsResponse *resp = stats_query(c, NULL, 0, "relays");
+	int id = -1;
+
+	if (resp == NULL)
+		return -2;
 	for (size_t i = 0; i < resp->n_relay && id < 0; i++) {
 		const Virtioforwarder__RelayState *rs = resp->relay[i];
 
@@ -149,26 +165,14 @@ vr_ctl_relay_find(const struct vr_ctl *c, const char *socket, const char *mac, b
 int
 vr_ctl_relay_info(const struct vr_ctl *c, int id, struct vr_ctl_relay *o)
 {
-	Virtioforwarder__StatsRequest req = VIRTIOFORWARDER__STATS_REQUEST__INIT;
 	Virtioforwarder__StatsResponse *resp;
 	Virtioforwarder__RelayState *rs;
 	uint32_t ids[1] = {(uint32_t)id};
-	uint8_t *buf;
-	size_t len;
+	char what[32];
 
-	req.n_relay = 1;
-	req.relay = ids;
-	if (vr_ctl_exchange(c, "stats", &req.base, &buf, &len) < 0)
+	snprintf(what, sizeof(what), "relay %d", id);
+	if ((resp = stats_query(c, ids, 1, what)) == NULL)
 		return -1;
-	resp = virtioforwarder__stats_response__unpack(NULL, len, buf);
-	free(buf);
-	if (resp == NULL || resp->status != 0 || resp->n_relay != 1) {
-		fprintf(stderr, "%s: %s: relay %d: %s\n", c->prog, c->dir, id,
-		        resp != NULL && resp->error ? resp->error : "no such relay");
-		if (resp != NULL)
-			virtioforwarder__stats_response__free_unpacked(resp, NULL);
-		return -1;
-	}
 	rs = resp->relay[0];
 	memset(o, 0, sizeof(*o));
 	o->peer_relay = rs->has_redirect_peer_relay ? (int)rs->redirect_peer_relay : -1;
