@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,6 +49,8 @@ notify_status(void)
 {
 	char now[sizeof(last_status)];
 
+	if (getenv("NOTIFY_SOCKET") == NULL) /* no one to tell: not even the relay lock */
+		return;
 	status_line(now, sizeof(now));
 	if (strcmp(now, last_status) == 0)
 		return;
