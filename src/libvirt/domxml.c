@@ -68,14 +68,18 @@ int
 vr_domxml_vhostuser(const char *xml, size_t len, struct vr_dom_iface *out, unsigned max, char *err,
                     size_t errlen)
 {
-	/* no network, no entities substituted, no DTD loaded: the text is data */
-	xmlDocPtr doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
-	                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlDocPtr doc;
 	xmlXPathContextPtr ctx = NULL;
 	xmlXPathObjectPtr set = NULL;
 	int n = -1;
 
-	if (len > VR_DOMXML_MAX || doc == NULL) {
+	/* before parsing: xmlReadMemory takes an int */
+	if (len > VR_DOMXML_MAX)
+		return vr_err(err, errlen, "the domain XML is larger than %d bytes", VR_DOMXML_MAX);
+	/* no network, no entities substituted, no DTD loaded: the text is data */
+	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+	                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc == NULL) {
 		vr_err(err, errlen, "not a well-formed XML document");
 		goto out;
 	}
