@@ -78,6 +78,17 @@ class Hosts:
             f.write(libvirtd.domain_xml(self.s, name, MAC, sock, qemu_server))
         self.lv[h].virsh("create", path)
 
+    def dest_xml(self, name, src, dst):
+        """The running domain's XML for host dst (its relay's socket, its
+        own console file when the domain has one per host), in a file."""
+        xml = self.lv[src].virsh("dumpxml", "--migratable", name).stdout
+        xml = xml.replace(self.sock(src), self.sock(dst)).replace(
+            "console-%s-%s.log" % (name, src), "console-%s-%s.log" % (name, dst))
+        path = self.s.path("%s-to-%s.xml" % (name, dst))
+        with open(path, "w") as f:
+            f.write(xml)
+        return path
+
     def console(self, name):
         return libvirtd.console_text(self.s, name)
 
@@ -151,12 +162,7 @@ def test_qemu_socket_and_vrelayd_restarted_under_it(s):
 def migrate(h, name, src, dst, port):
     """virsh migrate --live src -> dst, the guest's socket the destination
     relay 0's; (seconds it took, the outage and lost probes the peer saw)."""
-    xml = h.lv[src].virsh("dumpxml", "--migratable", name).stdout
-    xml = xml.replace(h.sock(src), h.sock(dst)).replace(
-        "console-%s-%s.log" % (name, src), "console-%s-%s.log" % (name, dst))
-    path = h.s.path("%s-to-%s.xml" % (name, dst))
-    with open(path, "w") as f:
-        f.write(xml)
+    path = h.dest_xml(name, src, dst)
     before = h.d[dst].relay(0)["vm2dev"]["announced"]
     primed = h.d[dst].proc.output().count("will announce")
     tunnel_before = h.d[dst].relay(0)["dev2vm"]["tunnel"]["in"]
@@ -241,10 +247,7 @@ def test_aborted_migration_leaves_nothing_behind(s):
     try:
         h.wait_ready(name)
         check(h.answers()["rx"] == 5, "ping on A")
-        xml = h.lv["a"].virsh("dumpxml", "--migratable", name).stdout
-        dest = h.s.path(name + "-to-b.xml")
-        with open(dest, "w") as f:
-            f.write(xml.replace(h.sock("a"), h.sock("b")))
+        dest = h.dest_xml(name, "a", "b")
         ended = {k: h.d[k].proc.output().count("ended: the UNREDIRECT op") for k in "ab"}
         mig = s.spawn(["virsh", "-q", "-c", h.lv["a"].uri, "migrate", "--live", name,
                        h.lv["b"].uri, "--migrateuri",
